@@ -1,0 +1,162 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Repro.Core.Models;
+
+/// <summary>
+/// ResNet v1.5 after torchvision's <c>torchvision/models/resnet.py</c> (He et al., "Deep Residual Learning
+/// for Image Recognition", 2015): the stride sits on the 3x3 convolution of the bottleneck.
+/// </summary>
+/// <remarks>
+/// Field names equal torchvision's attribute names, so <c>state_dict()</c> keys equal those of torchvision's
+/// checkpoints (<c>resnet50-19c8e357.pth</c>, <c>resnet50-0676ba61.pth</c>). Submodules are invoked through
+/// <c>call</c> so forward hooks (model summaries) see every module as torchsummary does.
+/// </remarks>
+public sealed class ResNet : Module<Tensor, Tensor>, IClassifier
+{
+    private readonly Conv2d conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly ReLU relu;
+    private readonly MaxPool2d maxpool;
+    private readonly Sequential layer1;
+    private readonly Sequential layer2;
+    private readonly Sequential layer3;
+    private readonly Sequential layer4;
+    private readonly AdaptiveAvgPool2d avgpool;
+    private Module<Tensor, Tensor> fc;
+
+    internal ResNet(string name, int[] layers, int numClasses) : base(name)
+    {
+        int inplanes = 64;
+        conv1 = Conv2d(3, 64, kernel_size: 7, stride: 2, padding: 3, bias: false);
+        bn1 = BatchNorm2d(64);
+        relu = ReLU(inplace: true);
+        maxpool = MaxPool2d(kernel_size: 3, stride: 2, padding: 1);
+        layer1 = MakeLayer(ref inplanes, 64, layers[0], stride: 1);
+        layer2 = MakeLayer(ref inplanes, 128, layers[1], stride: 2);
+        layer3 = MakeLayer(ref inplanes, 256, layers[2], stride: 2);
+        layer4 = MakeLayer(ref inplanes, 512, layers[3], stride: 2);
+        avgpool = AdaptiveAvgPool2d(1);
+        FeatureCount = 512 * Bottleneck.Expansion;
+        fc = Linear(FeatureCount, numClasses);
+        RegisterComponents();
+        InitializeWeights();
+    }
+
+    /// <inheritdoc />
+    public int FeatureCount { get; }
+
+    /// <inheritdoc />
+    public string ClassifierName => nameof(fc);
+
+    /// <inheritdoc />
+    public Module<Tensor, Tensor> Classifier
+    {
+        get => fc;
+        set { fc = value; register_module(nameof(fc), value); }
+    }
+
+    /// <summary>The residual blocks in forward order, named as in the state_dict (<c>layer1.0</c>, …).</summary>
+    public IReadOnlyList<(string Name, Bottleneck Block)> Blocks =>
+        new[] { ("layer1", layer1), ("layer2", layer2), ("layer3", layer3), ("layer4", layer4) }
+            .SelectMany(l => l.Item2.named_children().Select(c => ($"{l.Item1}.{c.name}", (Bottleneck)c.module)))
+            .ToList();
+
+    /// <inheritdoc />
+    public Tensor Features(Tensor x)
+    {
+        x = maxpool.call(relu.call(bn1.call(conv1.call(x))));
+        x = layer4.call(layer3.call(layer2.call(layer1.call(x))));
+        return flatten(avgpool.call(x), 1);
+    }
+
+    public override Tensor forward(Tensor x) => fc.call(Features(x));
+
+    /// <summary>The backbone's modules: everything but the classifier.</summary>
+    public IEnumerable<Module> Backbone() => [conv1, bn1, relu, maxpool, layer1, layer2, layer3, layer4, avgpool];
+
+    private static Sequential MakeLayer(ref int inplanes, int planes, int blocks, int stride)
+    {
+        Module<Tensor, Tensor>? downsample = null;
+        if (stride != 1 || inplanes != planes * Bottleneck.Expansion)
+        {
+            downsample = Sequential(
+                ("0", Conv2d(inplanes, planes * Bottleneck.Expansion, kernel_size: 1, stride: stride, bias: false)),
+                ("1", BatchNorm2d(planes * Bottleneck.Expansion)));
+        }
+        var modules = new List<(string, Module<Tensor, Tensor>)> { ("0", new Bottleneck(inplanes, planes, stride, downsample)) };
+        inplanes = planes * Bottleneck.Expansion;
+        for (int i = 1; i < blocks; i++)
+            modules.Add((i.ToString(System.Globalization.CultureInfo.InvariantCulture), new Bottleneck(inplanes, planes, 1, null)));
+        return Sequential(modules);
+    }
+
+    private void InitializeWeights()
+    {
+        // torchvision: kaiming_normal_(fan_out, relu) for convolutions, BatchNorm weight 1 / bias 0.
+        using var _ = no_grad();
+        foreach (var (_, module) in named_modules())
+        {
+            switch (module)
+            {
+                case Conv2d conv:
+                    init.kaiming_normal_(conv.weight, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU);
+                    break;
+                case BatchNorm2d bn:
+                    init.constant_(bn.weight, 1);
+                    init.constant_(bn.bias, 0);
+                    break;
+            }
+        }
+    }
+}
+
+/// <summary>The bottleneck block of ResNet-50/101/152: 1x1 reduce, 3x3 (strided), 1x1 expand, plus shortcut.</summary>
+public sealed class Bottleneck : Module<Tensor, Tensor>
+{
+    public const int Expansion = 4;
+
+    private readonly Conv2d conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly Conv2d conv2;
+    private readonly BatchNorm2d bn2;
+    private readonly Conv2d conv3;
+    private readonly BatchNorm2d bn3;
+    private readonly ReLU relu;
+    private readonly Module<Tensor, Tensor>? downsample;
+
+    public Bottleneck(int inplanes, int planes, int stride, Module<Tensor, Tensor>? downsample) : base(nameof(Bottleneck))
+    {
+        conv1 = Conv2d(inplanes, planes, kernel_size: 1, bias: false);
+        bn1 = BatchNorm2d(planes);
+        conv2 = Conv2d(planes, planes, kernel_size: 3, stride: stride, padding: 1, bias: false);
+        bn2 = BatchNorm2d(planes);
+        conv3 = Conv2d(planes, planes * Expansion, kernel_size: 1, bias: false);
+        bn3 = BatchNorm2d(planes * Expansion);
+        relu = ReLU(inplace: true);
+        this.downsample = downsample;
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// When set, the residual branch is removed and only the identity shortcut remains: the lesion study of
+    /// Veit et al., "Residual Networks Behave Like Ensembles of Relatively Shallow Networks" (2016).
+    /// </summary>
+    public bool Lesioned { get; set; }
+
+    /// <summary>Whether the block can be lesioned: only blocks whose shortcut is the identity.</summary>
+    public bool HasIdentityShortcut => downsample is null;
+
+    public override Tensor forward(Tensor x)
+    {
+        if (Lesioned && downsample is null)
+            return x.alias();
+        var identity = downsample is null ? x : downsample.call(x);
+        var y = relu.call(bn1.call(conv1.call(x)));
+        y = relu.call(bn2.call(conv2.call(y)));
+        y = bn3.call(conv3.call(y));
+        return relu.call(y.add_(identity));
+    }
+}

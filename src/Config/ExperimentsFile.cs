@@ -1,0 +1,307 @@
+using System.Globalization;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Repro.Config;
+
+/// <summary>A problem in experiments.yaml, with the position editors and CI annotate.</summary>
+public sealed record ConfigError(string File, int Line, int Column, string Code, string Message)
+{
+    public override string ToString() => $"{File}({Line},{Column}): error {Code}: {Message}";
+}
+
+/// <summary>A named dataset under <c>datasets:</c>, its root resolved against the file's folder.</summary>
+public sealed record DatasetConfig(string Name, string Kind, string Root, bool Download, bool SkipCorrupt, int Line);
+
+/// <summary>experiments.yaml, validated: every error in the file is collected before anything runs.</summary>
+public sealed class ExperimentsFile
+{
+    private ExperimentsFile(string path, IReadOnlyDictionary<string, DatasetConfig> datasets, IReadOnlyList<Experiment> experiments, IReadOnlyList<ConfigError> errors)
+    {
+        Path = path;
+        Datasets = datasets;
+        Experiments = experiments;
+        Errors = errors;
+    }
+
+    public string Path { get; }
+
+    public IReadOnlyDictionary<string, DatasetConfig> Datasets { get; }
+
+    public IReadOnlyList<Experiment> Experiments { get; }
+
+    public IReadOnlyList<ConfigError> Errors { get; }
+
+    /// <summary>Reads and validates a file; never throws for bad content (see <see cref="Errors"/>).</summary>
+    public static ExperimentsFile Load(string path)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(full))
+            return Failed(full, new ConfigError(full, 0, 0, "REPRO100", "file not found"));
+        using var reader = new StreamReader(full);
+        return Parse(reader, full);
+    }
+
+    /// <summary>Parses YAML text; <paramref name="path"/> names the file in errors and anchors relative paths.</summary>
+    public static ExperimentsFile Parse(TextReader text, string path)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(text);
+        }
+        catch (YamlException e)
+        {
+            return Failed(path, new ConfigError(path, (int)e.Start.Line, (int)e.Start.Column, "REPRO101", $"YAML syntax error: {Inner(e)}"));
+        }
+        return new Validator(path).Run(stream);
+    }
+
+    private static string Inner(YamlException e)
+    {
+        // YamlDotNet prefixes messages with "(Line: …, Col: …)"; the position is reported separately.
+        string message = e.InnerException is YamlException inner ? inner.Message : e.Message;
+        int close = message.IndexOf("): ", StringComparison.Ordinal);
+        return message.StartsWith("(Line", StringComparison.Ordinal) && close > 0 ? message[(close + 3)..] : message;
+    }
+
+    private static ExperimentsFile Failed(string path, ConfigError error) =>
+        new(path, new Dictionary<string, DatasetConfig>(), [], [error]);
+
+    private sealed class Validator(string path)
+    {
+        private readonly List<ConfigError> errors = [];
+        private readonly string baseDir = System.IO.Path.GetDirectoryName(path) ?? ".";
+
+        public ExperimentsFile Run(YamlStream stream)
+        {
+            var datasets = new Dictionary<string, DatasetConfig>(StringComparer.Ordinal);
+            var experiments = new List<Experiment>();
+            if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+            {
+                Error(stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode, "REPRO102", "the file must be a mapping with 'experiments:' (and optionally 'defaults:' and 'datasets:')");
+                return new ExperimentsFile(path, datasets, experiments, errors);
+            }
+
+            var defaults = new Dictionary<string, object?>(StringComparer.Ordinal);
+            YamlSequenceNode? experimentNodes = null;
+            foreach (var (keyNode, value) in root.Children)
+            {
+                string key = ((YamlScalarNode)keyNode).Value ?? "";
+                switch (key)
+                {
+                    case "defaults":
+                        if (AsMapping(value, "defaults") is { } d)
+                            ReadSettings(d, defaults, allowName: false);
+                        break;
+                    case "datasets":
+                        if (AsMapping(value, "datasets") is { } ds)
+                            ReadDatasets(ds, datasets);
+                        break;
+                    case "experiments":
+                        experimentNodes = value as YamlSequenceNode;
+                        if (experimentNodes is null)
+                            Error(value, "REPRO103", "'experiments' must be a list of experiments (each item starts with '- name:')");
+                        break;
+                    default:
+                        Unknown(keyNode, key, ["defaults", "datasets", "experiments"]);
+                        break;
+                }
+            }
+            if (experimentNodes is null)
+            {
+                if (!errors.Any(e => e.Code == "REPRO103"))
+                    Error(root, "REPRO104", "no 'experiments:' list");
+                return new ExperimentsFile(path, datasets, experiments, errors);
+            }
+
+            var names = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var node in experimentNodes.Children)
+            {
+                if (AsMapping(node, "an experiment") is not { } map)
+                    continue;
+                var values = new Dictionary<string, object?>(defaults, StringComparer.Ordinal);
+                ReadSettings(map, values, allowName: true);
+                var nameNode = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "name" }).Value;
+                if (values.GetValueOrDefault("name") is not string name || name.Length == 0)
+                {
+                    Error(map, "REPRO105", "an experiment needs a 'name'");
+                    continue;
+                }
+                if (name.IndexOfAny([.. System.IO.Path.GetInvalidFileNameChars(), ';', ' ']) >= 0)
+                    Error(nameNode, "REPRO106", $"experiment name '{name}' must be usable as a folder name (no spaces, ';' or '/')");
+                if (names.TryGetValue(name, out int firstLine))
+                    Error(nameNode, "REPRO107", $"duplicate experiment name '{name}' (first defined on line {firstLine})");
+                else
+                    names[name] = (int)map.Start.Line;
+
+                foreach (var spec in Schema.ExperimentKeys)
+                    if (!values.ContainsKey(spec.Key))
+                        values[spec.Key] = spec.Default;
+
+                var datasetNode = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "dataset" }).Value ?? map;
+                if (values["dataset"] is not string datasetName)
+                {
+                    Error(map, "REPRO108", $"experiment '{name}' needs a 'dataset' (one of: {string.Join(", ", datasets.Keys)})");
+                    continue;
+                }
+                if (!datasets.TryGetValue(datasetName, out var dataset))
+                {
+                    string? hint = Schema.Suggest(datasetName, datasets.Keys);
+                    Error(datasetNode, "REPRO109", $"unknown dataset '{datasetName}'" + (hint is null ? "" : $"; did you mean '{hint}'?") + $" (defined: {string.Join(", ", datasets.Keys)})");
+                    continue;
+                }
+                if (values["pretrained"] is string weights && !File.Exists(weights))
+                {
+                    var node2 = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "pretrained" }).Value ?? map;
+                    Error(node2, "REPRO110", $"pretrained weights not found: {weights}");
+                }
+                experiments.Add(new Experiment(name, dataset, values, (int)map.Start.Line));
+            }
+            return new ExperimentsFile(path, datasets, experiments, errors);
+        }
+
+        private void ReadDatasets(YamlMappingNode map, Dictionary<string, DatasetConfig> datasets)
+        {
+            foreach (var (keyNode, value) in map.Children)
+            {
+                string name = ((YamlScalarNode)keyNode).Value ?? "";
+                if (AsMapping(value, $"dataset '{name}'") is not { } entry)
+                    continue;
+                var values = new Dictionary<string, object?>(StringComparer.Ordinal);
+                foreach (var (k, v) in entry.Children)
+                {
+                    string key = ((YamlScalarNode)k).Value ?? "";
+                    if (Schema.FindDatasetKey(key) is not { } spec)
+                    {
+                        Unknown(k, key, Schema.DatasetKeys.Select(s => s.Key));
+                        continue;
+                    }
+                    values[key] = ReadValue(spec, v);
+                }
+                if (values.GetValueOrDefault("kind") is not string kind)
+                {
+                    Error(entry, "REPRO111", $"dataset '{name}' needs a 'kind' ({string.Join(", ", Schema.FindDatasetKey("kind")!.Choices!)})");
+                    continue;
+                }
+                if (values.GetValueOrDefault("root") is not string root)
+                {
+                    Error(entry, "REPRO112", $"dataset '{name}' needs a 'root' folder");
+                    continue;
+                }
+                bool download = values.GetValueOrDefault("download") as bool? ?? false;
+                if (!download && !Directory.Exists(root))
+                {
+                    var rootNode = entry.Children.First(c => c.Key is YamlScalarNode { Value: "root" }).Value;
+                    Error(rootNode, "REPRO113", $"dataset '{name}': folder not found: {root} (set 'download: true' to fetch it)");
+                }
+                datasets[name] = new DatasetConfig(name, kind, root, download, values.GetValueOrDefault("skip_corrupt") as bool? ?? false, (int)entry.Start.Line);
+            }
+        }
+
+        private void ReadSettings(YamlMappingNode map, Dictionary<string, object?> values, bool allowName)
+        {
+            foreach (var (keyNode, value) in map.Children)
+            {
+                string key = ((YamlScalarNode)keyNode).Value ?? "";
+                var spec = Schema.FindExperimentKey(key);
+                if (spec is null || (!allowName && key == "name"))
+                {
+                    Unknown(keyNode, key, Schema.ExperimentKeys.Select(s => s.Key).Where(k => allowName || k != "name"));
+                    continue;
+                }
+                values[key] = ReadValue(spec, value);
+            }
+        }
+
+        private object? ReadValue(SettingSpec spec, YamlNode node)
+        {
+            if (spec.Kind == SettingKind.StringList)
+            {
+                if (node is YamlSequenceNode seq && seq.Children.All(c => c is YamlScalarNode))
+                    return seq.Children.Select(c => ((YamlScalarNode)c).Value ?? "").ToArray();
+                if (node is YamlScalarNode one && !string.IsNullOrEmpty(one.Value))
+                    return new[] { one.Value };
+                Error(node, "REPRO120", $"'{spec.Key}' must be a list of strings");
+                return spec.Default;
+            }
+            if (node is not YamlScalarNode scalar)
+            {
+                Error(node, "REPRO121", $"'{spec.Key}' must be a single value, not a {(node is YamlSequenceNode ? "list" : "mapping")}");
+                return spec.Default;
+            }
+            string text = scalar.Value ?? "";
+            bool isNull = scalar.Style == ScalarStyle.Plain && (text is "" or "~" or "null" or "none");
+            switch (spec.Kind)
+            {
+                case SettingKind.Int:
+                    if (long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long i))
+                        return InRange(spec, node, i) ? i : spec.Default;
+                    return TypeError(spec, node, text, "a whole number");
+                case SettingKind.Number:
+                    if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d))
+                        return InRange(spec, node, d) ? d : spec.Default;
+                    return TypeError(spec, node, text, "a number");
+                case SettingKind.Bool:
+                    if (text is "true" or "True" or "false" or "False")
+                        return text is "true" or "True";
+                    return TypeError(spec, node, text, "true or false");
+                case SettingKind.Choice:
+                    if (spec.Choices!.Contains(text))
+                        return text;
+                    string? hint = Schema.Suggest(text, spec.Choices!);
+                    Error(node, "REPRO124", $"'{spec.Key}' must be one of {string.Join(", ", spec.Choices!)}, not '{text}'" + (hint is null ? "" : $"; did you mean '{hint}'?"));
+                    return spec.Default;
+                case SettingKind.Split:
+                    if (text == "official")
+                        return text;
+                    if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double f))
+                    {
+                        if (f > 0 && f < 1)
+                            return f;
+                        Error(node, "REPRO123", $"'split' must be between 0 and 1 (exclusive), not {text}");
+                        return spec.Default;
+                    }
+                    return TypeError(spec, node, text, "'official' or a fraction such as 0.1");
+                case SettingKind.Path:
+                    if (isNull)
+                        return null;
+                    return System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDir, text));
+                default:
+                    return isNull ? null : text;
+            }
+        }
+
+        private bool InRange(SettingSpec spec, YamlNode node, double value)
+        {
+            if (value >= spec.Min && value <= spec.Max)
+                return true;
+            string max = spec.Max == double.MaxValue ? "" : $" and {spec.Max.ToString(CultureInfo.InvariantCulture)}";
+            Error(node, "REPRO123", $"'{spec.Key}' must be between {spec.Min.ToString(CultureInfo.InvariantCulture)}{max}, not {value.ToString(CultureInfo.InvariantCulture)}");
+            return false;
+        }
+
+        private object? TypeError(SettingSpec spec, YamlNode node, string text, string expected)
+        {
+            Error(node, "REPRO122", $"'{spec.Key}' must be {expected}, not '{text}'");
+            return spec.Default;
+        }
+
+        private YamlMappingNode? AsMapping(YamlNode node, string what)
+        {
+            if (node is YamlMappingNode map)
+                return map;
+            Error(node, "REPRO103", $"{what} must be a mapping of 'key: value' lines");
+            return null;
+        }
+
+        private void Unknown(YamlNode node, string key, IEnumerable<string> known)
+        {
+            string? hint = Schema.Suggest(key, known);
+            Error(node, "REPRO119", $"unknown key '{key}'" + (hint is null ? "" : $"; did you mean '{hint}'?"));
+        }
+
+        private void Error(YamlNode? node, string code, string message) =>
+            errors.Add(new ConfigError(path, node is null ? 1 : (int)node.Start.Line, node is null ? 1 : (int)node.Start.Column, code, message));
+    }
+}

@@ -1,0 +1,112 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Repro.Core.Engine;
+
+/// <summary>Process-wide LibTorch settings that decide speed and reproducibility.</summary>
+public static class TorchRuntime
+{
+    /// <summary>Resolves <c>auto</c>, <c>cpu</c> or <c>cuda</c> to a device, failing clearly when CUDA is asked for but absent.</summary>
+    public static Device ResolveDevice(string device) => device switch
+    {
+        "cpu" => CPU,
+        "cuda" when cuda.is_available() => CUDA,
+        "cuda" => throw new InvalidOperationException("device 'cuda' was asked for, but CUDA is not available (is the build using -p:ReproTorchBackend=cuda and is an NVIDIA driver present?)"),
+        "auto" => cuda.is_available() ? CUDA : CPU,
+        _ => throw new ArgumentException($"unknown device '{device}' (auto, cpu, cuda)", nameof(device)),
+    };
+
+    /// <summary>
+    /// Fixes the thread count (CPU reductions are only reproducible for a fixed count), asks LibTorch for
+    /// deterministic algorithms and sets TF32 on CUDA.
+    /// </summary>
+    public static void Configure(int threads, Device device, bool tf32)
+    {
+        torch.set_num_threads(threads);
+        SetDeterministicAlgorithms(true);
+        if (device.type == DeviceType.CUDA)
+        {
+            torch.backends.cuda.matmul.allow_tf32 = tf32;
+            torch.backends.cudnn.allow_tf32 = tf32;
+        }
+    }
+
+    /// <summary>Seeds LibTorch's CPU and CUDA generators (TorchSharp's manual_seed seeds the CPU one only).</summary>
+    public static void Seed(ulong seed)
+    {
+        long s = unchecked((long)(seed & 0x7fff_ffff_ffff_ffffUL));
+        torch.manual_seed(s);
+        if (cuda.is_available())
+            torch.cuda.manual_seed_all(s);
+    }
+
+    /// <summary>
+    /// A seed derived from (experiment seed, epoch, index) with SplitMix64's finaliser (Steele et al., 2014),
+    /// so each epoch's dropout and initialisation streams are independent of what ran before — the key to
+    /// resuming a run bit for bit.
+    /// </summary>
+    public static ulong Derive(ulong seed, ulong epoch, ulong index)
+    {
+        ulong z = Mix(seed ^ Mix(epoch + 0x9E3779B97F4A7C15UL) ^ Mix(Mix(index) + 0xD1B54A32D192ED03UL));
+        return z;
+    }
+
+    private static ulong Mix(ulong z)
+    {
+        z = unchecked(z + 0x9E3779B97F4A7C15UL);
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>TorchSharp's assembly version, e.g. 0.107.0.</summary>
+    public static string TorchSharpVersion =>
+        typeof(torch).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? typeof(torch).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    /// <summary>The LibTorch version TorchSharp was built against.</summary>
+    public static string LibTorchVersion => torch.__version__;
+
+    /// <summary>A human name for the device: CPU model or "CUDA".</summary>
+    public static string DeviceName(Device device)
+    {
+        if (device.type == DeviceType.CUDA)
+            return "CUDA device " + device.index;
+        try
+        {
+            var model = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            if (model is not null)
+                return model[(model.IndexOf(':') + 1)..].Trim();
+        }
+        catch (IOException)
+        {
+        }
+        return RuntimeInformation.ProcessArchitecture.ToString() + " CPU";
+    }
+
+    // TorchSharp exposes no setter for at::globalContext().setDeterministicAlgorithms; the libtorch export is
+    // reached by its mangled name (see shared TORCHSHARP-NOTES). Absence is tolerated: CPU kernels used here
+    // are deterministic for a fixed thread count anyway.
+    private static void SetDeterministicAlgorithms(bool on)
+    {
+        try
+        {
+            if (!NativeLibrary.TryLoad("libtorch_cpu.so", typeof(torch).Assembly, null, out var lib))
+                return;
+            if (NativeLibrary.TryGetExport(lib, "_ZN2at13globalContextEv", out var getContext) &&
+                NativeLibrary.TryGetExport(lib, "_ZN2at7Context26setDeterministicAlgorithmsEbb", out var setDeterministic))
+            {
+                unsafe
+                {
+                    var context = ((delegate* unmanaged<IntPtr>)getContext)();
+                    ((delegate* unmanaged<IntPtr, byte, byte, void>)setDeterministic)(context, on ? (byte)1 : (byte)0, 0);
+                }
+            }
+        }
+        catch (DllNotFoundException)
+        {
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using Repro.Core.Engine;
+using ScottPlot;
+
+namespace Repro.Core.Reports;
+
+/// <summary>The report's figures, drawn with ScottPlot and written atomically as PNG.</summary>
+public static class Plots
+{
+    /// <summary>Loss and accuracy per epoch, train and validation, side by side.</summary>
+    public static void Curves(string path, string title, IReadOnlyList<EpochRecord> history)
+    {
+        var epochs = history.Select(h => (double)h.Epoch).ToArray();
+        var multi = new Multiplot();
+        multi.AddPlots(2);
+        multi.Layout = new ScottPlot.MultiplotLayouts.Columns();
+
+        var loss = multi.GetPlot(0);
+        AddSeries(loss, epochs, history.Select(h => h.TrainLoss).ToArray(), "train", Colors.Blue);
+        AddSeries(loss, epochs, history.Select(h => h.ValidationLoss).ToArray(), "validation", Colors.Orange);
+        loss.Title($"{title}: loss");
+        loss.XLabel("epoch");
+        loss.YLabel("cross-entropy");
+        loss.ShowLegend(Alignment.UpperRight);
+
+        var accuracy = multi.GetPlot(1);
+        AddSeries(accuracy, epochs, history.Select(h => 100 * h.TrainAccuracy).ToArray(), "train", Colors.Blue);
+        AddSeries(accuracy, epochs, history.Select(h => 100 * h.ValidationAccuracy).ToArray(), "validation", Colors.Orange);
+        accuracy.Title($"{title}: accuracy");
+        accuracy.XLabel("epoch");
+        accuracy.YLabel("accuracy (%)");
+        accuracy.Axes.SetLimitsY(0, 100);
+        accuracy.ShowLegend(Alignment.LowerRight);
+
+        foreach (var p in new[] { loss, accuracy })
+        {
+            p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+            if (epochs.Length == 1)
+                p.Axes.SetLimitsX(0.5, 1.5);
+        }
+        Save(path, img => multi.SavePng(img, 1200, 480));
+    }
+
+    /// <summary>Confusion matrix as a heat map with class names on both axes and the count in each cell.</summary>
+    public static void Confusion(string path, string title, TestMetrics metrics)
+    {
+        int n = metrics.Classes.Count;
+        var plot = new Plot();
+        var values = new double[n, n];
+        double max = 1;
+        for (int r = 0; r < n; r++)
+            for (int c = 0; c < n; c++)
+                max = Math.Max(max, values[r, c] = metrics.Confusion[r, c]);
+        var heatmap = plot.Add.Heatmap(values);
+        heatmap.Colormap = new ScottPlot.Colormaps.Blues();
+        heatmap.FlipVertically = false;
+        for (int r = 0; r < n; r++)
+        {
+            for (int c = 0; c < n; c++)
+            {
+                var text = plot.Add.Text(metrics.Confusion[r, c].ToString(System.Globalization.CultureInfo.InvariantCulture), c, n - 1 - r);
+                text.LabelAlignment = Alignment.MiddleCenter;
+                text.LabelFontSize = n > 20 ? 8 : 12;
+                text.LabelFontColor = values[r, c] > max / 2 ? Colors.White : Colors.Black;
+            }
+        }
+        var ticksX = Enumerable.Range(0, n).Select(i => new Tick(i, metrics.Classes[i])).ToArray();
+        var ticksY = Enumerable.Range(0, n).Select(i => new Tick(n - 1 - i, metrics.Classes[i])).ToArray();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticksX);
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticksY);
+        plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        plot.Axes.Bottom.MinimumSize = 120;
+        plot.Axes.Left.MinimumSize = 120;
+        plot.Add.ColorBar(heatmap);
+        plot.Title($"{title}: confusion matrix (test, {metrics.Correct}/{metrics.Count} correct)");
+        plot.XLabel("predicted");
+        plot.YLabel("true");
+        int size = Math.Max(700, 60 * n + 260);
+        Save(path, img => plot.SavePng(img, size, size));
+    }
+
+    /// <summary>Accuracy with each residual block removed, against the intact model (the lesion study).</summary>
+    public static void Lesion(string path, string title, double baseline, IReadOnlyList<(string Block, double Accuracy)> rows)
+    {
+        var plot = new Plot();
+        var bars = plot.Add.Bars(rows.Select(r => 100 * r.Accuracy).ToArray());
+        bars.Color = Colors.SteelBlue;
+        var line = plot.Add.HorizontalLine(100 * baseline);
+        line.LinePattern = LinePattern.Dashed;
+        line.Color = Colors.DarkRed;
+        line.LegendText = $"intact model ({100 * baseline:F2}%)";
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(rows.Select((r, i) => new Tick(i, r.Block)).ToArray());
+        plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        plot.Axes.Bottom.MinimumSize = 90;
+        plot.Axes.SetLimitsY(0, 100);
+        plot.Title($"{title}: test accuracy with one residual block removed");
+        plot.YLabel("test accuracy (%)");
+        plot.ShowLegend(Alignment.LowerLeft);
+        Save(path, img => plot.SavePng(img, 1100, 520));
+    }
+
+    private static void Save(string path, Action<string> save) => IO.AtomicFile.WriteVia(path, temp =>
+    {
+        // ScottPlot picks the format from the extension.
+        string png = temp + ".png";
+        save(png);
+        File.Move(png, temp, overwrite: true);
+    });
+}

@@ -1,0 +1,39 @@
+using System.Diagnostics;
+
+namespace Repro.Core.Reports;
+
+/// <summary>Where a result came from: code revision, libraries, machine.</summary>
+public sealed record Provenance(string Commit, bool Dirty, string TorchSharp, string LibTorch, string Device, int Threads, string Os)
+{
+    /// <summary>Reads the git state of <paramref name="directory"/>; "unknown" outside a repository or without git.</summary>
+    public static (string Commit, bool Dirty) Git(string directory)
+    {
+        string? commit = Run(directory, "rev-parse HEAD")?.Trim();
+        string? status = Run(directory, "status --porcelain --untracked-files=no");
+        return (string.IsNullOrEmpty(commit) ? "unknown" : commit, !string.IsNullOrWhiteSpace(status));
+    }
+
+    private static string? Run(string directory, string arguments)
+    {
+        try
+        {
+            var info = new ProcessStartInfo("git", arguments)
+            {
+                WorkingDirectory = directory,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            using var process = Process.Start(info);
+            if (process is null)
+                return null;
+            string output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return process.ExitCode == 0 ? output : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    }
+}

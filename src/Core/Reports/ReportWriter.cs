@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Text;
+using Repro.Core.Engine;
+
+namespace Repro.Core.Reports;
+
+/// <summary>Everything report.md shows about one experiment.</summary>
+public sealed record ReportData(
+    string Experiment,
+    string Description,
+    string ResolvedConfig,
+    string ConfigFingerprint,
+    string DatasetDescription,
+    string SplitManifestHash,
+    int TrainImages,
+    int TestImages,
+    string TrainingPath,
+    string ModelSummary,
+    TestMetrics Test,
+    IReadOnlyList<EpochRecord> History,
+    Provenance Provenance,
+    TimeSpan TrainDuration,
+    TimeSpan TestDuration,
+    TutorialResult? Tutorial);
+
+/// <summary>The tutorial's own figure for an experiment it ran (SPEC.md, "Results it reports").</summary>
+public sealed record TutorialResult(string Key, string Dataset, string Model, double TestAccuracy, int Correct, int Total)
+{
+    /// <summary>The six pretrained, frozen, 20-epoch results the tutorial reports.</summary>
+    public static IReadOnlyList<TutorialResult> All { get; } =
+    [
+        new("flower-resnet50", "Flower", "ResNet50", 0.9011, 328, 364),
+        new("flower-densenet121", "Flower", "DenseNet121", 0.6429, 234, 364),
+        new("pet-resnet50", "Oxford-IIIT Pet", "ResNet50", 0.8698, 521, 599),
+        new("pet-densenet121", "Oxford-IIIT Pet", "DenseNet121", 0.1452, 87, 599),
+        new("cifar10-resnet50", "CIFAR-10", "ResNet50", 0.6389, 6389, 10000),
+        new("cifar10-densenet121", "CIFAR-10", "DenseNet121", 0.4223, 4223, 10000),
+    ];
+
+    public static TutorialResult? Find(string key) => All.FirstOrDefault(t => t.Key == key);
+}
+
+/// <summary>Writes report.md: result first, then configuration, data, per-class table, plots, summary and provenance.</summary>
+public static class ReportWriter
+{
+    public static string Write(ReportData r)
+    {
+        var t = r.Test;
+        var md = new StringBuilder();
+        md.Append("# ").Append(r.Experiment).Append("\n\n");
+        if (!string.IsNullOrWhiteSpace(r.Description))
+            md.Append(r.Description.Trim()).Append("\n\n");
+
+        md.Append("## Result\n\n");
+        md.Append("| test accuracy | top-5 accuracy | macro F1 | test loss | correct | epochs |\n|---|---|---|---|---|---|\n");
+        md.Append(CultureInfo.InvariantCulture, $"| {Pct(t.Accuracy)} | {(t.Top5Accuracy is { } top5 ? Pct(top5) : "n/a")} | {t.MacroF1:F4} | {t.Loss:F4} | {t.Correct}/{t.Count} | {r.History.Count} |\n\n");
+        if (r.Tutorial is { } tut)
+        {
+            md.Append(CultureInfo.InvariantCulture,
+                $"The tutorial reports {Pct(tut.TestAccuracy)} ({tut.Correct}/{tut.Total}) for {tut.Dataset} with {tut.Model} (pretrained, frozen, 20 epochs, test images read with random training crops). ");
+            md.Append(CultureInfo.InvariantCulture, $"Here: {Pct(t.Accuracy)}, {(t.Accuracy - tut.TestAccuracy) * 100:+0.00;-0.00} points.\n\n");
+        }
+
+        md.Append("## Configuration\n\nResolved settings (fingerprint `").Append(r.ConfigFingerprint).Append("`):\n\n```json\n")
+          .Append(r.ResolvedConfig.TrimEnd()).Append("\n```\n\n");
+
+        md.Append("## Data\n\n");
+        md.Append(CultureInfo.InvariantCulture, $"- Dataset: {r.DatasetDescription}\n");
+        md.Append(CultureInfo.InvariantCulture, $"- Split manifest: `{r.SplitManifestHash}` ({r.TrainImages} train, {r.TestImages} test images)\n");
+        md.Append(CultureInfo.InvariantCulture, $"- Training path: {r.TrainingPath}\n");
+        md.Append("- Testing: evaluation mode, no gradients, evaluation transform (resize to crop/0.875, center crop).\n\n");
+
+        md.Append("## Per class\n\n| class | images | correct | accuracy | precision | F1 |\n|---|---|---|---|---|---|\n");
+        foreach (var c in t.PerClass)
+            md.Append(CultureInfo.InvariantCulture, $"| {c.Name} | {c.Count} | {c.Correct} | {Pct(c.Accuracy)} | {Pct(c.Precision)} | {c.F1:F4} |\n");
+        md.Append("\n![confusion matrix](confusion.png)\n\n");
+
+        md.Append("## Training\n\nValidation is measured on the test split after each epoch (the study has no separate validation set).\n\n");
+        md.Append("| epoch | train loss | train accuracy | validation loss | validation accuracy | learning rate |\n|---|---|---|---|---|---|\n");
+        foreach (var h in r.History)
+            md.Append(CultureInfo.InvariantCulture, $"| {h.Epoch} | {h.TrainLoss:F4} | {Pct(h.TrainAccuracy)} | {h.ValidationLoss:F4} | {Pct(h.ValidationAccuracy)} | {h.LearningRate:G6} |\n");
+        md.Append("\n![training curves](curves.png)\n\n");
+
+        md.Append("## Model\n\n```text\n").Append(r.ModelSummary.TrimEnd()).Append("\n```\n\n");
+
+        var p = r.Provenance;
+        md.Append("## Provenance\n\n");
+        md.Append(CultureInfo.InvariantCulture, $"- Code: git commit `{p.Commit}`{(p.Dirty ? " (working tree had uncommitted changes)" : "")}\n");
+        md.Append(CultureInfo.InvariantCulture, $"- TorchSharp {p.TorchSharp}, LibTorch {p.LibTorch}\n");
+        md.Append(CultureInfo.InvariantCulture, $"- Device: {p.Device}, {p.Threads} threads, {p.Os}\n");
+        md.Append(CultureInfo.InvariantCulture, $"- Durations: training {Duration(r.TrainDuration)}, testing {Duration(r.TestDuration)}");
+        if (r.History.Count > 0)
+            md.Append(CultureInfo.InvariantCulture, $", {r.History.Average(h => h.ImagesPerSecond):F1} training images/s");
+        md.Append('\n');
+        return md.ToString();
+    }
+
+    /// <summary>history.csv: one row per epoch, invariant culture.</summary>
+    public static string HistoryCsv(IReadOnlyList<EpochRecord> history)
+    {
+        var csv = new StringBuilder("epoch,train_loss,train_accuracy,validation_loss,validation_accuracy,lr,seconds,images_per_second\n");
+        foreach (var h in history)
+            csv.Append(CultureInfo.InvariantCulture,
+                $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{h.ValidationLoss:F6},{h.ValidationAccuracy:F6},{h.LearningRate:G10},{h.Seconds:F3},{h.ImagesPerSecond:F1}\n");
+        return csv.ToString();
+    }
+
+    public static string Pct(double fraction) => (100 * fraction).ToString("F2", CultureInfo.InvariantCulture) + "%";
+
+    private static string Duration(TimeSpan d) => d.TotalMinutes >= 1 ? $"{(int)d.TotalMinutes} min {d.Seconds} s" : $"{d.TotalSeconds:F1} s";
+}

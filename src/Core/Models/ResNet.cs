@@ -151,12 +151,16 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
+        // A new handle on the same storage: Sequential disposes each block's input once the block returns, so
+        // returning x itself would hand the next block a disposed tensor (ReLU(inplace) does the same).
         if (Lesioned && downsample is null)
             return x.alias();
-        var identity = downsample is null ? x : downsample.call(x);
         var y = relu.call(bn1.call(conv1.call(x)));
         y = relu.call(bn2.call(conv2.call(y)));
         y = bn3.call(conv3.call(y));
+        // The shortcut runs after the residual branch, as in torchvision's Bottleneck.forward, so forward hooks
+        // (torchsummary rows) fire in the same order as PyTorch's.
+        var identity = downsample is null ? x : downsample.call(x);
         return relu.call(y.add_(identity));
     }
 }

@@ -1,3 +1,6 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
 namespace Repro.Core.Models;
 
 /// <summary>
@@ -10,12 +13,20 @@ public static partial class Zoo
     public static IReadOnlyList<string> Names { get; } = ["resnet50", "densenet121"];
 
     /// <summary>Builds an architecture by name with randomly initialised weights.</summary>
-    public static TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> Create(string name, int numClasses) => name switch
+    public static nn.Module<Tensor, Tensor> Create(string name, int numClasses) => name switch
     {
         "resnet50" => resnet50(numClasses),
+        "densenet121" => densenet121(numClasses),
         _ => throw new ArgumentException($"unknown model '{name}' (known: {string.Join(", ", Names)})", nameof(name)),
     };
 
     /// <summary>ResNet-50 v1.5: Bottleneck blocks (3, 4, 6, 3); 23,528,522 parameters with 10 classes.</summary>
     public static ResNet resnet50(int numClasses = 1000) => new("ResNet", [3, 4, 6, 3], numClasses);
+
+    /// <summary>
+    /// DenseNet-121 (DenseNet-BC): growth 32, blocks (6, 12, 24, 16), 64 initial features, bottleneck width
+    /// 4 x growth; 6,964,106 parameters with 10 classes.
+    /// </summary>
+    public static DenseNet densenet121(int numClasses = 1000) =>
+        new("DenseNet", growthRate: 32, blockConfig: [6, 12, 24, 16], numInitFeatures: 64, bnSize: 4, numClasses);
 }

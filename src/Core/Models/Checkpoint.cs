@@ -1,0 +1,153 @@
+using System.Collections;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Repro.Core.Models;
+
+/// <summary>A checkpoint that cannot be loaded: wrong hash, unreadable format, or entries that do not match the model.</summary>
+public sealed class CheckpointException(string message, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>Model entries the file lacks.</summary>
+    public IReadOnlyList<string> Missing { get; init; } = [];
+
+    /// <summary>File entries the model lacks.</summary>
+    public IReadOnlyList<string> Unexpected { get; init; } = [];
+
+    /// <summary>Entries whose shape or dtype differ, as <c>name: file (shape, dtype) vs model (shape, dtype)</c>.</summary>
+    public IReadOnlyList<string> Mismatched { get; init; } = [];
+}
+
+/// <summary>
+/// Strict loading of PyTorch <c>torch.save</c> state_dicts (zip format, read with TorchSharp.PyBridge's unpickler).
+/// Every entry is checked before any is copied, so a refused file leaves the model untouched.
+/// </summary>
+public static partial class Checkpoint
+{
+    private const int ListedPerKind = 5;
+
+    // torch.hub's convention (torch/hub.py, HASH_REGEX and check_hash): `<name>-<first hex digits of sha256>.pth`.
+    [GeneratedRegex(@"-([0-9a-f]{8,64})\.pth$", RegexOptions.CultureInvariant)]
+    private static partial Regex HashSuffix();
+
+    /// <summary>
+    /// Loads <paramref name="path"/> into <paramref name="model"/>: the names, shapes and dtypes of the file's
+    /// entries (after <paramref name="renameKey"/>) must equal the model's state_dict, otherwise a
+    /// <see cref="CheckpointException"/> lists the missing, unexpected and mismatched entries and nothing is loaded.
+    /// A file named <c>&lt;name&gt;-&lt;hex&gt;.pth</c> must have a SHA-256 starting with those hex digits.
+    /// </summary>
+    /// <param name="model">The model; its tensors are overwritten in place (load on CPU, then move).</param>
+    /// <param name="path">A <c>torch.save</c> file (PyTorch 1.6+ zip format) holding a flat state_dict.</param>
+    /// <param name="renameKey">Maps legacy key names to current ones, e.g. <see cref="DenseNet.UpgradeLegacyKey"/>.</param>
+    public static void Load(nn.Module model, string path, Func<string, string>? renameKey = null)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"checkpoint '{path}' does not exist", path);
+        VerifyHash(path);
+
+        // The model's own tensors are taken outside the scope that frees the file's tensors.
+        var target = model.state_dict();
+        using var scope = NewDisposeScope();
+        var loaded = ReadStateDict(path, renameKey ?? (k => k));
+
+        var missing = target.Keys.Where(k => !loaded.ContainsKey(k) && !IsLegacyBatchNormCounter(k, loaded)).ToList();
+        var unexpected = loaded.Keys.Where(k => !target.ContainsKey(k)).ToList();
+        var mismatched = target
+            .Where(kv => loaded.TryGetValue(kv.Key, out var t) && (!t.shape.SequenceEqual(kv.Value.shape) || t.dtype != kv.Value.dtype))
+            .Select(kv => $"{kv.Key}: file {Describe(loaded[kv.Key])} vs model {Describe(kv.Value)}")
+            .ToList();
+        if (missing.Count + unexpected.Count + mismatched.Count > 0)
+        {
+            var message = new StringBuilder($"checkpoint '{path}' does not match the model; nothing was loaded.");
+            AppendKind(message, "missing", missing);
+            AppendKind(message, "unexpected", unexpected);
+            AppendKind(message, "shape/dtype mismatch", mismatched);
+            throw new CheckpointException(message.ToString())
+            {
+                Missing = missing, Unexpected = unexpected, Mismatched = mismatched,
+            };
+        }
+
+        using var _ = no_grad();
+        foreach (var (key, tensor) in target)
+        {
+            if (loaded.TryGetValue(key, out var source))
+                tensor.copy_(source);
+            else
+                tensor.zero_();
+        }
+    }
+
+    /// <summary>Reads a <c>torch.save</c> state_dict (zip format) into name -> tensor, keys renamed by <paramref name="renameKey"/>.</summary>
+    public static Dictionary<string, Tensor> ReadStateDict(string path, Func<string, string> renameKey)
+    {
+        Hashtable table;
+        try
+        {
+            using var stream = File.OpenRead(path);
+            table = PyTorchUnpickler.UnpickleStateDict(stream);
+        }
+        catch (NotImplementedException e)
+        {
+            // torchvision's original 2017 downloads (resnet50-19c8e357.pth, densenet121-a639ec97.pth) use the
+            // pre-1.6 tar/pickle format, which PyBridge cannot read.
+            throw new CheckpointException(
+                $"checkpoint '{path}' uses PyTorch's legacy (pre-1.6) serialization; re-save it in the zip format with " +
+                "python -c \"import torch,sys; torch.save(torch.load(sys.argv[1]), sys.argv[2])\" IN OUT.pth", e);
+        }
+        catch (Exception e) when (e is InvalidDataException or InvalidCastException or IOException or Razorvine.Pickle.PickleException)
+        {
+            throw new CheckpointException($"checkpoint '{path}' is not a torch.save file holding a flat state_dict: {e.Message}", e);
+        }
+
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (DictionaryEntry entry in table)
+        {
+            if (entry.Key is not string key || entry.Value is not Tensor tensor)
+                throw new CheckpointException($"checkpoint '{path}' is not a flat state_dict of tensors (entry '{entry.Key}')");
+            var name = renameKey(key);
+            if (!result.TryAdd(name, tensor))
+                throw new CheckpointException($"checkpoint '{path}' holds '{name}' twice (after renaming legacy keys)");
+        }
+        return result;
+    }
+
+    /// <summary>Fails when the file name carries torch.hub's hash suffix and the file's SHA-256 does not start with it.</summary>
+    public static void VerifyHash(string path)
+    {
+        var m = HashSuffix().Match(Path.GetFileName(path));
+        if (!m.Success)
+            return;
+        string expected = m.Groups[1].Value;
+        string actual;
+        using (var stream = File.OpenRead(path))
+            actual = Convert.ToHexStringLower(SHA256.HashData(stream));
+        if (!actual.StartsWith(expected, StringComparison.Ordinal))
+            throw new CheckpointException(
+                $"checkpoint '{path}' is corrupt or not the published file: its name says SHA-256 {expected}…, the file's is {actual}");
+    }
+
+    // PyTorch's BatchNorm (_NormBase._load_from_state_dict) accepts state_dicts written before
+    // num_batches_tracked existed (PyTorch < 0.4.1, e.g. torchvision's original ImageNet files) and sets it to 0.
+    private static bool IsLegacyBatchNormCounter(string key, Dictionary<string, Tensor> loaded) =>
+        key.EndsWith(".num_batches_tracked", StringComparison.Ordinal)
+        && loaded.ContainsKey(key[..^"num_batches_tracked".Length] + "running_mean");
+
+    private static string Describe(Tensor t) =>
+        $"({string.Join(", ", t.shape.Select(d => d.ToString(CultureInfo.InvariantCulture)))}) {t.dtype}";
+
+    private static void AppendKind(StringBuilder message, string kind, List<string> entries)
+    {
+        if (entries.Count == 0)
+            return;
+        message.Append(CultureInfo.InvariantCulture, $" {entries.Count} {kind}: ");
+        message.Append(string.Join(", ", entries.Take(ListedPerKind)));
+        if (entries.Count > ListedPerKind)
+            message.Append(CultureInfo.InvariantCulture, $", … ({entries.Count - ListedPerKind} more)");
+        message.Append('.');
+    }
+}

@@ -1,0 +1,59 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Repro.Core.Models;
+
+/// <summary>The classifier heads an experiment can put on a backbone's pooled features.</summary>
+public static class Heads
+{
+    /// <summary>The head names experiments use: <c>linear</c> and <c>seed</c>.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["linear", "seed"];
+
+    /// <summary>Builds head <paramref name="head"/> for a model's feature width and <paramref name="numClasses"/>.</summary>
+    /// <param name="head"><c>linear</c> (one Linear layer) or <c>seed</c> (the tutorial's MLP).</param>
+    /// <param name="arch"><c>resnet50</c> or <c>densenet121</c>: the seed head differs between them.</param>
+    /// <param name="featureCount">Width of the pooled features (2048 or 1024).</param>
+    /// <param name="numClasses">Number of classes.</param>
+    public static Module<Tensor, Tensor> Create(string head, string arch, int featureCount, int numClasses) => head switch
+    {
+        "linear" => Linear(featureCount, numClasses),
+        "seed" => Seed(arch, featureCount, numClasses),
+        _ => throw new ArgumentException($"unknown head '{head}' (known: {string.Join(", ", Names)})", nameof(head)),
+    };
+
+    /// <summary>
+    /// The tutorial's transfer head: ResNet50 <c>Linear(2048, h) - ReLU - Dropout(0.5) - Linear(h, n)</c>,
+    /// DenseNet121 <c>Linear(1024, h) - ReLU - Linear(h, n)</c>, with h from <see cref="SeedHiddenWidth"/>.
+    /// Children are named 0, 1, … as in PyTorch's <c>nn.Sequential</c>, so the state_dict keys match the tutorial's.
+    /// </summary>
+    public static Sequential Seed(string arch, int featureCount, int numClasses)
+    {
+        int h = SeedHiddenWidth(featureCount, numClasses);
+        return arch switch
+        {
+            "resnet50" => Sequential(
+                ("0", Linear(featureCount, h)), ("1", ReLU(inplace: true)), ("2", Dropout(0.5)), ("3", Linear(h, numClasses))),
+            "densenet121" => Sequential(
+                ("0", Linear(featureCount, h)), ("1", ReLU(inplace: true)), ("2", Linear(h, numClasses))),
+            _ => throw new ArgumentException($"no seed head for model '{arch}' (known: {string.Join(", ", Zoo.Names)})", nameof(arch)),
+        };
+    }
+
+    /// <summary>
+    /// The tutorial's hidden width <c>h = 2^(log2(F) - floor(log2(int(sqrt(F / n)))))</c> for F features and n
+    /// classes: 2^(11 - …) for ResNet50's 2048, 2^(10 - …) for DenseNet121's 1024 (256 and 128 for 10 classes).
+    /// </summary>
+    public static int SeedHiddenWidth(int featureCount, int numClasses)
+    {
+        if (numClasses < 1 || numClasses > featureCount)
+            throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, $"the seed head needs 1..{featureCount} classes");
+        int log2Features = (int)Math.Round(Math.Log2(featureCount));
+        if (1 << log2Features != featureCount)
+            throw new ArgumentException($"the seed head's formula needs a power-of-two feature width, not {featureCount}", nameof(featureCount));
+        // Python's int() truncates toward zero; the argument is positive.
+        int root = (int)Math.Sqrt((double)featureCount / numClasses);
+        return 1 << (log2Features - (int)Math.Floor(Math.Log2(root)));
+    }
+}

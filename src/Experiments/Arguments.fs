@@ -1,0 +1,63 @@
+/// Command-line arguments, Argu style: one union per command, each case with its usage text.
+module Repro.Experiments.Arguments
+
+open Argu
+
+/// Selects one experiment of experiments.yaml.
+type StageArgs =
+    | [<AltCommandLine("-c")>] Config of path: string
+    | [<Mandatory; AltCommandLine("-e")>] Experiment of name: string
+    | [<AltCommandLine("-o")>] Output of dir: string
+    | Discard_Stale_Checkpoint
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Config _ -> "experiments.yaml to read (default: ./experiments.yaml)."
+            | Experiment _ -> "name of the experiment to run."
+            | Output _ -> "output folder (default: artifacts/experiments/<name> beside the config)."
+            | Discard_Stale_Checkpoint -> "train: delete a checkpoint written for another configuration instead of failing."
+
+type SummaryArgs =
+    | [<MainCommand; Mandatory>] Model of name: string
+    | Num_Classes of count: int
+    | Input_Size of pixels: int
+    | Head of kind: string
+    | Freeze of mode: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Model _ -> "architecture: resnet50 or densenet121."
+            | Num_Classes _ -> "number of classes (default 10)."
+            | Input_Size _ -> "input height and width in pixels (default 224: input 3x224x224)."
+            | Head _ -> "classifier head: linear (default) or seed (the tutorial's MLP)."
+            | Freeze _ -> "none (default) or backbone: only the head trains."
+
+type ValidateArgs =
+    | [<AltCommandLine("-c")>] Config of path: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Config _ -> "experiments.yaml to check (default: ./experiments.yaml)."
+
+type Command =
+    | [<CliPrefix(CliPrefix.None)>] Split of ParseResults<StageArgs>
+    | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<StageArgs>
+    | [<CliPrefix(CliPrefix.None)>] Test of ParseResults<StageArgs>
+    | [<CliPrefix(CliPrefix.None)>] Run of ParseResults<StageArgs>
+    | [<CliPrefix(CliPrefix.None)>] Lesion of ParseResults<StageArgs>
+    | [<CliPrefix(CliPrefix.None)>] Summary of ParseResults<SummaryArgs>
+    | [<CliPrefix(CliPrefix.None)>] Validate of ParseResults<ValidateArgs>
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Split _ -> "write the experiment's split manifest (official or seeded, stratified)."
+            | Train _ -> "train the experiment (resumes from its last complete epoch)."
+            | Test _ -> "test the trained model; write metrics.json, history.csv, report.md and plots."
+            | Run _ -> "split, train and test in one go."
+            | Lesion _ -> "ResNet lesion study: test accuracy with each residual block removed."
+            | Summary _ -> "print a model summary in torchsummary's format."
+            | Validate _ -> "check experiments.yaml and list its experiments."

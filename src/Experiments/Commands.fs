@@ -1,0 +1,95 @@
+/// The commands: each reads experiments.yaml through Repro.Config and calls the C# core.
+module Repro.Experiments.Commands
+
+open System
+open System.IO
+open Argu
+open Repro.Config
+open Repro.Core
+open Repro.Experiments.Arguments
+
+/// experiments.yaml had errors: all of them, already formatted as file(line,col): error CODE: message.
+exception ConfigInvalid of ConfigError list
+
+let private load (path: string) =
+    let file = ExperimentsFile.Load path
+    if file.Errors.Count > 0 then raise (ConfigInvalid(List.ofSeq file.Errors))
+    file
+
+let private configPath (args: ParseResults<StageArgs>) =
+    Path.GetFullPath(args.GetResult(StageArgs.Config, defaultValue = "experiments.yaml"))
+
+let private runner (args: ParseResults<StageArgs>) =
+    let path = configPath args
+    let file = load path
+    let name = args.GetResult StageArgs.Experiment
+    let experiment =
+        match file.Experiments |> Seq.tryFind (fun e -> e.Name = name) with
+        | Some e -> e
+        | None ->
+            let known = file.Experiments |> Seq.map (fun e -> e.Name) |> String.concat ", "
+            raise (ConfigInvalid [ ConfigError(path, 1, 1, "REPRO130", sprintf "no experiment named '%s' (defined: %s)" name known) ])
+    let baseDir = Path.GetDirectoryName path
+    let output =
+        match args.TryGetResult StageArgs.Output with
+        | Some dir -> dir
+        | None -> Path.Combine(baseDir, "artifacts", "experiments", experiment.Name)
+    let log (line: string) = printfn "%s: %s" experiment.Name line
+    ExperimentRunner(experiment, baseDir, output, Progress.reporter (), Action<string>(log)), experiment
+
+let private printMetrics (name: string) (m: Repro.Core.Engine.TestMetrics) (report: string) =
+    printfn "%s: test accuracy %.2f%% (%d/%d), loss %.4f -> %s" name (100.0 * m.Accuracy) m.Correct m.Count m.Loss report
+
+let split args =
+    let r, _ = runner args
+    r.Split() |> ignore
+    0
+
+let train (args: ParseResults<StageArgs>) =
+    let r, e = runner args
+    let record = r.Train(args.Contains StageArgs.Discard_Stale_Checkpoint)
+    let last = Seq.tryLast record.History
+    match last with
+    | Some h -> printfn "%s: trained %d epochs in %.1f s (train accuracy %.2f%%)" e.Name record.History.Count record.Seconds (100.0 * h.TrainAccuracy)
+    | None -> printfn "%s: 0 epochs asked for; model saved untrained" e.Name
+    0
+
+let test args =
+    let r, e = runner args
+    let m = r.Test()
+    printMetrics e.Name m r.Paths.Report
+    0
+
+let run (args: ParseResults<StageArgs>) =
+    let r, e = runner args
+    r.Split() |> ignore
+    r.Train(args.Contains StageArgs.Discard_Stale_Checkpoint) |> ignore
+    let m = r.Test()
+    printMetrics e.Name m r.Paths.Report
+    0
+
+let lesion args =
+    let r, e = runner args
+    let table = r.Lesion()
+    printfn "%s" table
+    printfn "%s: lesion study -> %s" e.Name r.Paths.Lesion
+    0
+
+let summary (args: ParseResults<SummaryArgs>) =
+    let model = args.GetResult SummaryArgs.Model
+    let classes = args.GetResult(SummaryArgs.Num_Classes, defaultValue = 10)
+    let size = args.GetResult(SummaryArgs.Input_Size, defaultValue = 224)
+    let head = args.GetResult(SummaryArgs.Head, defaultValue = "linear")
+    let freeze = args.GetResult(SummaryArgs.Freeze, defaultValue = "none")
+    use built = Repro.Core.Models.ModelBuilder.Build(model, classes, head, freeze, null)
+    let s = Repro.Core.Models.ModelSummary.Create(built.Module, 3L, int64 size, int64 size)
+    printf "%s" (s.Render())
+    0
+
+let validate (args: ParseResults<ValidateArgs>) =
+    let path = Path.GetFullPath(args.GetResult(ValidateArgs.Config, defaultValue = "experiments.yaml"))
+    let file = load path
+    for e in file.Experiments do
+        printfn "%-32s %-12s %-12s %s" e.Name e.Dataset.Name e.Model (String.Join(",", e.Tags))
+    printfn "%s: %d experiments, %d datasets, no errors" path file.Experiments.Count file.Datasets.Count
+    0

@@ -1,0 +1,90 @@
+namespace Repro.Core.Data;
+
+/// <summary>A decoded image: HWC, RGB, 8 bits per channel, rows top to bottom.</summary>
+public sealed record RgbImage(int Width, int Height, byte[] Pixels)
+{
+    /// <summary>Bytes held by the pixel buffer; the loader's cache budgets with it.</summary>
+    public long ByteCount => Pixels.LongLength;
+}
+
+/// <summary>
+/// One sample. <paramref name="Path"/> identifies it relative to the dataset root with '/' separators, so a
+/// manifest written on one OS reads the same on another; records inside a container file are named
+/// <c>file#index</c> (e.g. <c>train-images-idx3-ubyte.gz#00042</c>).
+/// </summary>
+public sealed record Sample(string Path, int Label);
+
+/// <summary>Options for <see cref="Datasets.Open"/>.</summary>
+/// <param name="SkipCorruptImages">Validate every image when opening and leave out those that do not decode
+/// (counted in <see cref="ImageDataset.SkippedFiles"/>) instead of failing when one is loaded.</param>
+/// <param name="PetSplit">Oxford-IIIT Pet: "official" exposes trainval/test as <see cref="ImageDataset.OfficialSplit"/>;
+/// "seeded" hides it so the caller makes a seeded stratified split over all listed images.</param>
+/// <param name="ClassNames">IDX: class names to use instead of the ones inferred from the folder.</param>
+public sealed record DatasetOptions(
+    bool SkipCorruptImages = false,
+    string PetSplit = "official",
+    IReadOnlyList<string>? ClassNames = null);
+
+/// <summary>Indices into <see cref="ImageDataset.Samples"/> for training and testing.</summary>
+public sealed class DatasetSplit
+{
+    public DatasetSplit(IReadOnlyList<int> train, IReadOnlyList<int> test)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(test);
+        var seen = new HashSet<int>(train);
+        if (seen.Count != train.Count)
+        {
+            throw new ArgumentException("The training indices contain duplicates.", nameof(train));
+        }
+        foreach (var i in test)
+        {
+            if (!seen.Add(i))
+            {
+                throw new ArgumentException($"Index {i} is in both parts of the split, or twice in the test part.", nameof(test));
+            }
+        }
+        Train = train;
+        Test = test;
+    }
+
+    public IReadOnlyList<int> Train { get; }
+
+    public IReadOnlyList<int> Test { get; }
+}
+
+/// <summary>Bad input data. The message names the file and what was expected of it.</summary>
+public sealed class DataException : Exception
+{
+    public DataException(string filePath, string message, Exception? innerException = null)
+        : base($"{filePath}: {message}", innerException)
+    {
+        FilePath = filePath;
+    }
+
+    /// <summary>The offending file (or folder).</summary>
+    public string FilePath { get; }
+}
+
+/// <summary>A labelled image collection read from its published on-disk layout.</summary>
+public abstract class ImageDataset
+{
+    public abstract string Root { get; }
+
+    public abstract IReadOnlyList<string> Classes { get; }
+
+    public abstract IReadOnlyList<Sample> Samples { get; }
+
+    /// <summary>The official split if the dataset has one (CIFAR, IDX train/test files, Pet trainval/test), else null.</summary>
+    public abstract DatasetSplit? OfficialSplit { get; }
+
+    /// <summary>Files left out because they did not decode (only with <see cref="DatasetOptions.SkipCorruptImages"/>).</summary>
+    public virtual IReadOnlyList<string> SkippedFiles => Array.Empty<string>();
+
+    /// <summary>Decode sample <paramref name="index"/>. <paramref name="minShortSide"/> lets file formats
+    /// with scaled decoding (JPEG) return a smaller image whose short side is still at least that size.</summary>
+    public abstract RgbImage Load(int index, int? minShortSide = null);
+
+    /// <summary>Hex SHA-256 of the sample's bytes (the file, or the record's pixels), for the split manifest.</summary>
+    public abstract string ContentHash(int index);
+}

@@ -8,6 +8,9 @@ namespace Repro.Config;
 /// <summary>One experiment with every setting resolved (built-in default, then <c>defaults:</c>, then its own keys).</summary>
 public sealed class Experiment(string name, DatasetConfig dataset, IReadOnlyDictionary<string, object?> values, int line)
 {
+    /// <summary>The <c>pretrained</c> value that asks for torchvision's published ImageNet weights.</summary>
+    public const string ImageNetWeights = "imagenet";
+
     public string Name { get; } = name;
 
     public DatasetConfig Dataset { get; } = dataset;
@@ -76,7 +79,7 @@ public sealed class Experiment(string name, DatasetConfig dataset, IReadOnlyDict
                     case long l: json.WriteNumber(spec.Key, l); break;
                     case double d: json.WriteString(spec.Key, d.ToString("R", CultureInfo.InvariantCulture)); break;
                     case bool b: json.WriteBoolean(spec.Key, b); break;
-                    case string s when spec.Kind == SettingKind.Path: json.WriteString(spec.Key, Relative(s, baseDirectory)); break;
+                    case string s when spec.Kind == SettingKind.Path && s != ImageNetWeights: json.WriteString(spec.Key, Relative(s, baseDirectory)); break;
                     case string s: json.WriteString(spec.Key, s); break;
                     case string[] list:
                         json.WriteStartArray(spec.Key);

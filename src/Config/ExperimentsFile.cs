@@ -151,7 +151,7 @@ public sealed class ExperimentsFile
                     Error(datasetNode, "REPRO109", $"unknown dataset '{datasetName}'" + (hint is null ? "" : $"; did you mean '{hint}'?") + $" (defined: {string.Join(", ", datasets.Keys)})");
                     continue;
                 }
-                if (values["pretrained"] is string weights && !File.Exists(weights))
+                if (values["pretrained"] is string weights && weights != Experiment.ImageNetWeights && !File.Exists(weights))
                 {
                     var node2 = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "pretrained" }).Value ?? map;
                     Error(node2, "REPRO110", $"pretrained weights not found: {weights}");
@@ -266,6 +266,8 @@ public sealed class ExperimentsFile
                 case SettingKind.Path:
                     if (isNull)
                         return null;
+                    if (spec.Key == "pretrained" && text == Experiment.ImageNetWeights)
+                        return text;
                     return System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDir, text));
                 default:
                     return isNull ? null : text;

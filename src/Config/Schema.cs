@@ -46,7 +46,7 @@ public static class Schema
         new("split", SettingKind.Split, Stage.All, "official", "'official', or the fraction of images held out for test (0-1), stratified and seeded"),
         new("seed", SettingKind.Int, Stage.All, 1L, "seeds the split, initial weights, shuffling and augmentation", 0, int.MaxValue),
         new("model", SettingKind.Choice, Stage.Train | Stage.Test, "resnet50", "architecture", Choices: ["resnet50", "densenet121"]),
-        new("pretrained", SettingKind.Path, Stage.Train | Stage.Test, null, "torchvision ImageNet checkpoint (.pth) to start from; none = random init"),
+        new("pretrained", SettingKind.Path, Stage.Train | Stage.Test, null, "imagenet (torchvision's weights, downloaded and hash-checked), a torchvision checkpoint (.pth), or none (random init)"),
         new("head", SettingKind.Choice, Stage.Train | Stage.Test, "linear", "classifier head: linear, or seed (the tutorial's MLP)", Choices: ["linear", "seed"]),
         new("freeze", SettingKind.Choice, Stage.Train | Stage.Test, "none", "none: fine-tune everything; backbone: train the head only", Choices: ["none", "backbone"]),
         new("cache_features", SettingKind.Bool, Stage.Train | Stage.Test, false, "with freeze: backbone, compute backbone features once and train the head on them"),

@@ -1,0 +1,117 @@
+using System.Text;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+using Repro.Config;
+
+namespace Repro.Build.Tasks;
+
+/// <summary>
+/// Reads and validates experiments.yaml, selects experiments, and writes each stage's stamp file (the
+/// canonical settings that stage depends on) only when its content changed, so that MSBuild's
+/// Inputs/Outputs comparison re-runs exactly the stale stages.
+/// </summary>
+public sealed class ReadExperiments : Microsoft.Build.Utilities.Task
+{
+    /// <summary>The experiments.yaml to read.</summary>
+    [Required]
+    public string ConfigFile { get; set; } = "";
+
+    /// <summary>Folder under which each experiment gets <c>experiments/&lt;name&gt;/</c>.</summary>
+    [Required]
+    public string ArtifactsDirectory { get; set; } = "";
+
+    /// <summary>Names or tags separated by ';'; empty selects the experiments tagged <see cref="DefaultTag"/>.</summary>
+    public string? Selection { get; set; }
+
+    /// <summary>The tag selected when <see cref="Selection"/> is empty.</summary>
+    public string DefaultTag { get; set; } = "quick";
+
+    /// <summary>Rewrite every stamp so that every selected stage runs again.</summary>
+    public bool Force { get; set; }
+
+    /// <summary>The selected experiments, with their stamp and output paths as metadata.</summary>
+    [Output]
+    public ITaskItem[] Experiments { get; private set; } = [];
+
+    public override bool Execute()
+    {
+        var file = ExperimentsFile.Load(ConfigFile);
+        foreach (var e in file.Errors)
+            Log.LogError("Repro", e.Code, null, e.File, e.Line, e.Column, e.Line, e.Column, e.Message);
+        if (Log.HasLoggedErrors)
+            return false;
+
+        var selected = Select(file);
+        if (Log.HasLoggedErrors)
+            return false;
+
+        string baseDir = Path.GetDirectoryName(file.Path)!;
+        var items = new List<ITaskItem>();
+        foreach (var experiment in selected)
+        {
+            string dir = Path.Combine(Path.GetFullPath(ArtifactsDirectory), "experiments", experiment.Name);
+            string stamps = Path.Combine(dir, "stamps");
+            Directory.CreateDirectory(stamps);
+            var item = new TaskItem(experiment.Name);
+            item.SetMetadata("OutputDirectory", dir + Path.DirectorySeparatorChar);
+            item.SetMetadata("SplitStamp", WriteStamp(Path.Combine(stamps, "split.json"), experiment.Canonical(Stage.Split, baseDir)));
+            item.SetMetadata("TrainStamp", WriteStamp(Path.Combine(stamps, "train.json"), experiment.Canonical(Stage.Train, baseDir)));
+            item.SetMetadata("TestStamp", WriteStamp(Path.Combine(stamps, "test.json"), experiment.Canonical(Stage.Test, baseDir)));
+            item.SetMetadata("DataStamp", WriteStamp(Path.Combine(stamps, "data.txt"), DataListing(experiment.Dataset.Root)));
+            item.SetMetadata("SplitManifest", Path.Combine(dir, "split.tsv"));
+            item.SetMetadata("TrainOutput", Path.Combine(dir, "training.json"));
+            item.SetMetadata("TestOutput", Path.Combine(dir, "metrics.json"));
+            item.SetMetadata("Pretrained", experiment.Pretrained ?? "");
+            item.SetMetadata("Tags", string.Join(",", experiment.Tags));
+            item.SetMetadata("Line", experiment.Line.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            items.Add(item);
+        }
+        Experiments = [.. items];
+        return !Log.HasLoggedErrors;
+    }
+
+    private List<Experiment> Select(ExperimentsFile file)
+    {
+        var wanted = (Selection ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (wanted.Length == 0)
+            wanted = [DefaultTag];
+        var selected = new List<Experiment>();
+        foreach (var word in wanted)
+        {
+            var matches = file.Experiments.Where(e => e.Name == word || e.Tags.Contains(word)).ToList();
+            if (matches.Count == 0)
+            {
+                string? hint = Schema.Suggest(word, file.Experiments.Select(e => e.Name).Concat(file.Experiments.SelectMany(e => e.Tags)).Distinct());
+                Log.LogError("Repro", "REPRO131", null, file.Path, 0, 0, 0, 0,
+                    $"no experiment or tag named '{word}'" + (hint is null ? "" : $"; did you mean '{hint}'?"));
+            }
+            foreach (var m in matches.Where(m => !selected.Contains(m)))
+                selected.Add(m);
+        }
+        return selected;
+    }
+
+    /// <summary>Writes <paramref name="content"/> unless the file already holds it, so its timestamp moves only on change.</summary>
+    private string WriteStamp(string path, string content)
+    {
+        if (!Force && File.Exists(path) && File.ReadAllText(path) == content)
+            return path;
+        string temp = path + ".tmp";
+        File.WriteAllText(temp, content, new UTF8Encoding(false));
+        File.Move(temp, path, overwrite: true);
+        Log.LogMessage(MessageImportance.Low, $"Repro: stamp {path} changed");
+        return path;
+    }
+
+    /// <summary>Every data file's relative path, size and modification time: changes when the data does, costs only a directory walk.</summary>
+    private static string DataListing(string root)
+    {
+        if (!Directory.Exists(root))
+            return "missing\n";
+        var lines = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+            .Select(f => new FileInfo(f))
+            .Select(f => $"{Path.GetRelativePath(root, f.FullName).Replace('\\', '/')}\t{f.Length}\t{f.LastWriteTimeUtc.Ticks}")
+            .OrderBy(l => l, StringComparer.Ordinal);
+        return string.Join("\n", lines) + "\n";
+    }
+}

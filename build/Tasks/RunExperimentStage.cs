@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace Repro.Build.Tasks;
+
+/// <summary>
+/// Runs one stage of one experiment in the F# host as a child process (LibTorch's native memory stays out of
+/// MSBuild), streams its output into the build log, and turns a failure into an error naming the experiment.
+/// </summary>
+public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task, ICancelableTask
+{
+    private Process? process;
+
+    /// <summary>The experiment's name.</summary>
+    [Required]
+    public string Experiment { get; set; } = "";
+
+    /// <summary>split, train or test.</summary>
+    [Required]
+    public string Stage { get; set; } = "";
+
+    /// <summary>The experiments.yaml the experiment comes from.</summary>
+    [Required]
+    public string ConfigFile { get; set; } = "";
+
+    /// <summary>The F# host's assembly (Repro.Experiments.dll).</summary>
+    [Required]
+    public string Program { get; set; } = "";
+
+    /// <summary>The experiment's output folder.</summary>
+    [Required]
+    public string OutputDirectory { get; set; } = "";
+
+    /// <summary>Files this stage produces; deleted before it runs so that a failed run leaves nothing that looks complete.</summary>
+    public ITaskItem[] Outputs { get; set; } = [];
+
+    /// <summary>Seconds to wait for another build that holds the experiment's lock.</summary>
+    public int LockTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>The experiment's name when the stage ran (for the build's up-to-date summary).</summary>
+    [Output]
+    public string? Ran { get; private set; }
+
+    public override bool Execute()
+    {
+        Directory.CreateDirectory(OutputDirectory);
+        using var lockFile = AcquireLock();
+        if (lockFile is null)
+            return false;
+
+        foreach (var output in Outputs)
+            if (File.Exists(output.ItemSpec))
+                File.Delete(output.ItemSpec);
+
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var info = new ProcessStartInfo(dotnet)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(ConfigFile))!,
+        };
+        foreach (var arg in new[] { "exec", Program, Stage, "--config", ConfigFile, "--experiment", Experiment, "--output", OutputDirectory })
+            info.ArgumentList.Add(arg);
+        if (Stage == "train")
+            info.ArgumentList.Add("--discard-stale-checkpoint");
+
+        Log.LogMessage(MessageImportance.High, $"Repro: {Experiment}: {Stage}");
+        var errors = new List<string>();
+        using (process = new Process { StartInfo = info })
+        {
+            process.OutputDataReceived += (_, e) => { if (e.Data is not null) Log.LogMessage(MessageImportance.High, $"  {e.Data}"); };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) OnError(e.Data, errors); };
+            process.Start();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            process.WaitForExit();
+            if (process.ExitCode != 0)
+            {
+                string detail = errors.Count > 0 ? ": " + string.Join(" ", errors) : "";
+                Log.LogError("Repro", "REPRO200", null, ConfigFile, 0, 0, 0, 0,
+                    $"experiment '{Experiment}' failed in stage '{Stage}' (exit code {process.ExitCode}){detail}");
+            }
+        }
+        process = null;
+        if (!Log.HasLoggedErrors)
+            Ran = Experiment;
+        return !Log.HasLoggedErrors;
+    }
+
+    public void Cancel()
+    {
+        try
+        {
+            process?.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    // The host prints configuration errors as "file(line,col): error CODE: message": keep their position.
+    [GeneratedRegex(@"^(?<file>.+)\((?<line>\d+),(?<col>\d+)\): error (?<code>\w+): (?<message>.*)$")]
+    private static partial Regex CanonicalError();
+
+    private void OnError(string line, List<string> errors)
+    {
+        var m = CanonicalError().Match(line);
+        if (m.Success)
+        {
+            int l = int.Parse(m.Groups["line"].Value, System.Globalization.CultureInfo.InvariantCulture);
+            int c = int.Parse(m.Groups["col"].Value, System.Globalization.CultureInfo.InvariantCulture);
+            Log.LogError("Repro", m.Groups["code"].Value, null, m.Groups["file"].Value, l, c, l, c, $"{Experiment}: {m.Groups["message"].Value}");
+            return;
+        }
+        lock (errors)
+            errors.Add(line.Trim());
+    }
+
+    /// <summary>One build at a time per experiment: a second waits, then stops with a clear message.</summary>
+    private FileStream? AcquireLock()
+    {
+        string path = Path.Combine(OutputDirectory, ".lock");
+        var deadline = DateTime.UtcNow.AddSeconds(LockTimeoutSeconds);
+        bool told = false;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                if (!told)
+                    Log.LogMessage(MessageImportance.High, $"Repro: {Experiment}: another build is running this experiment; waiting up to {LockTimeoutSeconds} s");
+                told = true;
+                Thread.Sleep(500);
+            }
+            catch (IOException)
+            {
+                Log.LogError("Repro", "REPRO201", null, path, 0, 0, 0, 0,
+                    $"experiment '{Experiment}' is being run by another build (lock {path} held for over {LockTimeoutSeconds} s); try again when it finishes");
+                return null;
+            }
+        }
+    }
+}

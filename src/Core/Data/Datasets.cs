@@ -13,6 +13,9 @@ public static class Datasets
         ArgumentNullException.ThrowIfNull(root);
         return kind.ToLowerInvariant() switch
         {
+            "imagefolder" or "flower" => new ImageFolderDataset(root, options),
+            "oxford-pet" => new OxfordPetDataset(root, options),
+            "cifar10" => new Cifar10Dataset(root),
             "idx" => new IdxDataset(root, options),
             _ => throw new ArgumentException($"Unknown dataset kind '{kind}'; expected one of: {string.Join(", ", Kinds)}.", nameof(kind)),
         };

@@ -123,10 +123,27 @@ public sealed class ExperimentRunner
         using var train = new DataLoader(dataset, split.Train, trainPipeline, experiment.Batch, shuffle: true, experiment.Seed, experiment.LoaderThreads);
         using var validation = new DataLoader(dataset, split.Test, evalPipeline, experiment.TestBatch, shuffle: false, experiment.Seed, experiment.LoaderThreads);
         var trainer = new Trainer(experiment, model.Module, model.SetTrainingMode, device, Paths.Checkpoints, TrainFingerprint, progress);
-        var history = trainer.Run(train, validation, dataset.Classes);
+        bool cached = experiment.CacheFeatures && model.FrozenBackbone;
+        if (experiment.CacheFeatures && !model.FrozenBackbone)
+            log("cache_features needs 'freeze: backbone'; training through the whole network");
+        IReadOnlyList<EpochRecord> history;
+        if (cached)
+        {
+            using var trainEvaluation = new DataLoader(dataset, split.Train, evalPipeline, experiment.TestBatch, shuffle: false, experiment.Seed, experiment.LoaderThreads);
+            history = trainer.RunOnCachedFeatures((IClassifier)model.Module, trainEvaluation, validation, dataset.Classes);
+        }
+        else
+        {
+            history = trainer.Run(train, validation, dataset.Classes);
+        }
 
         AtomicFile.WriteVia(Paths.Model, p => model.Module.save(p));
-        var record = new TrainingRecord(TrainFingerprint, dataHash, "full model (every batch through the network)", clock.Elapsed.TotalSeconds, [.. history]);
+        string path = cached
+            ? "cached features: the frozen backbone ran once over both splits (evaluation transform), the head trained on the cached features"
+            : model.FrozenBackbone
+                ? "frozen backbone (evaluation mode, BatchNorm statistics fixed), every batch through the network, head trained"
+                : "full fine-tune: every batch through the network, every layer trained";
+        var record = new TrainingRecord(TrainFingerprint, dataHash, path, clock.Elapsed.TotalSeconds, [.. history]);
         AtomicFile.WriteAllText(Paths.Training, JsonSerializer.Serialize(record, new JsonSerializerOptions { WriteIndented = true }));
         return record;
     }

@@ -7,16 +7,9 @@ namespace Repro.Core.Engine;
 /// <summary>Tests a model: evaluation mode, no gradients, the evaluation transform (the loader's job).</summary>
 public static class Evaluator
 {
-    public static TestMetrics Evaluate(nn.Module<Tensor, Tensor> model, DataLoader loader, IReadOnlyList<string> classes, Device device, int epoch = 0) =>
-        Evaluate(x => model.call(x), model, loader, classes, device, epoch);
-
-    /// <summary>Evaluates <paramref name="forward"/> (e.g. the head alone on cached features) over a loader.</summary>
-    public static TestMetrics Evaluate(Func<Tensor, Tensor> forward, nn.Module model, DataLoader loader, IReadOnlyList<string> classes, Device device, int epoch = 0)
+    public static TestMetrics Evaluate(nn.Module<Tensor, Tensor> model, DataLoader loader, IReadOnlyList<string> classes, Device device, int epoch = 0)
     {
-        int n = classes.Count;
-        var confusion = new long[n, n];
-        double lossSum = 0;
-        long top5 = 0;
+        var metrics = new MetricsAccumulator(classes);
         bool wasTraining = model.training;
         model.eval();
         try
@@ -24,29 +17,66 @@ public static class Evaluator
             using var noGrad = no_grad();
             foreach (var batch in loader.Epoch(epoch))
             {
-                using var scope = NewDisposeScope();
                 using var _ = batch;
-                var x = batch.Images.to(device);
-                var y = batch.Labels.to(device);
-                var logits = forward(x).to(float32);
-                // Per image, summed in double on the host, so the split's mean loss does not depend on how it was batched.
-                foreach (var l in nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.None).to(float64).cpu().data<double>())
-                    lossSum += l;
-                var predicted = logits.argmax(1).cpu().data<long>().ToArray();
-                var truth = batch.Labels.data<long>().ToArray();
-                for (int i = 0; i < truth.Length; i++)
-                    confusion[truth[i], predicted[i]]++;
-                if (n > 5)
-                {
-                    var top = logits.topk(5, dim: 1).indices;
-                    top5 += top.eq(y.unsqueeze(1)).any(1).sum().cpu().item<long>();
-                }
+                using var scope = NewDisposeScope();
+                metrics.Add(model.call(batch.Images.to(device)), batch.Labels);
             }
         }
         finally
         {
             model.train(wasTraining);
         }
-        return new TestMetrics(classes, confusion, lossSum, top5);
+        return metrics.Result();
     }
+
+    /// <summary>Evaluates a head on cached backbone features (the frozen-backbone fast path).</summary>
+    public static TestMetrics EvaluateFeatures(nn.Module<Tensor, Tensor> head, Tensor features, Tensor labels, IReadOnlyList<string> classes, int batchSize)
+    {
+        var metrics = new MetricsAccumulator(classes);
+        bool wasTraining = head.training;
+        head.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            long n = features.shape[0];
+            for (long start = 0; start < n; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                long count = Math.Min(batchSize, n - start);
+                metrics.Add(head.call(features.narrow(0, start, count)), labels.narrow(0, start, count).cpu());
+            }
+        }
+        finally
+        {
+            head.train(wasTraining);
+        }
+        return metrics.Result();
+    }
+}
+
+/// <summary>Collects the confusion matrix, per-image losses and top-5 hits batch by batch.</summary>
+public sealed class MetricsAccumulator(IReadOnlyList<string> classes)
+{
+    private readonly long[,] confusion = new long[classes.Count, classes.Count];
+    private double lossSum;
+    private long top5;
+
+    /// <param name="logits">(N, classes) on any device.</param>
+    /// <param name="labels">(N) int64 on the CPU.</param>
+    public void Add(Tensor logits, Tensor labels)
+    {
+        var y = labels.to(logits.device);
+        logits = logits.to(float32);
+        // Per image, summed in double on the host, so the split's mean loss does not depend on how it was batched.
+        foreach (var l in nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.None).to(float64).cpu().data<double>())
+            lossSum += l;
+        var predicted = logits.argmax(1).cpu().data<long>().ToArray();
+        var truth = labels.data<long>().ToArray();
+        for (int i = 0; i < truth.Length; i++)
+            confusion[truth[i], predicted[i]]++;
+        if (classes.Count > 5)
+            top5 += logits.topk(5, dim: 1).indices.eq(y.unsqueeze(1)).any(1).sum().cpu().item<long>();
+    }
+
+    public TestMetrics Result() => new(classes, confusion, lossSum, top5);
 }

@@ -3,6 +3,8 @@ using System.Text.Json;
 using Repro.Config;
 using Repro.Core.Data;
 using Repro.Core.IO;
+using Repro.Core.Models;
+using TorchSharp.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -52,41 +54,112 @@ public sealed class Trainer
             TorchRuntime.Seed(TorchRuntime.Derive(experiment.Seed, (ulong)epoch, 0xD5));
             var clock = Stopwatch.StartNew();
             setTraining(true);
-            double lossSum = 0;
-            long correct = 0, seen = 0;
+            var totals = new EpochTotals();
             int batchIndex = 0;
-            double lr = 0;
             foreach (var batch in train.Epoch(epoch))
             {
                 using var _ = batch;
                 using var scope = NewDisposeScope();
-                lr = Optimization.LearningRate(experiment, epoch * stepsPerEpoch + batchIndex, stepsPerEpoch);
-                Optimization.SetLearningRate(optimizer, lr);
-                var x = batch.Images.to(device);
-                var y = batch.Labels.to(device);
-                var logits = model.call(x);
-                var loss = nn.functional.cross_entropy(logits, y, label_smoothing: experiment.LabelSmoothing);
-                optimizer.zero_grad();
-                loss.backward();
-                if (experiment.ClipGradNorm > 0)
-                    nn.utils.clip_grad_norm_(trainable, experiment.ClipGradNorm);
-                optimizer.step();
-
-                long n = batch.Labels.shape[0];
-                lossSum += loss.to(float64).cpu().item<double>() * n;
-                correct += logits.argmax(1).eq(y).sum().cpu().item<long>();
-                seen += n;
+                totals.Lr = Optimization.LearningRate(experiment, epoch * stepsPerEpoch + batchIndex, stepsPerEpoch);
+                Step(optimizer, trainable, model, batch.Images.to(device), batch.Labels.to(device), totals);
                 batchIndex++;
-                Report(epoch, batchIndex, stepsPerEpoch, seen, lossSum / seen, clock.Elapsed);
+                Report(epoch, batchIndex, stepsPerEpoch, totals.Seen, totals.LossSum / totals.Seen, clock.Elapsed);
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
             var validationMetrics = Evaluator.Evaluate(model, validation, classes, device, epoch);
-            history.Add(new EpochRecord(epoch + 1, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen),
-                validationMetrics.Loss, validationMetrics.Accuracy, lr, clock.Elapsed.TotalSeconds, seen / Math.Max(1e-9, trainSeconds)));
+            history.Add(totals.Record(epoch, validationMetrics, clock.Elapsed.TotalSeconds, trainSeconds));
             SaveCheckpoint(optimizer, epoch + 1, history);
         }
         setTraining(false);
         return history;
+    }
+
+    /// <summary>
+    /// The frozen-backbone fast path (a linear probe): the backbone, in evaluation mode, runs once over both
+    /// splits with the evaluation transform, and the head trains on the cached features. Same result as
+    /// training the head through a frozen backbone without augmentation, in seconds instead of hours.
+    /// </summary>
+    public IReadOnlyList<EpochRecord> RunOnCachedFeatures(IClassifier classifier, DataLoader trainEvaluation, DataLoader validation, IReadOnlyList<string> classes)
+    {
+        using var features = NewDisposeScope();
+        var (trainX, trainY) = ComputeFeatures(classifier, trainEvaluation);
+        var (validationX, validationY) = ComputeFeatures(classifier, validation);
+        var head = classifier.Classifier;
+        var trainable = head.parameters().Where(p => p.requires_grad).ToList();
+        using var optimizer = Optimization.Create(experiment, trainable);
+        var history = new List<EpochRecord>();
+        int start = Resume(optimizer, history);
+
+        long n = trainX.shape[0];
+        long stepsPerEpoch = Math.Max(1, (n + experiment.Batch - 1) / experiment.Batch);
+        for (int epoch = start; epoch < experiment.Epochs; epoch++)
+        {
+            TorchRuntime.Seed(TorchRuntime.Derive(experiment.Seed, (ulong)epoch, 0xD5));
+            var clock = Stopwatch.StartNew();
+            head.train();
+            var totals = new EpochTotals();
+            using var generator = new Generator(TorchRuntime.Derive(experiment.Seed, (ulong)epoch, 0x5EED) >> 1);
+            using var order = randperm(n, generator: generator);
+            for (long b = 0; b < stepsPerEpoch; b++)
+            {
+                using var scope = NewDisposeScope();
+                var index = order.narrow(0, b * experiment.Batch, Math.Min(experiment.Batch, n - b * experiment.Batch)).to(device);
+                totals.Lr = Optimization.LearningRate(experiment, epoch * stepsPerEpoch + b, stepsPerEpoch);
+                Step(optimizer, trainable, head, trainX.index_select(0, index), trainY.index_select(0, index), totals);
+                Report(epoch, (int)b + 1, stepsPerEpoch, totals.Seen, totals.LossSum / totals.Seen, clock.Elapsed);
+            }
+            double trainSeconds = clock.Elapsed.TotalSeconds;
+            var validationMetrics = Evaluator.EvaluateFeatures(head, validationX, validationY, classes, experiment.TestBatch);
+            history.Add(totals.Record(epoch, validationMetrics, clock.Elapsed.TotalSeconds, trainSeconds));
+            SaveCheckpoint(optimizer, epoch + 1, history);
+        }
+        head.eval();
+        return history;
+    }
+
+    private (Tensor Features, Tensor Labels) ComputeFeatures(IClassifier classifier, DataLoader loader)
+    {
+        setTraining(false);
+        var features = new List<Tensor>();
+        var labels = new List<Tensor>();
+        using (no_grad())
+        {
+            foreach (var batch in loader.Epoch(0))
+            {
+                using var _ = batch;
+                features.Add(classifier.Features(batch.Images.to(device)).detach());
+                labels.Add(batch.Labels.to(device));
+            }
+        }
+        return (cat(features, 0), cat(labels, 0));
+    }
+
+    private void Step(optim.Optimizer optimizer, IList<Parameter> trainable, nn.Module<Tensor, Tensor> module, Tensor x, Tensor y, EpochTotals totals)
+    {
+        Optimization.SetLearningRate(optimizer, totals.Lr);
+        var logits = module.call(x);
+        var loss = nn.functional.cross_entropy(logits, y, label_smoothing: experiment.LabelSmoothing);
+        optimizer.zero_grad();
+        loss.backward();
+        if (experiment.ClipGradNorm > 0)
+            nn.utils.clip_grad_norm_(trainable, experiment.ClipGradNorm);
+        optimizer.step();
+        long n = y.shape[0];
+        totals.LossSum += loss.to(float64).cpu().item<double>() * n;
+        totals.Correct += logits.argmax(1).eq(y).sum().cpu().item<long>();
+        totals.Seen += n;
+    }
+
+    private sealed class EpochTotals
+    {
+        public double LossSum;
+        public long Correct;
+        public long Seen;
+        public double Lr;
+
+        public EpochRecord Record(int epoch, TestMetrics validation, double seconds, double trainSeconds) =>
+            new(epoch + 1, LossSum / Math.Max(1, Seen), (double)Correct / Math.Max(1, Seen), validation.Loss, validation.Accuracy,
+                Lr, seconds, Seen / Math.Max(1e-9, trainSeconds));
     }
 
     private void Report(int epoch, int batch, long batches, long images, double loss, TimeSpan elapsed)

@@ -1,0 +1,89 @@
+namespace Repro.Build.Tasks.Tests;
+
+public sealed class ReadExperimentsTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("repro-read-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    private (bool Ok, RecordingBuildEngine Engine, ReadExperiments Task) Run(string yaml, string? selection = null)
+    {
+        Directory.CreateDirectory(Path.Combine(dir, "data"));
+        File.WriteAllText(Path.Combine(dir, "experiments.yaml"), yaml);
+        var engine = new RecordingBuildEngine();
+        var task = new ReadExperiments
+        {
+            BuildEngine = engine,
+            ConfigFile = Path.Combine(dir, "experiments.yaml"),
+            ArtifactsDirectory = Path.Combine(dir, "artifacts"),
+            Selection = selection,
+        };
+        return (task.Execute(), engine, task);
+    }
+
+    private const string Valid = """
+        datasets:
+          sample:
+            kind: idx
+            root: data
+        experiments:
+          - name: a
+            tags: [quick]
+            dataset: sample
+            epochs: 2
+        """;
+
+    [Fact]
+    public void Execute_YamlSyntaxError_LogsErrorWithFileAndLine()
+    {
+        var (ok, engine, _) = Run("""
+            datasets:
+              sample:
+                kind: idx
+            experiments:
+              - name: a
+                dataset: [sample
+            """);
+
+        Assert.False(ok);
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal(Path.Combine(dir, "experiments.yaml"), error.File);
+        Assert.True(error.LineNumber >= 6, $"line {error.LineNumber}");
+        Assert.Contains("YAML syntax error", error.Message);
+    }
+
+    [Fact]
+    public void Execute_ValidFile_ReturnsSelectedExperimentWithStamps()
+    {
+        var (ok, engine, task) = Run(Valid);
+
+        Assert.True(ok, string.Join("\n", engine.Errors.Select(e => e.Message)));
+        var item = Assert.Single(task.Experiments);
+        Assert.Equal("a", item.ItemSpec);
+        Assert.True(File.Exists(item.GetMetadata("TrainStamp")));
+        Assert.Contains("\"epochs\": 2", File.ReadAllText(item.GetMetadata("TrainStamp")));
+    }
+
+    [Fact]
+    public void Execute_CommentAdded_LeavesStampsUntouched()
+    {
+        var (_, _, first) = Run(Valid);
+        string stamp = first.Experiments[0].GetMetadata("TrainStamp");
+        var before = File.GetLastWriteTimeUtc(stamp);
+        Thread.Sleep(20);
+
+        var (ok, _, _) = Run("# a comment\n" + Valid.Replace("epochs: 2", "epochs: 2   # still two"));
+
+        Assert.True(ok);
+        Assert.Equal(before, File.GetLastWriteTimeUtc(stamp));
+    }
+
+    [Fact]
+    public void Execute_UnknownSelection_LogsErrorWithSuggestion()
+    {
+        var (ok, engine, _) = Run(Valid, selection: "quik");
+
+        Assert.False(ok);
+        Assert.Contains("did you mean 'quick'", Assert.Single(engine.Errors).Message);
+    }
+}

@@ -55,7 +55,13 @@ public sealed class ResNet : Module<Tensor, Tensor>, IClassifier
     public Module<Tensor, Tensor> Classifier
     {
         get => fc;
-        set { fc = value; register_module(nameof(fc), value); }
+        set
+        {
+            // Registering a null module unregisters the old head; TorchSharp refuses to register a name twice.
+            register_module(nameof(fc), null!);
+            fc = value;
+            register_module(nameof(fc), value);
+        }
     }
 
     /// <summary>The residual blocks in forward order, named as in the state_dict (<c>layer1.0</c>, …).</summary>

@@ -82,6 +82,35 @@ public static partial class Checkpoint
         }
     }
 
+    /// <summary>
+    /// The module's state_dict in PyTorch's order: each module's own parameters, then its persistent buffers,
+    /// then its children's entries (TorchSharp's <c>state_dict()</c> lists every parameter before any buffer).
+    /// </summary>
+    public static IReadOnlyList<(string Name, Tensor Tensor)> StateDict(nn.Module module)
+    {
+        var entries = new List<(string, Tensor)>();
+        void Visit(nn.Module m, string prefix)
+        {
+            foreach (var (name, p) in m.named_parameters(recurse: false))
+                entries.Add((prefix + name, p));
+            foreach (var (name, b) in m.named_buffers(recurse: false, include_nonpersistent: false))
+                entries.Add((prefix + name, b));
+            foreach (var (name, child) in m.named_children())
+                Visit(child, prefix + name + ".");
+        }
+        Visit(module, "");
+        return entries;
+    }
+
+    /// <summary>Writes the module's state_dict to <paramref name="path"/> in <c>torch.save</c>'s zip format, in PyTorch's key order.</summary>
+    public static void Save(nn.Module module, string path)
+    {
+        var dict = new System.Collections.Specialized.OrderedDictionary(StringComparer.Ordinal);
+        foreach (var (name, tensor) in StateDict(module))
+            dict.Add(name, tensor);
+        PyTorchPickler.PickleStateDict(path, dict);
+    }
+
     /// <summary>Reads a <c>torch.save</c> state_dict (zip format) into name -> tensor, keys renamed by <paramref name="renameKey"/>.</summary>
     public static Dictionary<string, Tensor> ReadStateDict(string path, Func<string, string> renameKey)
     {

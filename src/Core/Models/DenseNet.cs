@@ -71,7 +71,13 @@ public sealed class DenseNet : Module<Tensor, Tensor>, IClassifier
     public Module<Tensor, Tensor> Classifier
     {
         get => classifier;
-        set { classifier = value; register_module(nameof(classifier), value); }
+        set
+        {
+            // Registering a null module unregisters the old head; TorchSharp refuses to register a name twice.
+            register_module(nameof(classifier), null!);
+            classifier = value;
+            register_module(nameof(classifier), value);
+        }
     }
 
     /// <inheritdoc />

@@ -94,7 +94,8 @@ public sealed class ModelSummary
             model.eval();
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            model.call(rand([1, .. inputShape]));
+            var device = model.parameters().FirstOrDefault()?.device ?? CPU;
+            model.call(rand([1, .. inputShape], device: device));
         }
         finally
         {

@@ -55,7 +55,13 @@ public sealed class ResNet : Module<Tensor, Tensor>, IClassifier
     public Module<Tensor, Tensor> Classifier
     {
         get => fc;
-        set { fc = value; register_module(nameof(fc), value); }
+        set
+        {
+            // Registering a null module unregisters the old head; TorchSharp refuses to register a name twice.
+            register_module(nameof(fc), null!);
+            fc = value;
+            register_module(nameof(fc), value);
+        }
     }
 
     /// <summary>The residual blocks in forward order, named as in the state_dict (<c>layer1.0</c>, …).</summary>
@@ -72,6 +78,7 @@ public sealed class ResNet : Module<Tensor, Tensor>, IClassifier
         return flatten(avgpool.call(x), 1);
     }
 
+    /// <summary>Logits for a batch (N, 3, H, W) -> (N, classes).</summary>
     public override Tensor forward(Tensor x) => fc.call(Features(x));
 
     /// <summary>The backbone's modules: everything but the classifier.</summary>
@@ -116,6 +123,7 @@ public sealed class ResNet : Module<Tensor, Tensor>, IClassifier
 /// <summary>The bottleneck block of ResNet-50/101/152: 1x1 reduce, 3x3 (strided), 1x1 expand, plus shortcut.</summary>
 public sealed class Bottleneck : Module<Tensor, Tensor>
 {
+    /// <summary>Output channels per bottleneck width (256 = 4 x 64 in the first stage).</summary>
     public const int Expansion = 4;
 
     private readonly Conv2d conv1;
@@ -127,6 +135,7 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
     private readonly ReLU relu;
     private readonly Module<Tensor, Tensor>? downsample;
 
+    /// <summary>A block reading <paramref name="inplanes"/> channels and writing <paramref name="planes"/> x 4; <paramref name="downsample"/> projects the shortcut when shapes change.</summary>
     public Bottleneck(int inplanes, int planes, int stride, Module<Tensor, Tensor>? downsample) : base(nameof(Bottleneck))
     {
         conv1 = Conv2d(inplanes, planes, kernel_size: 1, bias: false);
@@ -149,6 +158,7 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
     /// <summary>Whether the block can be lesioned: only blocks whose shortcut is the identity.</summary>
     public bool HasIdentityShortcut => downsample is null;
 
+    /// <summary>relu(residual(x) + shortcut(x)), or x itself (as a new handle) when lesioned.</summary>
     public override Tensor forward(Tensor x)
     {
         // A new handle on the same storage: Sequential disposes each block's input once the block returns, so

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Writes torchvision models with random weights and their logits, for Repro's parity test.
+
+Usage: check-torchvision-parity.py OUTDIR
+
+OUTDIR receives, in torch.save's zip format:
+  resnet50.pth      state_dict of torchvision.models.resnet50() (1000 classes)
+  densenet121.pth   state_dict of torchvision.models.densenet121(), with the legacy key names
+                    (`norm.1`, `conv.2`, ...) of torchvision's original densenet121-a639ec97.pth,
+                    so the C# side also exercises the rename torchvision applies when loading
+  parity.pth        {"input": x, "resnet50": logits, "densenet121": logits} in eval mode
+
+BatchNorm running statistics are randomised too: with PyTorch's defaults (mean 0, var 1) evaluation-mode
+BatchNorm is nearly the identity and would not test that the buffers load into the right places.
+Repro's test (tests/Repro.Core.Tests/Models/TorchvisionParityTests.cs) runs this with /usr/bin/python3
+(Debian's python3-torch and python3-torchvision) and compares its own logits.
+"""
+import re
+import sys
+
+import torch
+import torchvision
+
+
+def randomise_batchnorm(model: torch.nn.Module) -> None:
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+                m.num_batches_tracked.fill_(7)
+
+
+def legacy_densenet_names(state_dict):
+    # The inverse of torchvision/models/densenet.py `_load_state_dict`.
+    pattern = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))((?:[12])\.(?:weight|bias|running_mean|running_var))$")
+    out = {}
+    for key, value in state_dict.items():
+        m = pattern.match(key)
+        out[f"{m.group(1)}.{m.group(2)}" if m else key] = value
+    return out
+
+
+def main(outdir: str) -> None:
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 160, 160) * 2 - 1
+    result = {"input": x}
+    for name in ("resnet50", "densenet121"):
+        model = getattr(torchvision.models, name)()
+        randomise_batchnorm(model)
+        model.eval()
+        with torch.no_grad():
+            result[name] = model(x)
+        state = dict(model.state_dict())
+        if name == "densenet121":
+            state = legacy_densenet_names(state)
+        torch.save(state, f"{outdir}/{name}.pth")
+    torch.save(result, f"{outdir}/parity.pth")
+    print(f"torch {torch.__version__} torchvision {torchvision.__version__}: wrote {outdir}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(sys.argv[1])

@@ -1,0 +1,42 @@
+using Xunit.Sdk;
+
+namespace Repro.Core.Tests;
+
+public sealed class SnapshotTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("repro-snapshot-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    private string FakeTestFile => Path.Combine(dir, "FakeTests.cs");
+
+    [Fact]
+    public void Verify_NoVerifiedFile_WritesReceivedAndFails()
+    {
+        Assert.Throws<FailException>(() => Snapshot.Verify("a\r\nb\n", "x", FakeTestFile, "Method"));
+        Assert.Equal("a\nb\n", File.ReadAllText(Path.Combine(dir, "FakeTests.Method.x.received.txt")));
+    }
+
+    [Fact]
+    public void Verify_TextDiffers_FailsWithDiffAndKeepsReceived()
+    {
+        File.WriteAllText(Path.Combine(dir, "FakeTests.Method.verified.txt"), "same\nold\n");
+
+        var error = Assert.Throws<FailException>(() => Snapshot.Verify("same\nnew\n", null, FakeTestFile, "Method"));
+
+        Assert.Contains("line 2 - old", error.Message);
+        Assert.Contains("line 2 + new", error.Message);
+        Assert.True(File.Exists(Path.Combine(dir, "FakeTests.Method.received.txt")));
+    }
+
+    [Fact]
+    public void Verify_TextEqualsVerified_PassesAndRemovesStaleReceived()
+    {
+        File.WriteAllText(Path.Combine(dir, "FakeTests.Method.verified.txt"), "same\r\n");
+        File.WriteAllText(Path.Combine(dir, "FakeTests.Method.received.txt"), "stale\n");
+
+        Snapshot.Verify("same\n", null, FakeTestFile, "Method");
+
+        Assert.False(File.Exists(Path.Combine(dir, "FakeTests.Method.received.txt")));
+    }
+}

@@ -1,0 +1,76 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace Repro.Core.Tests;
+
+/// <summary>
+/// Text snapshots with Verify's conventions, so swapping Verify.Xunit in later is trivial (Verify cannot be
+/// restored here): the accepted text lives beside the test file as <c>&lt;TestClass&gt;.&lt;Method&gt;[.name].verified.txt</c>
+/// (LF endings); a mismatch or a missing verified file writes <c>….received.txt</c> beside it (git-ignored) and
+/// fails. Accept a change by renaming received to verified after reading the diff.
+/// </summary>
+public static class Snapshot
+{
+    private const int DiffLines = 8;
+
+    /// <summary>Compares <paramref name="text"/> with the verified snapshot of the calling test.</summary>
+    /// <param name="text">The text under test; CRLF is normalised to LF.</param>
+    /// <param name="name">Optional suffix for tests holding several snapshots.</param>
+    /// <param name="file">The caller's source file (compiler-supplied).</param>
+    /// <param name="member">The caller's method (compiler-supplied).</param>
+    public static void Verify(string text, string? name = null, [CallerFilePath] string file = "", [CallerMemberName] string member = "")
+    {
+        string stem = Path.Combine(SourceDirectory(file), $"{Path.GetFileNameWithoutExtension(file)}.{member}{(name is null ? "" : "." + name)}");
+        string verifiedPath = stem + ".verified.txt";
+        string receivedPath = stem + ".received.txt";
+        text = text.Replace("\r\n", "\n", StringComparison.Ordinal);
+
+        if (!File.Exists(verifiedPath))
+        {
+            File.WriteAllText(receivedPath, text, new UTF8Encoding(false));
+            Assert.Fail($"no verified snapshot {verifiedPath}; wrote {receivedPath}: rename it to accept");
+        }
+        string verified = File.ReadAllText(verifiedPath).Replace("\r\n", "\n", StringComparison.Ordinal);
+        if (verified == text)
+        {
+            File.Delete(receivedPath);
+            return;
+        }
+        File.WriteAllText(receivedPath, text, new UTF8Encoding(false));
+        Assert.Fail($"snapshot differs from {verifiedPath} (received: {receivedPath}):\n{Diff(verified, text)}");
+    }
+
+    private static string Diff(string verified, string received)
+    {
+        var a = verified.Split('\n');
+        var b = received.Split('\n');
+        var lines = new List<string>();
+        for (int i = 0; i < Math.Max(a.Length, b.Length) && lines.Count < 2 * DiffLines; i++)
+        {
+            string? x = i < a.Length ? a[i] : null;
+            string? y = i < b.Length ? b[i] : null;
+            if (x == y)
+                continue;
+            if (x is not null) lines.Add($"line {i + 1} - {x}");
+            if (y is not null) lines.Add($"line {i + 1} + {y}");
+        }
+        return string.Join('\n', lines);
+    }
+
+    // CI builds (ContinuousIntegrationBuild) map source paths to /_/…; then the file is found again under the
+    // project directory the build recorded in the assembly.
+    private static string SourceDirectory(string file)
+    {
+        string directory = Path.GetDirectoryName(file) ?? "";
+        if (Directory.Exists(directory))
+            return directory;
+        string project = typeof(Snapshot).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(a => a.Key == "ReproTestProjectDirectory").Value!;
+        string marker = "/" + Path.GetFileName(project.TrimEnd('/')) + "/";
+        int at = directory.Replace('\\', '/').LastIndexOf(marker, StringComparison.Ordinal);
+        if (at < 0)
+            throw new DirectoryNotFoundException($"cannot locate test source directory '{directory}' under '{project}'");
+        return Path.Combine(project, directory[(at + marker.Length)..]);
+    }
+}

@@ -51,15 +51,17 @@ public static partial class Checkpoint
         VerifyHash(path);
 
         // The model's own tensors are taken outside the scope that frees the file's tensors.
-        var target = model.state_dict();
+        // PyTorch's order, so the entries an error lists first are the model's first.
+        var target = StateDict(model);
+        var names = target.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
         using var scope = NewDisposeScope();
         var loaded = ReadStateDict(path, renameKey ?? (k => k));
 
-        var missing = target.Keys.Where(k => !loaded.ContainsKey(k) && !IsLegacyBatchNormCounter(k, loaded)).ToList();
-        var unexpected = loaded.Keys.Where(k => !target.ContainsKey(k)).ToList();
+        var missing = target.Select(e => e.Name).Where(k => !loaded.ContainsKey(k) && !IsLegacyBatchNormCounter(k, loaded)).ToList();
+        var unexpected = loaded.Keys.Where(k => !names.Contains(k)).Order(StringComparer.Ordinal).ToList();
         var mismatched = target
-            .Where(kv => loaded.TryGetValue(kv.Key, out var t) && (!t.shape.SequenceEqual(kv.Value.shape) || t.dtype != kv.Value.dtype))
-            .Select(kv => $"{kv.Key}: file {Describe(loaded[kv.Key])} vs model {Describe(kv.Value)}")
+            .Where(e => loaded.TryGetValue(e.Name, out var t) && (!t.shape.SequenceEqual(e.Tensor.shape) || t.dtype != e.Tensor.dtype))
+            .Select(e => $"{e.Name}: file {Describe(loaded[e.Name])} vs model {Describe(e.Tensor)}")
             .ToList();
         if (missing.Count + unexpected.Count + mismatched.Count > 0)
         {

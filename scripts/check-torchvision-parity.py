@@ -3,11 +3,12 @@
 
 Usage: check-torchvision-parity.py OUTDIR
 
-OUTDIR receives, in torch.save's zip format:
+OUTDIR receives (torch.save's zip format unless noted):
   resnet50.pth      state_dict of torchvision.models.resnet50() (1000 classes)
-  densenet121.pth   state_dict of torchvision.models.densenet121(), with the legacy key names
-                    (`norm.1`, `conv.2`, ...) of torchvision's original densenet121-a639ec97.pth,
-                    so the C# side also exercises the rename torchvision applies when loading
+  densenet121.pth   state_dict of torchvision.models.densenet121() as torchvision's original
+                    densenet121-a639ec97.pth stores it: legacy key names (`norm.1`, `conv.2`, ...) and
+                    PyTorch's legacy (pre-1.6, non-zip) serialization, so the C# side also exercises the
+                    key rename torchvision applies when loading and the legacy-format reader
   parity.pth        {"input": x, "resnet50": logits, "densenet121": logits} in eval mode
 
 BatchNorm running statistics are randomised too: with PyTorch's defaults (mean 0, var 1) evaluation-mode
@@ -54,9 +55,10 @@ def main(outdir: str) -> None:
         with torch.no_grad():
             result[name] = model(x)
         state = dict(model.state_dict())
-        if name == "densenet121":
+        legacy = name == "densenet121"
+        if legacy:
             state = legacy_densenet_names(state)
-        torch.save(state, f"{outdir}/{name}.pth")
+        torch.save(state, f"{outdir}/{name}.pth", _use_new_zipfile_serialization=not legacy)
     torch.save(result, f"{outdir}/parity.pth")
     print(f"torch {torch.__version__} torchvision {torchvision.__version__}: wrote {outdir}")
 

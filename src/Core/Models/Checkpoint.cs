@@ -23,7 +23,8 @@ public sealed class CheckpointException(string message, Exception? inner = null)
 }
 
 /// <summary>
-/// Strict loading of PyTorch <c>torch.save</c> state_dicts (zip format, read with TorchSharp.PyBridge's unpickler).
+/// Strict loading of PyTorch <c>torch.save</c> state_dicts: the zip format (PyTorch 1.6+) through TorchSharp.PyBridge's
+/// unpickler, the legacy format through <see cref="LegacyTorchFile"/>.
 /// Every entry is checked before any is copied, so a refused file leaves the model untouched.
 /// </summary>
 public static partial class Checkpoint
@@ -41,7 +42,7 @@ public static partial class Checkpoint
     /// A file named <c>&lt;name&gt;-&lt;hex&gt;.pth</c> must have a SHA-256 starting with those hex digits.
     /// </summary>
     /// <param name="model">The model; its tensors are overwritten in place (load on CPU, then move).</param>
-    /// <param name="path">A <c>torch.save</c> file (PyTorch 1.6+ zip format) holding a flat state_dict.</param>
+    /// <param name="path">A <c>torch.save</c> file (zip or legacy format) holding a flat state_dict.</param>
     /// <param name="renameKey">Maps legacy key names to current ones, e.g. <see cref="DenseNet.UpgradeLegacyKey"/>.</param>
     public static void Load(nn.Module model, string path, Func<string, string>? renameKey = null)
     {
@@ -50,15 +51,17 @@ public static partial class Checkpoint
         VerifyHash(path);
 
         // The model's own tensors are taken outside the scope that frees the file's tensors.
-        var target = model.state_dict();
+        // PyTorch's order, so the entries an error lists first are the model's first.
+        var target = StateDict(model);
+        var names = target.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
         using var scope = NewDisposeScope();
         var loaded = ReadStateDict(path, renameKey ?? (k => k));
 
-        var missing = target.Keys.Where(k => !loaded.ContainsKey(k) && !IsLegacyBatchNormCounter(k, loaded)).ToList();
-        var unexpected = loaded.Keys.Where(k => !target.ContainsKey(k)).ToList();
+        var missing = target.Select(e => e.Name).Where(k => !loaded.ContainsKey(k) && !IsLegacyBatchNormCounter(k, loaded)).ToList();
+        var unexpected = loaded.Keys.Where(k => !names.Contains(k)).Order(StringComparer.Ordinal).ToList();
         var mismatched = target
-            .Where(kv => loaded.TryGetValue(kv.Key, out var t) && (!t.shape.SequenceEqual(kv.Value.shape) || t.dtype != kv.Value.dtype))
-            .Select(kv => $"{kv.Key}: file {Describe(loaded[kv.Key])} vs model {Describe(kv.Value)}")
+            .Where(e => loaded.TryGetValue(e.Name, out var t) && (!t.shape.SequenceEqual(e.Tensor.shape) || t.dtype != e.Tensor.dtype))
+            .Select(e => $"{e.Name}: file {Describe(loaded[e.Name])} vs model {Describe(e.Tensor)}")
             .ToList();
         if (missing.Count + unexpected.Count + mismatched.Count > 0)
         {
@@ -111,33 +114,39 @@ public static partial class Checkpoint
         PyTorchPickler.PickleStateDict(path, dict);
     }
 
-    /// <summary>Reads a <c>torch.save</c> state_dict (zip format) into name -> tensor, keys renamed by <paramref name="renameKey"/>.</summary>
+    /// <summary>Reads a <c>torch.save</c> state_dict (zip or legacy format) into name -> tensor, keys renamed by <paramref name="renameKey"/>.</summary>
     public static Dictionary<string, Tensor> ReadStateDict(string path, Func<string, string> renameKey)
     {
-        Hashtable table;
+        Dictionary<string, Tensor> raw;
         try
         {
             using var stream = File.OpenRead(path);
-            table = PyTorchUnpickler.UnpickleStateDict(stream);
+            if (LegacyTorchFile.Detect(stream))
+            {
+                // torchvision's original downloads (resnet50-19c8e357.pth, densenet121-a639ec97.pth) predate the
+                // zip format that PyBridge reads.
+                raw = LegacyTorchFile.Read(stream);
+            }
+            else
+            {
+                raw = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+                foreach (DictionaryEntry entry in PyTorchUnpickler.UnpickleStateDict(stream))
+                {
+                    if (entry.Key is not string key || entry.Value is not Tensor tensor)
+                        throw new CheckpointException($"checkpoint '{path}' is not a flat state_dict of tensors (entry '{entry.Key}')");
+                    raw.Add(key, tensor);
+                }
+            }
         }
-        catch (NotImplementedException e)
-        {
-            // torchvision's original 2017 downloads (resnet50-19c8e357.pth, densenet121-a639ec97.pth) use the
-            // pre-1.6 tar/pickle format, which PyBridge cannot read.
-            throw new CheckpointException(
-                $"checkpoint '{path}' uses PyTorch's legacy (pre-1.6) serialization; re-save it in the zip format with " +
-                "python -c \"import torch,sys; torch.save(torch.load(sys.argv[1]), sys.argv[2])\" IN OUT.pth", e);
-        }
-        catch (Exception e) when (e is InvalidDataException or InvalidCastException or IOException or Razorvine.Pickle.PickleException)
+        catch (Exception e) when (e is InvalidDataException or InvalidCastException or IOException or NotImplementedException
+            or ArgumentException or Razorvine.Pickle.PickleException)
         {
             throw new CheckpointException($"checkpoint '{path}' is not a torch.save file holding a flat state_dict: {e.Message}", e);
         }
 
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (DictionaryEntry entry in table)
+        foreach (var (key, tensor) in raw)
         {
-            if (entry.Key is not string key || entry.Value is not Tensor tensor)
-                throw new CheckpointException($"checkpoint '{path}' is not a flat state_dict of tensors (entry '{entry.Key}')");
             var name = renameKey(key);
             if (!result.TryAdd(name, tensor))
                 throw new CheckpointException($"checkpoint '{path}' holds '{name}' twice (after renaming legacy keys)");

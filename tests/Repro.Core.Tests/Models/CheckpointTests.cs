@@ -172,16 +172,28 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
-    public void Load_LegacySerialization_RefusedWithResaveHint()
+    public void Load_TruncatedLegacySerialization_RefusedNamingFile()
     {
         using var model = Densenet(1);
         string path = Path.Combine(dir, "legacy-format.pth");
-        // Pre-1.6 torch.save files start with a pickled magic number, not a zip header.
+        // The pickled magic number that starts a pre-1.6 torch.save file, and nothing after it.
         File.WriteAllBytes(path, [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
 
         var error = Assert.Throws<CheckpointException>(() => Checkpoint.Load(model, path));
 
-        Assert.Contains("legacy", error.Message);
-        Assert.Contains("torch.save(torch.load", error.Message);
+        Assert.Contains(path, error.Message);
+        Assert.Contains("not a torch.save file", error.Message);
+    }
+
+    [Fact]
+    public void Load_NotAPickle_RefusedNamingFile()
+    {
+        using var model = Densenet(1);
+        string path = Path.Combine(dir, "text.pth");
+        File.WriteAllText(path, "not a checkpoint");
+
+        var error = Assert.Throws<CheckpointException>(() => Checkpoint.Load(model, path));
+
+        Assert.Contains(path, error.Message);
     }
 }

@@ -29,7 +29,10 @@ let private runner (args: ParseResults<StageArgs>) =
         | None ->
             let known = file.Experiments |> Seq.map (fun e -> e.Name) |> String.concat ", "
             raise (ConfigInvalid [ ConfigError(path, 1, 1, "REPRO130", sprintf "no experiment named '%s' (defined: %s)" name known) ])
-    let baseDir = Path.GetDirectoryName path
+    let baseDir =
+        match Path.GetDirectoryName path with
+        | null -> "."
+        | dir -> dir
     let output =
         match args.TryGetResult StageArgs.Output with
         | Some dir -> dir

@@ -75,7 +75,7 @@ public sealed class MetricsAccumulator(IReadOnlyList<string> classes)
         for (int i = 0; i < truth.Length; i++)
             confusion[truth[i], predicted[i]]++;
         if (classes.Count > 5)
-            top5 += logits.topk(5, dim: 1).indices.eq(y.unsqueeze(1)).any(1).sum().cpu().item<long>();
+            top5 += logits.topk(5, dim: 1).indexes.eq(y.unsqueeze(1)).any(1).sum().cpu().item<long>();
     }
 
     public TestMetrics Result() => new(classes, confusion, lossSum, top5);

@@ -12,7 +12,7 @@ public static class Optimization
     /// Creates the optimizer over the trainable parameters. Call after moving the model to its device:
     /// TorchSharp's <c>Module.to</c> makes new Parameter objects.
     /// </summary>
-    public static optim.Optimizer Create(Experiment e, IEnumerable<Parameter> parameters) => e.Optimizer switch
+    public static TorchSharp.Modules.OptimizerHelper Create(Experiment e, IEnumerable<Parameter> parameters) => e.Optimizer switch
     {
         "adam" => optim.Adam(parameters, lr: e.LearningRate, weight_decay: e.WeightDecay),
         // TorchSharp's AdamW defaults weight_decay to 0 (PyTorch: 0.01); the experiment's value is passed explicitly.

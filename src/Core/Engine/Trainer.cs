@@ -4,7 +4,8 @@ using Repro.Config;
 using Repro.Core.Data;
 using Repro.Core.IO;
 using Repro.Core.Models;
-using TorchSharp.Modules;
+using Parameter = TorchSharp.Modules.Parameter;
+using DataLoader = Repro.Core.Data.DataLoader;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -180,7 +181,7 @@ public sealed class Trainer
     private string OptimizerPath(int epoch) => Path.Combine(checkpointDirectory, $"optimizer-{epoch:D4}.bin");
 
     /// <summary>Model and optimizer go first under epoch-numbered names; state.json, renamed in last, commits the epoch.</summary>
-    private void SaveCheckpoint(optim.Optimizer optimizer, int epoch, List<EpochRecord> history)
+    private void SaveCheckpoint(TorchSharp.Modules.OptimizerHelper optimizer, int epoch, List<EpochRecord> history)
     {
         AtomicFile.WriteVia(ModelPath(epoch), p => model.save(p));
         AtomicFile.WriteVia(OptimizerPath(epoch), p => optimizer.save_state_dict(p));
@@ -190,7 +191,7 @@ public sealed class Trainer
                 File.Delete(old);
     }
 
-    private int Resume(optim.Optimizer optimizer, List<EpochRecord> history)
+    private int Resume(TorchSharp.Modules.OptimizerHelper optimizer, List<EpochRecord> history)
     {
         if (!File.Exists(StatePath))
             return 0;

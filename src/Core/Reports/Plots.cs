@@ -100,6 +100,15 @@ public static class Plots
         Save(path, img => plot.SavePng(img, 1100, 520));
     }
 
+    private static void AddSeries(Plot plot, double[] xs, double[] ys, string label, Color color)
+    {
+        var line = plot.Add.Scatter(xs, ys);
+        line.LegendText = label;
+        line.Color = color;
+        line.LineWidth = 2;
+        line.MarkerSize = 7;
+    }
+
     private static void Save(string path, Action<string> save) => IO.AtomicFile.WriteVia(path, temp =>
     {
         // ScottPlot picks the format from the extension.

@@ -52,7 +52,8 @@ public static class Plots
                 max = Math.Max(max, values[r, c] = metrics.Confusion[r, c]);
         var heatmap = plot.Add.Heatmap(values);
         heatmap.Colormap = new ScottPlot.Colormaps.Blues();
-        heatmap.FlipVertically = false;
+        // Cell (r, c) centred on (c, n-1-r), where its count label goes.
+        heatmap.Extent = new CoordinateRect(-0.5, n - 0.5, -0.5, n - 0.5);
         for (int r = 0; r < n; r++)
         {
             for (int c = 0; c < n; c++)

@@ -57,7 +57,8 @@ public sealed class ExperimentRunner
     public string TrainFingerprint => experiment.Fingerprint(Stage.Train, configDirectory);
 
     public ImageDataset OpenDataset() =>
-        Datasets.Open(experiment.Dataset.Kind, experiment.Dataset.Root, new DatasetOptions(SkipCorruptImages: experiment.Dataset.SkipCorrupt));
+        Datasets.Open(experiment.Dataset.Kind, DatasetRoots.Ensure(experiment.Dataset.Kind, experiment.Dataset.Root, experiment.Dataset.Download, log),
+            new DatasetOptions(SkipCorruptImages: experiment.Dataset.SkipCorrupt));
 
     /// <summary>Split stage: the official split or a seeded stratified one, written as a manifest.</summary>
     public SplitManifest Split()
@@ -96,7 +97,8 @@ public sealed class ExperimentRunner
     {
         // Seeded before construction: the random initial weights are part of the result.
         TorchRuntime.Seed(TorchRuntime.Derive(experiment.Seed, 0, 0x1417));
-        return ModelBuilder.Build(experiment.Model, classes, experiment.Head, experiment.Freeze, experiment.Pretrained);
+        string? weights = experiment.Pretrained == Experiment.ImageNetWeights ? PretrainedWeights.Resolve(experiment.Model, log: log) : experiment.Pretrained;
+        return ModelBuilder.Build(experiment.Model, classes, experiment.Head, experiment.Freeze, weights);
     }
 
     private Device Prepare()

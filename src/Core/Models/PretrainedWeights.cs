@@ -1,0 +1,50 @@
+using Repro.Core.Data;
+
+namespace Repro.Core.Models;
+
+/// <summary>
+/// torchvision's published ImageNet checkpoints, the ones SPEC.md names, kept in PyTorch's own cache
+/// (<c>$TORCH_HOME/hub/checkpoints</c>, default <c>~/.cache/torch/hub/checkpoints</c>) so that a user who has
+/// run torchvision already has them. The file names carry the first 8 hex digits of the file's SHA-256,
+/// which <see cref="Checkpoint.Load"/> checks.
+/// </summary>
+public static class PretrainedWeights
+{
+    private static readonly IReadOnlyDictionary<string, string> Files = new Dictionary<string, string>
+    {
+        ["resnet50"] = "resnet50-19c8e357.pth",
+        ["densenet121"] = "densenet121-a639ec97.pth",
+    };
+
+    /// <summary>The cache folder PyTorch uses for hub checkpoints.</summary>
+    public static string CacheDirectory
+    {
+        get
+        {
+            string? torchHome = Environment.GetEnvironmentVariable("TORCH_HOME");
+            if (string.IsNullOrEmpty(torchHome))
+            {
+                string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+                string cache = string.IsNullOrEmpty(xdg) ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache") : xdg;
+                torchHome = Path.Combine(cache, "torch");
+            }
+            return Path.Combine(torchHome, "hub", "checkpoints");
+        }
+    }
+
+    /// <summary>The local path of <paramref name="arch"/>'s ImageNet weights, downloaded on first use.</summary>
+    public static string Resolve(string arch, Uri? mirror = null, Action<string>? log = null)
+    {
+        if (!Files.TryGetValue(arch, out var file))
+            throw new ArgumentException($"no ImageNet weights known for '{arch}' (known: {string.Join(", ", Files.Keys)})", nameof(arch));
+        string path = Path.Combine(CacheDirectory, file);
+        if (File.Exists(path))
+            return path;
+        var url = new Uri(mirror ?? new Uri("https://download.pytorch.org/models/"), file);
+        log?.Invoke($"downloading {url} to {path}");
+        using var http = new HttpClient { Timeout = TimeSpan.FromHours(1) };
+        // Downloads.DownloadAsync writes to path.part and renames when complete; the hash in the name is checked on load.
+        Downloads.DownloadAsync(http, new RemoteFile(url, file), path).GetAwaiter().GetResult();
+        return path;
+    }
+}

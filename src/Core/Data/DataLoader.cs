@@ -146,9 +146,7 @@ public sealed class DataLoader : IDisposable
         }
         else
         {
-            var resized = Transforms.ResizeShortSide(img, size);
-            var (top, left) = Transforms.CenterCropOrigin(resized.Width, resized.Height, c);
-            Transforms.WriteChw(Transforms.Crop(resized, top, left, c, c), false, table, dst);
+            Transforms.WriteChw(Transforms.ResizeThenCenterCrop(img, size, c), false, table, dst);
         }
     }
 

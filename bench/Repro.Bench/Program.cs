@@ -14,8 +14,17 @@ return args switch
         rest.Length > 0 ? int.Parse(rest[0], CultureInfo.InvariantCulture) : 224,
         rest.Length > 1 ? int.Parse(rest[1], CultureInfo.InvariantCulture) : 3),
     ["profile", var dir] => Profile(dir),
+    ["open", var kind, var dir] => Open(kind, dir),
     _ => Usage(),
 };
+
+static int Open(string kind, string dir)
+{
+    var sw = Stopwatch.StartNew();
+    var ds = Datasets.Open(kind, dir);
+    Console.WriteLine($"{ds.Root}: {ds.Samples.Count} samples, {ds.Classes.Count} classes [{string.Join(", ", ds.Classes)}], official split {ds.OfficialSplit?.Train.Count}/{ds.OfficialSplit?.Test.Count}, {sw.ElapsedMilliseconds} ms");
+    return 0;
+}
 
 static int Profile(string dir)
 {

@@ -34,7 +34,7 @@ public sealed class Batch : IDisposable
 /// index), so the batches do not depend on <c>threads</c>, on timing or on the cache. Unlike TorchSharp's
 /// DataLoader, each epoch has its own order, and batches are prepared ahead (<see cref="Prefetch"/>) by a
 /// producer task while the caller trains. Decoded images are kept (JPEGs decoded with DCT scaling to a short
-/// side of at least <see cref="InputPipeline.ResizeSize"/>) up to <see cref="CacheCapacityBytes"/>, so later
+/// side of at least <see cref="InputPipeline.DecodeSize"/>) up to <see cref="CacheCapacityBytes"/>, so later
 /// epochs do not decode again; what is cached is exactly what a fresh decode returns.
 /// </summary>
 public sealed class DataLoader : IDisposable
@@ -134,7 +134,7 @@ public sealed class DataLoader : IDisposable
     public void Prepare(int sampleIndex, int epoch, Span<float> dst)
     {
         var size = pipeline.ResizeSize;
-        var img = Image(sampleIndex, size);
+        var img = Image(sampleIndex, pipeline.DecodeSize);
         var c = pipeline.Crop;
         if (pipeline.Augment)
         {

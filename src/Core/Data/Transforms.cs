@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Repro.Core.Data;
 
@@ -39,9 +40,14 @@ public sealed record Normalization(float[] Mean, float[] Std)
 /// ratio 3/4-4/3, bilinear) and a random horizontal flip; false: resize the short side to
 /// <see cref="ResizeSize"/> (= floor(Crop / 0.875), 256 for 224) and take the centre Crop x Crop, never random.
 /// </summary>
-public sealed record InputPipeline(int Crop, bool Augment, Normalization Normalization)
+/// <param name="DecodeShortSide">Short side JPEGs are decoded (and cached) at, at least; null means
+/// <see cref="ResizeSize"/>. Smaller values decode faster through libjpeg-turbo's DCT scaling, at the cost of
+/// resolution in small random crops (the crop is then upsampled more than torchvision's full-size decode would).</param>
+public sealed record InputPipeline(int Crop, bool Augment, Normalization Normalization, int? DecodeShortSide = null)
 {
     public int ResizeSize => (int)Math.Floor(Crop / 0.875 + 1e-9);
+
+    public int DecodeSize => DecodeShortSide ?? ResizeSize;
 }
 
 /// <summary>
@@ -282,10 +288,40 @@ public static class Transforms
         ref var d0 = ref MemoryMarshal.GetArrayDataReference(dst);
         ref var k0 = ref MemoryMarshal.GetArrayDataReference(k);
         ref var b0 = ref MemoryMarshal.GetArrayDataReference(bounds);
+        // One pixel's three channels go through one 128-bit lane set: a 4-byte read (R, G, B and the next
+        // pixel's R, whose lane is ignored) widened to 4 ints. Only the image's very last pixel cannot be read
+        // that way, so the image's last row takes the scalar loop.
+        var lastImageRow = src.Length / 3 / srcWidth - 1;
+        var halfV = Vector128.Create(half);
+        var maxV = Vector128.Create(255);
         for (var y = 0; y < rows; y++)
         {
             ref var srcRow = ref Unsafe.Add(ref s0, ((top + y) * srcWidth + left) * 3);
             ref var dstRow = ref Unsafe.Add(ref d0, y * winWidth * 3);
+            if (Vector128.IsHardwareAccelerated && top + y != lastImageRow)
+            {
+                for (var xx = 0; xx < winWidth; xx++)
+                {
+                    var ox = winLeft + xx;
+                    var xmin = Unsafe.Add(ref b0, ox * 2);
+                    var xmax = Unsafe.Add(ref b0, ox * 2 + 1);
+                    ref var kk = ref Unsafe.Add(ref k0, ox * ksize);
+                    ref var p = ref Unsafe.Add(ref srcRow, xmin * 3);
+                    var acc = halfV;
+                    for (var x = 0; x < xmax; x++)
+                    {
+                        var bytes = Vector128.CreateScalar(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, 3 * x))).AsByte();
+                        var ints = Vector128.WidenLower(Vector128.WidenLower(bytes)).AsInt32();
+                        acc += ints * Vector128.Create(Unsafe.Add(ref kk, x));
+                    }
+                    var c = Vector128.Min(Vector128.Max(Vector128.ShiftRightArithmetic(acc, PrecisionBits), Vector128<int>.Zero), maxV);
+                    ref var o = ref Unsafe.Add(ref dstRow, xx * 3);
+                    o = (byte)c.GetElement(0);
+                    Unsafe.Add(ref o, 1) = (byte)c.GetElement(1);
+                    Unsafe.Add(ref o, 2) = (byte)c.GetElement(2);
+                }
+                continue;
+            }
             for (var xx = 0; xx < winWidth; xx++)
             {
                 var ox = winLeft + xx;

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
@@ -8,6 +9,11 @@ namespace Repro.Core.Data;
 /// <summary>One batch: images float32 NCHW normalised, labels int64, and the dataset indices of its samples.</summary>
 public sealed class Batch : IDisposable
 {
+    public Batch()
+    {
+    }
+
+    [SetsRequiredMembers]
     public Batch(torch.Tensor images, torch.Tensor labels, int[] indices)
     {
         Images = images;
@@ -15,11 +21,11 @@ public sealed class Batch : IDisposable
         Indices = indices;
     }
 
-    public torch.Tensor Images { get; }
+    public required torch.Tensor Images { get; init; }
 
-    public torch.Tensor Labels { get; }
+    public required torch.Tensor Labels { get; init; }
 
-    public int[] Indices { get; }
+    public required int[] Indices { get; init; }
 
     public void Dispose()
     {

@@ -5,7 +5,10 @@ using SkiaSharp;
 
 // Usage:
 //   Repro.Bench generate <dir> [count=300]   photo-like 500x375 JPEGs in 3 class folders
-//   Repro.Bench data <dir> [crop=224] [passes=3]  decode + training transform, one thread, images/s
+//   Repro.Bench data <dir> [crop=224] [passes=3] [decodeShortSide]  decode + training transform, one thread, images/s
+//   Repro.Bench open <kind> <root>            open a dataset and print its summary
+//   Repro.Bench dump <image> <out.raw>        full-size decode as raw RGB bytes
+//   Repro.Bench profile <dir>                 time decode sizes and transforms separately
 return args switch
 {
     ["generate", var dir, .. var rest] => Generate(dir, rest.Length > 0 ? int.Parse(rest[0], CultureInfo.InvariantCulture) : 300),
@@ -16,8 +19,18 @@ return args switch
         rest.Length > 2 ? int.Parse(rest[2], CultureInfo.InvariantCulture) : null),
     ["profile", var dir] => Profile(dir),
     ["open", var kind, var dir] => Open(kind, dir),
+    ["dump", var file, var output] => Dump(file, output),
     _ => Usage(),
 };
+
+// Raw RGB bytes of a full-size decode, to compare with PIL's decode of the same file.
+static int Dump(string file, string output)
+{
+    var img = ImageDecoder.Decode(file);
+    File.WriteAllBytes(output, img.Pixels);
+    Console.WriteLine($"{img.Width}x{img.Height}");
+    return 0;
+}
 
 static int Open(string kind, string dir)
 {

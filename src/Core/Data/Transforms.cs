@@ -42,7 +42,9 @@ public sealed record Normalization(float[] Mean, float[] Std)
 /// </summary>
 /// <param name="DecodeShortSide">Short side JPEGs are decoded (and cached) at, at least; null means
 /// <see cref="ResizeSize"/>. Smaller values decode faster through libjpeg-turbo's DCT scaling, at the cost of
-/// resolution in small random crops (the crop is then upsampled more than torchvision's full-size decode would).</param>
+/// resolution in small random crops (the crop is then upsampled more than torchvision's full-size decode would);
+/// a value above the image's short side (e.g. int.MaxValue) decodes at full size, which for JPEG gives the same
+/// bytes as PIL's decode (both are libjpeg-turbo's default islow IDCT with fancy upsampling).</param>
 public sealed record InputPipeline(int Crop, bool Augment, Normalization Normalization, int? DecodeShortSide = null)
 {
     public int ResizeSize => (int)Math.Floor(Crop / 0.875 + 1e-9);

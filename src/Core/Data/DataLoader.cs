@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using TorchSharp;
@@ -8,6 +9,11 @@ namespace Repro.Core.Data;
 /// <summary>One batch: images float32 NCHW normalised, labels int64, and the dataset indices of its samples.</summary>
 public sealed class Batch : IDisposable
 {
+    public Batch()
+    {
+    }
+
+    [SetsRequiredMembers]
     public Batch(torch.Tensor images, torch.Tensor labels, int[] indices)
     {
         Images = images;
@@ -15,11 +21,11 @@ public sealed class Batch : IDisposable
         Indices = indices;
     }
 
-    public torch.Tensor Images { get; }
+    public required torch.Tensor Images { get; init; }
 
-    public torch.Tensor Labels { get; }
+    public required torch.Tensor Labels { get; init; }
 
-    public int[] Indices { get; }
+    public required int[] Indices { get; init; }
 
     public void Dispose()
     {
@@ -34,7 +40,7 @@ public sealed class Batch : IDisposable
 /// index), so the batches do not depend on <c>threads</c>, on timing or on the cache. Unlike TorchSharp's
 /// DataLoader, each epoch has its own order, and batches are prepared ahead (<see cref="Prefetch"/>) by a
 /// producer task while the caller trains. Decoded images are kept (JPEGs decoded with DCT scaling to a short
-/// side of at least <see cref="InputPipeline.ResizeSize"/>) up to <see cref="CacheCapacityBytes"/>, so later
+/// side of at least <see cref="InputPipeline.DecodeSize"/>) up to <see cref="CacheCapacityBytes"/>, so later
 /// epochs do not decode again; what is cached is exactly what a fresh decode returns.
 /// </summary>
 public sealed class DataLoader : IDisposable
@@ -134,7 +140,7 @@ public sealed class DataLoader : IDisposable
     public void Prepare(int sampleIndex, int epoch, Span<float> dst)
     {
         var size = pipeline.ResizeSize;
-        var img = Image(sampleIndex, size);
+        var img = Image(sampleIndex, pipeline.DecodeSize);
         var c = pipeline.Crop;
         if (pipeline.Augment)
         {
@@ -146,9 +152,7 @@ public sealed class DataLoader : IDisposable
         }
         else
         {
-            var resized = Transforms.ResizeShortSide(img, size);
-            var (top, left) = Transforms.CenterCropOrigin(resized.Width, resized.Height, c);
-            Transforms.WriteChw(Transforms.Crop(resized, top, left, c, c), false, table, dst);
+            Transforms.WriteChw(Transforms.ResizeThenCenterCrop(img, size, c), false, table, dst);
         }
     }
 

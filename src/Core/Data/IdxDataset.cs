@@ -31,6 +31,7 @@ public sealed class IdxDataset : ImageDataset
         {
             throw new DataException(Root, "IDX dataset folder not found.");
         }
+        Classes = options?.ClassNames ?? InferClasses(Root);
         var train = ReadPair(Find("train", "images", "idx3", required: true)!, Find("train", "labels", "idx1", required: true)!);
         var testImages = Find("t10k", "images", "idx3", required: false);
         var testLabels = Find("t10k", "labels", "idx1", required: false);
@@ -40,15 +41,6 @@ public sealed class IdxDataset : ImageDataset
         }
         (int Start, int Count)? test = testImages is null ? null : ReadPair(testImages, testLabels!);
 
-        Classes = options?.ClassNames ?? InferClasses(Root);
-        foreach (var s in samples)
-        {
-            if (s.Label >= Classes.Count)
-            {
-                var file = s.Path[..s.Path.IndexOf('#')];
-                throw new DataException(Path.Combine(Root, file), $"label {s.Label} is out of range: expected 0..{Classes.Count - 1} ({Classes.Count} classes).");
-            }
-        }
         OfficialSplit = test is null
             ? null
             : new DatasetSplit(Enumerable.Range(train.Start, train.Count).ToArray(), Enumerable.Range(test.Value.Start, test.Value.Count).ToArray());
@@ -140,6 +132,13 @@ public sealed class IdxDataset : ImageDataset
         if (labelCount != count || labels.LongLength != 8L + count)
         {
             throw new DataException(labelsPath, $"expected {count} labels (one per image in {Path.GetFileName(imagesPath)}), the file holds {labelCount} in {labels.LongLength} bytes.");
+        }
+        for (var i = 0; i < count; i++)
+        {
+            if (labels[8 + i] >= Classes.Count)
+            {
+                throw new DataException(labelsPath, $"label {labels[8 + i]} of record {i} is out of range: expected 0..{Classes.Count - 1} ({Classes.Count} classes).");
+            }
         }
         var part = parts.Count;
         parts.Add((images, rows, cols));

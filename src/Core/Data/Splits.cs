@@ -71,6 +71,11 @@ public static class Splits
         var sb = new StringBuilder();
         sb.Append("# repro split manifest v1\n");
         sb.Append("# classes\t").AppendJoin('\t', ds.Classes).Append('\n');
+        // Files left out as undecodable change the data as much as files added, so they are part of its identity.
+        foreach (var skipped in ds.SkippedFiles.Order(StringComparer.Ordinal))
+        {
+            sb.Append("# skipped\t").Append(skipped).Append('\n');
+        }
         sb.Append("path\tlabel\tclass\tsplit\tsha256\n");
         for (var k = 0; k < rows.Length; k++)
         {

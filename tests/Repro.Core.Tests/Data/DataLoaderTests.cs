@@ -152,6 +152,20 @@ public class DataLoaderTests
     }
 
     [Fact]
+    public void Epoch_DecodeShortSide_CachesTheScaledDecode()
+    {
+        using var dir = new TempDir();
+        var ds = Photos(dir);
+        var pipeline = new InputPipeline(16, true, Normalization.ImageNet, DecodeShortSide: 4);
+        using var loader = new DataLoader(ds, Enumerable.Range(0, 14).ToArray(), pipeline, 7, true, 4);
+
+        Run(loader, 0);
+
+        // 40x30 JPEGs at libjpeg-turbo's 1/8 scale are 5x4.
+        Assert.Equal(14L * 5 * 4 * 3, loader.CachedBytes);
+    }
+
+    [Fact]
     public void Epoch_CorruptImage_ThrowsDataExceptionNamingTheFile()
     {
         using var dir = new TempDir();

@@ -115,6 +115,24 @@ public class DownloadsTests
     }
 
     [Fact]
+    public void ExtractTarGz_SymlinkPointingOutside_Refused()
+    {
+        using var dir = new TempDir();
+        var archive = Path.Combine(dir.Path, "link.tar.gz");
+        using (var f = File.Create(archive))
+        using (var gz = new GZipStream(f, CompressionLevel.Fastest))
+        using (var tar = new TarWriter(gz, TarEntryFormat.Pax))
+        {
+            tar.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, "data/escape") { LinkName = "../../outside" });
+        }
+        var target = dir.Sub("target");
+
+        Assert.Throws<DataException>(() => Downloads.ExtractTarGz(archive, target));
+
+        Assert.Empty(Directory.GetFileSystemEntries(target));
+    }
+
+    [Fact]
     public async Task FetchAsync_CifarFromMirror_DownloadsVerifiesExtractsAndOpens()
     {
         using var dir = new TempDir();

@@ -80,8 +80,8 @@ public class IdxDatasetTests
 
         var e = Assert.Throws<DataException>(() => Datasets.Open("idx", root));
 
-        Assert.EndsWith("train-images-idx3-ubyte", e.FilePath);
-        Assert.Contains("label 10 is out of range", e.Message);
+        Assert.EndsWith("train-labels-idx1-ubyte", e.FilePath);
+        Assert.Contains("label 10 of record 1 is out of range: expected 0..9", e.Message);
     }
 
     [Fact]

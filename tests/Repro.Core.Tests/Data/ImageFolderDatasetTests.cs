@@ -119,6 +119,9 @@ public class ImageFolderDatasetTests
 
         Assert.Equal(["daisy/junk.png", "tulips/b.jpg"], ds.SkippedFiles.Order(StringComparer.Ordinal));
         Assert.Equal(["Roses/x.JPG", "daisy/sub/z.jpg", "tulips/a.png"], ds.Samples.Select(s => s.Path));
+        var manifest = Splits.WriteManifest(ds, Splits.Stratified(ds, 0, 1), Path.Combine(dir.Path, "m.tsv"));
+        var lines = File.ReadAllLines(manifest.Path);
+        Assert.Equal(["# skipped\tdaisy/junk.png", "# skipped\ttulips/b.jpg"], lines[2..4]);
     }
 
     [Fact]

@@ -74,6 +74,30 @@ public class TransformsTests
             (49, 55, 29), (68, 55, 36), (91, 55, 45)), crop.Pixels);
     }
 
+    private static string Sha(RgbImage img) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(img.Pixels));
+
+    // Rows of 120 pixels are long enough for the vectorised vertical pass; the expected hashes are SHA-256 of
+    // Pillow's output bytes for the same pattern and boxes.
+    [Theory]
+    [InlineData(0, 0, 120, 90, 37, 23, "3e34d5d330d1f5fc230f72121313e723db3d278bf699192a6a9bd6dbb4d47b40")]
+    [InlineData(5, 7, 101, 64, 64, 64, "ae9239819434e75b30e40813c79474ee9b03eb1ea74ffff27ee8e45bbf8ddf16")]
+    [InlineData(3, 2, 40, 30, 64, 64, "97b3747ccc7c8281212cfa27f82d774c8269977798bf3a6a3ba827bff05fcd08")]
+    public void Resample_LargerImage_MatchesPillowByteForByte(int left, int top, int w, int h, int outW, int outH, string pillowSha256)
+    {
+        var img = Transforms.Resample(PatternImage(120, 90), left, top, w, h, outW, outH);
+
+        Assert.Equal(pillowSha256, Sha(img));
+    }
+
+    [Fact]
+    public void ResizeThenCenterCrop_LargerImage_MatchesTorchvisionByteForByte()
+    {
+        // torchvision 0.14: F.center_crop(F.resize(img, 50), 44) on the 120x90 pattern.
+        var img = Transforms.ResizeThenCenterCrop(PatternImage(120, 90), 50, 44);
+
+        Assert.Equal("941e018a84a88a65b58ba11810a02f279fa09567ff77ed633fb1b5289296a927", Sha(img));
+    }
+
     [Fact]
     public void ShortSideSize_TruncatesTheLongSideAsTorchvision()
     {

@@ -128,7 +128,7 @@ static int Data(string dir, int crop, int passes, int? decodeShortSide)
     var ds = Datasets.Open("imagefolder", dir);
     var all = Enumerable.Range(0, ds.Samples.Count).ToArray();
     var pipeline = new InputPipeline(crop, Augment: true, Normalization.ImageNet, decodeShortSide);
-    using var loader = new DataLoader(ds, all, pipeline, batchSize: 32, shuffle: true, seed: 1) { CacheCapacityBytes = 0 };
+    using var loader = new DataLoader(ds, all, pipeline, batchSize: 32, shuffle: true, seed: 1) { CacheDecoded = false };
     var buffer = new float[3 * crop * crop];
     for (var i = 0; i < Math.Min(30, all.Length); i++)
     {

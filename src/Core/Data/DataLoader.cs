@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
@@ -40,8 +39,8 @@ public sealed class Batch : IDisposable
 /// index), so the batches do not depend on <c>threads</c>, on timing or on the cache. Unlike TorchSharp's
 /// DataLoader, each epoch has its own order, and batches are prepared ahead (<see cref="Prefetch"/>) by a
 /// producer task while the caller trains. Decoded images are kept (JPEGs decoded with DCT scaling to a short
-/// side of at least <see cref="InputPipeline.DecodeSize"/>) up to <see cref="CacheCapacityBytes"/>, so later
-/// epochs do not decode again; what is cached is exactly what a fresh decode returns.
+/// side of at least <see cref="InputPipeline.DecodeSize"/>) in the dataset's cache (up to
+/// <see cref="ImageDataset.DecodedCacheCapacityBytes"/>), so later epochs do not decode again.
 /// </summary>
 public sealed class DataLoader : IDisposable
 {
@@ -53,8 +52,6 @@ public sealed class DataLoader : IDisposable
     private readonly ulong seed;
     private readonly int threads;
     private readonly float[] table;
-    private readonly ConcurrentDictionary<int, RgbImage> cache = new();
-    private long cachedBytes;
 
     public DataLoader(ImageDataset dataset, IReadOnlyList<int> indices, InputPipeline pipeline, int batchSize, bool shuffle, ulong seed, int threads = 1)
     {
@@ -74,8 +71,8 @@ public sealed class DataLoader : IDisposable
         table = pipeline.Normalization.Table();
     }
 
-    /// <summary>Upper bound on the bytes of decoded images kept between epochs (default 2 GiB).</summary>
-    public long CacheCapacityBytes { get; init; } = 2L << 30;
+    /// <summary>Whether decoded images go through the dataset's cache (default true).</summary>
+    public bool CacheDecoded { get; init; } = true;
 
     /// <summary>Batches prepared ahead of the consumer (default 2).</summary>
     public int Prefetch { get; init; } = 2;
@@ -86,8 +83,8 @@ public sealed class DataLoader : IDisposable
     /// <summary>Number of batches per epoch (the last one may be smaller, as PyTorch's drop_last=False).</summary>
     public int BatchCount => (indices.Length + batchSize - 1) / batchSize;
 
-    /// <summary>Bytes of decoded images now cached.</summary>
-    public long CachedBytes => Interlocked.Read(ref cachedBytes);
+    /// <summary>Bytes of decoded images now in the dataset's cache.</summary>
+    public long CachedBytes => dataset.DecodedCacheBytes;
 
     /// <summary>The order in which epoch <paramref name="epoch"/> visits the samples (dataset indices).</summary>
     public int[] Order(int epoch)
@@ -158,8 +155,7 @@ public sealed class DataLoader : IDisposable
 
     public void Dispose()
     {
-        cache.Clear();
-        Interlocked.Exchange(ref cachedBytes, 0);
+        // The decoded-image cache belongs to the dataset and outlives the loader; nothing else is held.
     }
 
     private static bool Wait<T>(ChannelReader<T> reader)
@@ -175,26 +171,8 @@ public sealed class DataLoader : IDisposable
         }
     }
 
-    private RgbImage Image(int sampleIndex, int size)
-    {
-        if (cache.TryGetValue(sampleIndex, out var hit))
-        {
-            return hit;
-        }
-        var img = dataset.Load(sampleIndex, size);
-        if (Interlocked.Add(ref cachedBytes, img.ByteCount) <= CacheCapacityBytes)
-        {
-            if (!cache.TryAdd(sampleIndex, img))
-            {
-                Interlocked.Add(ref cachedBytes, -img.ByteCount);
-            }
-        }
-        else
-        {
-            Interlocked.Add(ref cachedBytes, -img.ByteCount);
-        }
-        return img;
-    }
+    private RgbImage Image(int sampleIndex, int size) =>
+        CacheDecoded ? dataset.LoadCached(sampleIndex, size) : dataset.Load(sampleIndex, size);
 
     private async Task Produce(int[] order, int epoch, ChannelWriter<(float[], long[], int[])> writer, CancellationToken ct)
     {

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Repro.Core.Data;
 
 /// <summary>A decoded image: HWC, RGB, 8 bits per channel, rows top to bottom.</summary>
@@ -87,4 +89,37 @@ public abstract class ImageDataset
 
     /// <summary>Hex SHA-256 of the sample's bytes (the file, or the record's pixels), for the split manifest.</summary>
     public abstract string ContentHash(int index);
+
+    private readonly ConcurrentDictionary<(int Index, int Size), RgbImage> decoded = new();
+    private long decodedBytes;
+
+    /// <summary>Upper bound on the bytes of decoded images that the loaders of this dataset keep between
+    /// epochs (default 2 GiB). The cache belongs to the dataset so that the training loader and the evaluation
+    /// loaders, which decode at the same size, share it instead of each holding a copy.</summary>
+    public long DecodedCacheCapacityBytes { get; set; } = 2L << 30;
+
+    /// <summary>Bytes of decoded images now cached.</summary>
+    public long DecodedCacheBytes => Interlocked.Read(ref decodedBytes);
+
+    public void ClearDecodedCache()
+    {
+        decoded.Clear();
+        Interlocked.Exchange(ref decodedBytes, 0);
+    }
+
+    /// <summary><see cref="Load"/> through the cache. A cached image is exactly what a fresh decode at that size
+    /// returns, so whether an image was cached never changes a result.</summary>
+    internal RgbImage LoadCached(int index, int minShortSide)
+    {
+        if (decoded.TryGetValue((index, minShortSide), out var hit))
+        {
+            return hit;
+        }
+        var img = Load(index, minShortSide);
+        if (Interlocked.Add(ref decodedBytes, img.ByteCount) > DecodedCacheCapacityBytes || !decoded.TryAdd((index, minShortSide), img))
+        {
+            Interlocked.Add(ref decodedBytes, -img.ByteCount);
+        }
+        return img;
+    }
 }

@@ -124,7 +124,8 @@ public class DataLoaderTests
         var ds = Photos(dir);
         var pipeline = new InputPipeline(16, true, Normalization.ImageNet);
         using var loader = new DataLoader(ds, Enumerable.Range(0, 14).ToArray(), pipeline, 5, shuffle: true, seed: 4, threads: 2);
-        var reference = Run(new DataLoader(ds, Enumerable.Range(0, 14).ToArray(), pipeline, 5, shuffle: true, seed: 4), 1);
+        var fresh = Datasets.Open("imagefolder", ds.Root);
+        var reference = Run(new DataLoader(fresh, Enumerable.Range(0, 14).ToArray(), pipeline, 5, shuffle: true, seed: 4), 1);
 
         Run(loader, 0);
         Directory.Delete(Path.Combine(ds.Root, "c1"), recursive: true);
@@ -139,8 +140,10 @@ public class DataLoaderTests
     {
         using var dir = new TempDir();
         var ds = Photos(dir);
+        var noCache = Datasets.Open("imagefolder", ds.Root);
+        noCache.DecodedCacheCapacityBytes = 0;
         var pipeline = new InputPipeline(16, true, Normalization.ImageNet);
-        using var uncached = new DataLoader(ds, Enumerable.Range(0, 14).ToArray(), pipeline, 7, true, 4) { CacheCapacityBytes = 0 };
+        using var uncached = new DataLoader(noCache, Enumerable.Range(0, 14).ToArray(), pipeline, 7, true, 4);
         using var cached = new DataLoader(ds, Enumerable.Range(0, 14).ToArray(), pipeline, 7, true, 4);
 
         Run(cached, 0);
@@ -148,7 +151,27 @@ public class DataLoaderTests
         var b = Run(uncached, 1);
 
         Assert.Equal(0, uncached.CachedBytes);
+        Assert.True(cached.CachedBytes > 0);
         Assert.Equal(a.SelectMany(x => x.Images), b.SelectMany(x => x.Images));
+    }
+
+    [Fact]
+    public void Epoch_TrainAndEvalLoadersOfOneDataset_ShareDecodedImages()
+    {
+        using var dir = new TempDir();
+        var ds = Photos(dir);
+        var all = Enumerable.Range(0, 14).ToArray();
+        using var train = new DataLoader(ds, all, new InputPipeline(16, true, Normalization.ImageNet), 4, true, 2);
+        using var eval = new DataLoader(ds, all, new InputPipeline(16, false, Normalization.ImageNet), 4, false, 2);
+        using var uncached = new DataLoader(ds, all, new InputPipeline(16, false, Normalization.ImageNet, DecodeShortSide: 4), 4, false, 2) { CacheDecoded = false };
+
+        Run(train, 0);
+        var afterTrain = ds.DecodedCacheBytes;
+        Run(eval, 0);
+        Run(uncached, 0);
+
+        Assert.True(afterTrain > 0);
+        Assert.Equal(afterTrain, ds.DecodedCacheBytes);
     }
 
     [Fact]

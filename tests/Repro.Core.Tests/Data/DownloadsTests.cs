@@ -160,6 +160,31 @@ public class DownloadsTests
     }
 
     [Fact]
+    public async Task FetchAsync_OxfordPetFromMirror_UnpacksBothArchivesIntoOneRoot()
+    {
+        using var dir = new TempDir();
+        using var fixtureDir = new TempDir();
+        var pet = Fixtures.OxfordPet(fixtureDir, perClass: 1);
+        byte[] Pack(string folder) => TarGz(Directory.GetFiles(Path.Combine(pet, folder))
+            .Select(f => ($"{folder}/{Path.GetFileName(f)}", File.ReadAllBytes(f))).ToArray());
+        var images = Pack("images");
+        var annotations = Pack("annotations");
+        using var server = new LoopbackServer();
+        server.Add("images.tar.gz", images);
+        server.Add("annotations.tar.gz", annotations);
+        var mirrored = Downloads.Official("oxford-pet").WithMirror(server.BaseUrl);
+        var source = mirrored with { Files = [mirrored.Files[0] with { Md5 = Md5(images) }, mirrored.Files[1] with { Md5 = Md5(annotations) }] };
+        using var http = new HttpClient();
+
+        var root = await Downloads.FetchAsync(source, dir.Path, http);
+
+        Assert.Equal(Path.Combine(dir.Path, "oxford-iiit-pet"), root);
+        var ds = Datasets.Open("oxford-pet", root);
+        Assert.Equal(37, ds.Samples.Count);
+        Assert.Equal(["annotations", "images"], Directory.GetFileSystemEntries(root).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Official_PublishedChecksums_AreTheKnownOnes()
     {
         Assert.Equal("c32a1d4ab5d03f1284b67883e8d87530", Downloads.Official("cifar10").Files[0].Md5);

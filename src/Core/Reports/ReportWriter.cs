@@ -88,6 +88,7 @@ public static class ReportWriter
         md.Append(CultureInfo.InvariantCulture, $"- Code: git commit `{p.Commit}`{(p.Dirty ? " (working tree had uncommitted changes)" : "")}\n");
         md.Append(CultureInfo.InvariantCulture, $"- TorchSharp {p.TorchSharp}, LibTorch {p.LibTorch}\n");
         md.Append(CultureInfo.InvariantCulture, $"- Device: {p.Device}, {p.Threads} threads, {p.Os}\n");
+        md.Append(CultureInfo.InvariantCulture, $"- Numerics: {p.Precision}, LibTorch deterministic algorithms {p.Deterministic switch { true => "on", false => "off", null => "unknown (setting unreachable)" }}\n");
         md.Append(CultureInfo.InvariantCulture, $"- Durations: training {Duration(r.TrainDuration)}, testing {Duration(r.TestDuration)}");
         if (r.History.Count > 0)
             md.Append(CultureInfo.InvariantCulture, $", {r.History.Average(h => h.ImagesPerSecond):F1} training images/s");
@@ -98,10 +99,10 @@ public static class ReportWriter
     /// <summary>history.csv: one row per epoch, invariant culture.</summary>
     public static string HistoryCsv(IReadOnlyList<EpochRecord> history)
     {
-        var csv = new StringBuilder("epoch,train_loss,train_accuracy,validation_loss,validation_accuracy,lr,seconds,images_per_second\n");
+        var csv = new StringBuilder("epoch,train_loss,train_accuracy,validation_loss,validation_accuracy,lr,seconds,images_per_second,rss_mb\n");
         foreach (var h in history)
             csv.Append(CultureInfo.InvariantCulture,
-                $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{h.ValidationLoss:F6},{h.ValidationAccuracy:F6},{h.LearningRate:G10},{h.Seconds:F3},{h.ImagesPerSecond:F1}\n");
+                $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{h.ValidationLoss:F6},{h.ValidationAccuracy:F6},{h.LearningRate:G10},{h.Seconds:F3},{h.ImagesPerSecond:F1},{h.ResidentMegabytes:F1}\n");
         return csv.ToString();
     }
 

@@ -92,7 +92,8 @@ public sealed class ExperimentRunner
 
     private Normalization Normalization => experiment.Normalize == "half" ? Data.Normalization.Half : Data.Normalization.ImageNet;
 
-    private BuiltModel BuildModel(int classes)
+    /// <summary>The experiment's model with its seeded initial weights.</summary>
+    internal BuiltModel BuildModel(int classes)
     {
         // Seeded before construction: the random initial weights are part of the result.
         TorchRuntime.Seed(TorchRuntime.Derive(experiment.Seed, 0, 0x1417));

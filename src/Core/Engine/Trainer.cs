@@ -221,7 +221,7 @@ public sealed class Trainer
         AtomicFile.WriteVia(OptimizerPath(epoch), p => optimizer.save_state_dict(p));
         // Measured at the same point of every epoch, after the checkpoint's buffers are gone, so growth from one
         // epoch to the next shows a leak rather than a transient peak.
-        history.Add(record with { ResidentMegabytes = Environment.WorkingSet / (1024.0 * 1024.0) });
+        history.Add(record with { ResidentMegabytes = ResidentMemory.Megabytes() });
         AtomicFile.WriteAllText(StatePath, JsonSerializer.Serialize(new CheckpointState(configFingerprint, epoch, history)));
         foreach (var old in Directory.EnumerateFiles(checkpointDirectory, "*-*.bin"))
             if (old != ModelPath(epoch) && old != OptimizerPath(epoch))

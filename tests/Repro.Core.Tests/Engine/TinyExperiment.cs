@@ -5,19 +5,20 @@ using Repro.Core.Tests.Data;
 namespace Repro.Core.Tests.Engine;
 
 /// <summary>
-/// A ResNet50 experiment small enough for a unit test: 40 train and 20 test Fashion-MNIST-like IDX images
-/// upscaled to 16x16, batch 8 (5 steps an epoch), one LibTorch thread. Defaults exercise every random source:
+/// A ResNet50 experiment small enough for a unit test: 24 train and 12 test Fashion-MNIST-like IDX images
+/// upscaled to 16x16, batch 8 (3 steps an epoch), one LibTorch thread. Defaults exercise every random source:
 /// augmentation, the shuffled order, initial weights and the seed head's dropout.
 /// </summary>
 internal sealed class TinyExperiment : IDisposable
 {
     private readonly TempDir dir = new();
+    private readonly Dictionary<string, string> keys;
 
     /// <param name="settings">YAML lines for the experiment entry, replacing defaults of the same key.</param>
     public TinyExperiment(params string[] settings)
     {
-        Fixtures.IdxDataset(dir, train: 40, test: 20, gzip: false, name: "tiny-fashion");
-        var keys = new Dictionary<string, string>
+        Fixtures.IdxDataset(dir, train: 24, test: 12, gzip: false, name: "tiny-fashion");
+        keys = new Dictionary<string, string>
         {
             ["dataset"] = "tiny",
             ["split"] = "official",
@@ -35,6 +36,24 @@ internal sealed class TinyExperiment : IDisposable
             ["threads"] = "1",
             ["loader_threads"] = "1",
         };
+        Experiment = Load(settings);
+    }
+
+    public string ConfigPath => Path.Combine(dir.Path, "experiments.yaml");
+
+    public string Directory => dir.Path;
+
+    public Experiment Experiment { get; private set; }
+
+    /// <summary>Rewrites experiments.yaml with <paramref name="settings"/> changed, as a person editing it would.</summary>
+    public void Edit(params string[] settings) => Experiment = Load(settings);
+
+    /// <summary>A runner writing to <paramref name="output"/> under this experiment's folder.</summary>
+    public ExperimentRunner Runner(string output = "out", IProgress<TrainProgress>? progress = null, List<string>? log = null) =>
+        new(Experiment, dir.Path, Path.Combine(dir.Path, output), progress, log is null ? null : log.Add);
+
+    private Experiment Load(string[] settings)
+    {
         foreach (var line in settings)
         {
             int colon = line.IndexOf(':', StringComparison.Ordinal);
@@ -42,22 +61,11 @@ internal sealed class TinyExperiment : IDisposable
         }
         string yaml = "datasets:\n  tiny:\n    kind: idx\n    root: tiny-fashion\nexperiments:\n  - name: tiny\n"
             + string.Concat(keys.Select(k => $"    {k.Key}: {k.Value}\n"));
-        ConfigPath = Path.Combine(dir.Path, "experiments.yaml");
         File.WriteAllText(ConfigPath, yaml);
         var file = ExperimentsFile.Load(ConfigPath);
         Assert.Empty(file.Errors);
-        Experiment = Assert.Single(file.Experiments);
+        return Assert.Single(file.Experiments);
     }
-
-    public string ConfigPath { get; }
-
-    public string Directory => dir.Path;
-
-    public Experiment Experiment { get; }
-
-    /// <summary>A runner writing to <paramref name="output"/> under this experiment's folder.</summary>
-    public ExperimentRunner Runner(string output = "out", IProgress<TrainProgress>? progress = null, List<string>? log = null) =>
-        new(Experiment, dir.Path, Path.Combine(dir.Path, output), progress, log is null ? null : log.Add);
 
     /// <summary>Split, train and test into <paramref name="output"/>; returns the runner for its paths.</summary>
     public ExperimentRunner RunAll(string output = "out")

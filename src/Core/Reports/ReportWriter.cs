@@ -90,7 +90,7 @@ public static class ReportWriter
         md.Append("## Provenance\n\n");
         md.Append(CultureInfo.InvariantCulture, $"- Code: git commit `{p.Commit}`{(p.Dirty ? " (working tree had uncommitted changes)" : "")}\n");
         md.Append(CultureInfo.InvariantCulture, $"- TorchSharp {p.TorchSharp}, LibTorch {p.LibTorch}\n");
-        md.Append(CultureInfo.InvariantCulture, $"- Device: {p.Device}, {p.Threads} threads, {p.Os}\n");
+        md.Append(CultureInfo.InvariantCulture, $"- Device: {p.Device}, {p.Threads} {(p.Threads == 1 ? "thread" : "threads")}, {p.Os}\n");
         md.Append(CultureInfo.InvariantCulture, $"- Numerics: {p.Precision}, LibTorch deterministic algorithms {p.Deterministic switch { true => "on", false => "off", null => "unknown (setting unreachable)" }}\n");
         md.Append(CultureInfo.InvariantCulture, $"- Seed {r.Seed}; split manifest `{r.SplitManifestHash[..16]}`; configuration `{r.ConfigFingerprint}`\n");
         md.Append(CultureInfo.InvariantCulture, $"- Durations: training {Duration(r.TrainDuration)}, testing {Duration(r.TestDuration)}");

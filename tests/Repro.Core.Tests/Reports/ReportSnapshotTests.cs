@@ -21,7 +21,7 @@ public sealed partial class ReportSnapshotTests(TinyRunFixture run)
         string report = File.ReadAllText(run.Runner.Paths.Report).Replace(run.Tiny.Directory, "{dir}", StringComparison.Ordinal);
 
         report = Commit().Replace(report, "git commit `{commit}`");
-        report = DeviceLine().Replace(report, "- Device: {device}, $1 threads, {os}");
+        report = DeviceLine().Replace(report, "- Device: {device}, $1, {os}");
         report = DurationsLine().Replace(report, "- Durations: {durations}");
         report = MemoryLine().Replace(report, "- Resident memory after each epoch: {mb}");
 
@@ -41,7 +41,7 @@ public sealed partial class ReportSnapshotTests(TinyRunFixture run)
     [GeneratedRegex("git commit `[^`]*`( \\(working tree had uncommitted changes\\))?")]
     private static partial Regex Commit();
 
-    [GeneratedRegex("- Device: .*, (\\d+) threads, .*")]
+    [GeneratedRegex("- Device: .*, (\\d+ threads?), .*")]
     private static partial Regex DeviceLine();
 
     [GeneratedRegex("- Durations: .*")]

@@ -107,6 +107,21 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
     }
 
     [Fact]
+    public void Run_Bf16OnCpu_SaysSoAndRunsInFloat32()
+    {
+        using var tiny = new TinyExperiment("bf16: true", "freeze: backbone", "cache_features: true", "head: linear", "epochs: 1");
+        var log = new List<string>();
+        var runner = tiny.Runner(log: log);
+
+        runner.Split();
+        runner.Train();
+        runner.Test();
+
+        Assert.Contains("bf16 applies on CUDA only; this run is on the CPU, in float32", log);
+        Assert.Contains("- Numerics: float32, LibTorch deterministic algorithms on", File.ReadAllText(runner.Paths.Report));
+    }
+
+    [Fact]
     public void Lesion_TrainedResNet50_RowPerIdentityBlockAndPlot()
     {
         var table = reference.Runner.Lesion();

@@ -165,7 +165,9 @@ public sealed class ExperimentRunner
             : model.FrozenBackbone
                 ? "frozen backbone (evaluation mode, BatchNorm statistics fixed), every batch through the network, head trained"
                 : "full fine-tune: every batch through the network, every layer trained";
-        var record = new TrainingRecord(TrainFingerprint, dataHash, path, clock.Elapsed.TotalSeconds, [.. history]);
+        // A resumed run counts the checkpointed epochs' time too, so the report gives the whole training's cost.
+        double seconds = clock.Elapsed.TotalSeconds + history.Take(trainer.ResumedEpochs).Sum(h => h.Seconds);
+        var record = new TrainingRecord(TrainFingerprint, dataHash, path, seconds, [.. history]);
         AtomicFile.WriteAllText(Paths.Training, JsonSerializer.Serialize(record, new JsonSerializerOptions { WriteIndented = true }));
         return record;
     }

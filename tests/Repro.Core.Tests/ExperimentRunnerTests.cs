@@ -44,12 +44,12 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
         using (var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(interrupted.Paths.Checkpoints, "state.json"))))
             Assert.Equal(1, state.RootElement.GetProperty("Epoch").GetInt32());
 
-        var log = new List<string>();
-        var resumed = tiny.Runner(log: log);
+        var resumed = tiny.Runner();
         var record = resumed.Train();
         resumed.Test();
 
         Assert.Equal(2, record.History.Count);
+        Assert.True(record.Seconds >= record.History.Sum(h => h.Seconds), "the training time must include the checkpointed epoch");
         Assert.Equal(ReferenceMetrics, File.ReadAllBytes(resumed.Paths.Metrics));
     }
 

@@ -228,6 +228,9 @@ public sealed class Trainer
                 File.Delete(old);
     }
 
+    /// <summary>Epochs that came from a checkpoint rather than being trained by this call.</summary>
+    public int ResumedEpochs { get; private set; }
+
     private int Resume(TorchSharp.Modules.OptimizerHelper optimizer, List<EpochRecord> history)
     {
         if (!File.Exists(StatePath))
@@ -252,6 +255,7 @@ public sealed class Trainer
         model.load(ModelPath(state.Epoch));
         optimizer.load_state_dict(OptimizerPath(state.Epoch));
         history.AddRange(state.History);
+        ResumedEpochs = state.Epoch;
         return state.Epoch;
     }
 }

@@ -20,7 +20,6 @@ public static class Plots
         loss.Title($"{title}: loss");
         loss.XLabel("epoch");
         loss.YLabel("cross-entropy");
-        loss.ShowLegend(Alignment.UpperRight);
 
         var accuracy = multi.GetPlot(1);
         AddSeries(accuracy, epochs, history.Select(h => 100 * h.TrainAccuracy).ToArray(), "train", Colors.Blue);
@@ -29,10 +28,11 @@ public static class Plots
         accuracy.XLabel("epoch");
         accuracy.YLabel("accuracy (%)");
         accuracy.Axes.SetLimitsY(0, 100);
-        accuracy.ShowLegend(Alignment.LowerRight);
 
         foreach (var p in new[] { loss, accuracy })
         {
+            // Outside the data area: inside, any corner hides the points of some run (low accuracy, rising loss).
+            p.ShowLegend(Edge.Right);
             p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
             if (epochs.Length == 1)
                 p.Axes.SetLimitsX(0.5, 1.5);

@@ -93,7 +93,8 @@ public sealed class ExperimentRunner
 
     private Normalization Normalization => experiment.Normalize == "half" ? Data.Normalization.Half : Data.Normalization.ImageNet;
 
-    private BuiltModel BuildModel(int classes)
+    /// <summary>The experiment's model with its seeded initial weights.</summary>
+    internal BuiltModel BuildModel(int classes)
     {
         // Seeded before construction: the random initial weights are part of the result.
         TorchRuntime.Seed(TorchRuntime.Derive(experiment.Seed, 0, 0x1417));
@@ -101,21 +102,39 @@ public sealed class ExperimentRunner
         return ModelBuilder.Build(experiment.Model, classes, experiment.Head, experiment.Freeze, weights);
     }
 
-    private Device Prepare()
+    /// <summary>Resolves the device, configures LibTorch and picks the model's floating-point type.</summary>
+    private (Device Device, ScalarType Type) Prepare()
     {
         var device = TorchRuntime.ResolveDevice(experiment.Device);
-        TorchRuntime.Configure(experiment.Threads, device, experiment.Tf32);
-        return device;
+        if (!TorchRuntime.Configure(experiment.Threads, device, experiment.Tf32))
+            log("LibTorch did not confirm deterministic algorithms; results may differ between runs");
+        if (!experiment.Bf16)
+            return (device, ScalarType.Float32);
+        if (device.type == DeviceType.CUDA)
+            return (device, ScalarType.BFloat16);
+        // CPU bfloat16 kernels are slow and change results; the setting is meant for GPUs, so it is set aside loudly.
+        log("bf16 applies on CUDA only; this run is on the CPU, in float32");
+        return (device, ScalarType.Float32);
+    }
+
+    /// <summary>Moves the model to the device, then to bfloat16 when the run uses it.</summary>
+    private static void Place(BuiltModel model, Device device, ScalarType type)
+    {
+        model.Module.to(device);
+        if (type != ScalarType.Float32)
+            model.Module.to(type);
     }
 
     /// <summary>Train stage: trains (resuming from a checkpoint of the same configuration) and saves the model.</summary>
     /// <param name="discardStaleCheckpoint">Delete a checkpoint written for another configuration instead of failing.</param>
-    public TrainingRecord Train(bool discardStaleCheckpoint = false)
+    /// <param name="cancellation">Stops training before the next batch (Ctrl+C); the last complete epoch's checkpoint
+    /// stays, and the next call resumes from it.</param>
+    public TrainingRecord Train(bool discardStaleCheckpoint = false, CancellationToken cancellation = default)
     {
-        var device = Prepare();
+        var (device, type) = Prepare();
         var (dataset, split, dataHash) = LoadSplit();
         using var model = BuildModel(dataset.Classes.Count);
-        model.Module.to(device);
+        Place(model, device, type);
         if (discardStaleCheckpoint)
             DiscardStaleCheckpoint();
 
@@ -124,7 +143,7 @@ public sealed class ExperimentRunner
         var evalPipeline = new InputPipeline(experiment.Crop, false, Normalization);
         using var train = new DataLoader(dataset, split.Train, trainPipeline, experiment.Batch, shuffle: true, experiment.Seed, experiment.LoaderThreads);
         using var validation = new DataLoader(dataset, split.Test, evalPipeline, experiment.TestBatch, shuffle: false, experiment.Seed, experiment.LoaderThreads);
-        var trainer = new Trainer(experiment, model.Module, model.SetTrainingMode, device, Paths.Checkpoints, TrainFingerprint, progress);
+        var trainer = new Trainer(experiment, model.Module, model.SetTrainingMode, device, Paths.Checkpoints, TrainFingerprint, progress, type);
         bool cached = experiment.CacheFeatures && model.FrozenBackbone;
         if (experiment.CacheFeatures && !model.FrozenBackbone)
             log("cache_features needs 'freeze: backbone'; training through the whole network");
@@ -132,20 +151,25 @@ public sealed class ExperimentRunner
         if (cached)
         {
             using var trainEvaluation = new DataLoader(dataset, split.Train, evalPipeline, experiment.TestBatch, shuffle: false, experiment.Seed, experiment.LoaderThreads);
-            history = trainer.RunOnCachedFeatures((IClassifier)model.Module, trainEvaluation, validation, dataset.Classes);
+            history = trainer.RunOnCachedFeatures((IClassifier)model.Module, trainEvaluation, validation, dataset.Classes, cancellation);
         }
         else
         {
-            history = trainer.Run(train, validation, dataset.Classes);
+            history = trainer.Run(train, validation, dataset.Classes, cancellation);
         }
 
+        // model.bin is always float32, so the test stage loads it whatever its own precision.
+        if (type != ScalarType.Float32)
+            model.Module.to(ScalarType.Float32);
         AtomicFile.WriteVia(Paths.Model, p => model.Module.save(p));
         string path = cached
             ? "cached features: the frozen backbone ran once over both splits (evaluation transform), the head trained on the cached features"
             : model.FrozenBackbone
                 ? "frozen backbone (evaluation mode, BatchNorm statistics fixed), every batch through the network, head trained"
                 : "full fine-tune: every batch through the network, every layer trained";
-        var record = new TrainingRecord(TrainFingerprint, dataHash, path, clock.Elapsed.TotalSeconds, [.. history]);
+        // A resumed run counts the checkpointed epochs' time too, so the report gives the whole training's cost.
+        double seconds = clock.Elapsed.TotalSeconds + history.Take(trainer.ResumedEpochs).Sum(h => h.Seconds);
+        var record = new TrainingRecord(TrainFingerprint, dataHash, path, seconds, [.. history]);
         AtomicFile.WriteAllText(Paths.Training, JsonSerializer.Serialize(record, new JsonSerializerOptions { WriteIndented = true }));
         return record;
     }
@@ -166,7 +190,7 @@ public sealed class ExperimentRunner
     /// </summary>
     public string Lesion()
     {
-        var device = Prepare();
+        var (device, type) = Prepare();
         var (dataset, split, _) = LoadSplit();
         if (!File.Exists(Paths.Model))
             throw new FileNotFoundException($"{Paths.Model}: no trained model; run the train stage first.", Paths.Model);
@@ -174,16 +198,16 @@ public sealed class ExperimentRunner
         if (model.Module is not ResNet resnet)
             throw new ArgumentException($"the lesion study needs a ResNet; experiment '{experiment.Name}' uses {experiment.Model}");
         model.Module.load(Paths.Model);
-        model.Module.to(device);
+        Place(model, device, type);
         using var loader = new DataLoader(dataset, split.Test, new InputPipeline(experiment.Crop, false, Normalization), experiment.TestBatch, shuffle: false, experiment.Seed, experiment.LoaderThreads);
-        double baseline = Evaluator.Evaluate(model.Module, loader, dataset.Classes, device).Accuracy;
+        double baseline = Evaluator.Evaluate(model.Module, loader, dataset.Classes, device, inputType: type).Accuracy;
         var rows = new List<(string Block, double Accuracy)>();
         foreach (var (name, block) in resnet.Blocks.Where(b => b.Block.HasIdentityShortcut))
         {
             block.Lesioned = true;
             try
             {
-                rows.Add((name, Evaluator.Evaluate(model.Module, loader, dataset.Classes, device).Accuracy));
+                rows.Add((name, Evaluator.Evaluate(model.Module, loader, dataset.Classes, device, inputType: type).Accuracy));
             }
             finally
             {
@@ -207,7 +231,7 @@ public sealed class ExperimentRunner
     /// <summary>Test stage: evaluates the trained model on the test split and writes metrics, plots and the report.</summary>
     public TestMetrics Test()
     {
-        var device = Prepare();
+        var (device, type) = Prepare();
         var (dataset, split, dataHash) = LoadSplit();
         if (!File.Exists(Paths.Training) || !File.Exists(Paths.Model))
             throw new FileNotFoundException($"{Paths.Training}: no trained model; run the train stage first.", Paths.Training);
@@ -218,10 +242,10 @@ public sealed class ExperimentRunner
 
         using var model = BuildModel(dataset.Classes.Count);
         model.Module.load(Paths.Model);
-        model.Module.to(device);
+        Place(model, device, type);
         var clock = Stopwatch.StartNew();
         using var loader = new DataLoader(dataset, split.Test, new InputPipeline(experiment.Crop, false, Normalization), experiment.TestBatch, shuffle: false, experiment.Seed, experiment.LoaderThreads);
-        var metrics = Evaluator.Evaluate(model.Module, loader, dataset.Classes, device);
+        var metrics = Evaluator.Evaluate(model.Module, loader, dataset.Classes, device, inputType: type);
         var testTime = clock.Elapsed;
 
         var summary = ModelSummary.Create(model.Module, 3, experiment.Crop, experiment.Crop);
@@ -232,11 +256,12 @@ public sealed class ExperimentRunner
         Plots.Confusion(Paths.Confusion, experiment.Name, metrics);
         var (commit, dirty) = Provenance.Git(configDirectory);
         var provenance = new Provenance(commit, dirty, TorchRuntime.TorchSharpVersion, TorchRuntime.LibTorchVersion,
-            TorchRuntime.DeviceName(device), experiment.Threads, RuntimeInformation.OSDescription);
+            TorchRuntime.DeviceName(device), experiment.Threads, RuntimeInformation.OSDescription,
+            type == ScalarType.BFloat16 ? "bfloat16" : "float32", TorchRuntime.DeterministicAlgorithms);
         var report = new ReportData(experiment.Name, experiment.Description, experiment.Canonical(Stage.Train | Stage.Test, configDirectory), TrainFingerprint,
             $"{experiment.Dataset.Name} ({experiment.Dataset.Kind}, {dataset.Classes.Count} classes, {dataset.Samples.Count} images)",
             dataHash, split.Train.Count, split.Test.Count, training.Path, summary.Render(), metrics, training.History, provenance,
-            TimeSpan.FromSeconds(training.Seconds), testTime, TutorialResult.Find(experiment.Tutorial));
+            TimeSpan.FromSeconds(training.Seconds), testTime, TutorialResult.Find(experiment.Tutorial), experiment.Seed);
         AtomicFile.WriteAllText(Paths.Report, ReportWriter.Write(report));
         return metrics;
     }

@@ -3,6 +3,7 @@ module Repro.Experiments.Commands
 
 open System
 open System.IO
+open System.Threading
 open Argu
 open Repro.Config
 open Repro.Core
@@ -43,6 +44,17 @@ let private runner (args: ParseResults<StageArgs>) =
 let private printMetrics (name: string) (m: Repro.Core.Engine.TestMetrics) (report: string) =
     printfn "%s: test accuracy %.2f%% (%d/%d), loss %.4f -> %s" name (100.0 * m.Accuracy) m.Correct m.Count m.Loss report
 
+/// Ctrl+C stops training before the next batch, keeping the last complete epoch's checkpoint (the next train
+/// resumes from it); a second Ctrl+C ends the process at once.
+let private interruptible () =
+    let stop = new CancellationTokenSource()
+    Console.CancelKeyPress.Add(fun e ->
+        if not stop.IsCancellationRequested then
+            e.Cancel <- true
+            eprintfn "stopping before the next batch; Ctrl+C again to quit at once"
+            stop.Cancel())
+    stop.Token
+
 let split args =
     let r, _ = runner args
     r.Split() |> ignore
@@ -50,7 +62,7 @@ let split args =
 
 let train (args: ParseResults<StageArgs>) =
     let r, e = runner args
-    let record = r.Train(args.Contains StageArgs.Discard_Stale_Checkpoint)
+    let record = r.Train(args.Contains StageArgs.Discard_Stale_Checkpoint, interruptible ())
     let last = Seq.tryLast record.History
     match last with
     | Some h -> printfn "%s: trained %d epochs in %.1f s (train accuracy %.2f%%)" e.Name record.History.Count record.Seconds (100.0 * h.TrainAccuracy)
@@ -66,7 +78,7 @@ let test args =
 let run (args: ParseResults<StageArgs>) =
     let r, e = runner args
     r.Split() |> ignore
-    r.Train(args.Contains StageArgs.Discard_Stale_Checkpoint) |> ignore
+    r.Train(args.Contains StageArgs.Discard_Stale_Checkpoint, interruptible ()) |> ignore
     let m = r.Test()
     printMetrics e.Name m r.Paths.Report
     0

@@ -15,6 +15,8 @@ module ExitCode =
     let Usage = 2
     let Config = 3
     let Data = 4
+    /// Stopped by Ctrl+C (128 + SIGINT, as shells report it).
+    let Interrupted = 130
 
 let private dispatch (results: ParseResults<Command>) =
     match results.GetSubCommand() with
@@ -44,6 +46,9 @@ let main argv =
     | :? InvalidDataException as e ->
         eprintfn "error: %s" e.Message
         ExitCode.Data
+    | :? OperationCanceledException ->
+        eprintfn "interrupted: the last complete epoch is checkpointed; run the same command again to resume"
+        ExitCode.Interrupted
     | :? ArgumentException as e ->
         eprintfn "error: %s" e.Message
         ExitCode.Usage

@@ -7,7 +7,9 @@ namespace Repro.Core.Engine;
 /// <summary>Tests a model: evaluation mode, no gradients, the evaluation transform (the loader's job).</summary>
 public static class Evaluator
 {
-    public static TestMetrics Evaluate(nn.Module<Tensor, Tensor> model, DataLoader loader, IReadOnlyList<string> classes, Device device, int epoch = 0)
+    /// <param name="inputType">The model's floating-point type (bfloat16 with <c>bf16</c> on CUDA).</param>
+    public static TestMetrics Evaluate(nn.Module<Tensor, Tensor> model, DataLoader loader, IReadOnlyList<string> classes, Device device, int epoch = 0,
+        ScalarType inputType = ScalarType.Float32)
     {
         var metrics = new MetricsAccumulator(classes);
         bool wasTraining = model.training;
@@ -19,7 +21,7 @@ public static class Evaluator
             {
                 using var _ = batch;
                 using var scope = NewDisposeScope();
-                metrics.Add(model.call(batch.Images.to(device)), batch.Labels);
+                metrics.Add(model.call(batch.Images.to(inputType, device)), batch.Labels);
             }
         }
         finally

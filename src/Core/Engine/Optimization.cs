@@ -22,8 +22,9 @@ public static class Optimization
     };
 
     /// <summary>
-    /// The learning rate at a global step: linear warm-up over <c>warmup_epochs</c>, then constant, cosine
-    /// (to zero at the last step, as torchvision's reference recipes) or step decay.
+    /// The learning rate at a global step: linear warm-up over <c>warmup_epochs</c> (reaching the base rate at the
+    /// last warm-up step), then constant, cosine (half a period over the remaining steps, reaching zero one step
+    /// after the last, as torchvision's reference recipes) or step decay (counted in epochs from the start).
     /// </summary>
     public static double LearningRate(Experiment e, long step, long stepsPerEpoch)
     {

@@ -22,15 +22,17 @@ public static class TorchRuntime
     /// Fixes the thread count (CPU reductions are only reproducible for a fixed count), asks LibTorch for
     /// deterministic algorithms and sets TF32 on CUDA.
     /// </summary>
-    public static void Configure(int threads, Device device, bool tf32)
+    /// <returns>Whether LibTorch confirmed deterministic algorithms (see <see cref="DeterministicAlgorithms"/>).</returns>
+    public static bool Configure(int threads, Device device, bool tf32)
     {
         torch.set_num_threads(threads);
-        SetDeterministicAlgorithms(true);
+        bool deterministic = SetDeterministicAlgorithms(true);
         if (device.type == DeviceType.CUDA)
         {
             torch.backends.cuda.matmul.allow_tf32 = tf32;
             torch.backends.cudnn.allow_tf32 = tf32;
         }
+        return deterministic;
     }
 
     /// <summary>Seeds LibTorch's CPU and CUDA generators (TorchSharp's manual_seed seeds the CPU one only).</summary>
@@ -86,27 +88,66 @@ public static class TorchRuntime
         return RuntimeInformation.ProcessArchitecture.ToString() + " CPU";
     }
 
-    // TorchSharp exposes no setter for at::globalContext().setDeterministicAlgorithms; the libtorch export is
-    // reached by its mangled name (see shared TORCHSHARP-NOTES). Absence is tolerated: CPU kernels used here
-    // are deterministic for a fixed thread count anyway.
-    private static void SetDeterministicAlgorithms(bool on)
+    /// <summary>
+    /// Whether LibTorch's deterministic-algorithms flag is on, read back from LibTorch itself; <c>null</c> when
+    /// its entry points cannot be reached (then the report says so).
+    /// </summary>
+    public static bool? DeterministicAlgorithms
     {
-        try
+        get
         {
-            if (!NativeLibrary.TryLoad("libtorch_cpu.so", typeof(torch).Assembly, null, out var lib))
-                return;
-            if (NativeLibrary.TryGetExport(lib, "_ZN2at13globalContextEv", out var getContext) &&
-                NativeLibrary.TryGetExport(lib, "_ZN2at7Context26setDeterministicAlgorithmsEbb", out var setDeterministic))
+            if (Context() is not (var lib, var context) || !NativeLibrary.TryGetExport(lib, "_ZNK2at7Context23deterministicAlgorithmsEv", out var get))
+                return null;
+            unsafe
             {
-                unsafe
-                {
-                    var context = ((delegate* unmanaged<IntPtr>)getContext)();
-                    ((delegate* unmanaged<IntPtr, byte, byte, void>)setDeterministic)(context, on ? (byte)1 : (byte)0, 0);
-                }
+                return ((delegate* unmanaged<IntPtr, byte>)get)(context) != 0;
             }
         }
-        catch (DllNotFoundException)
+    }
+
+    // TorchSharp exposes no setter for at::globalContext().setDeterministicAlgorithms; the libtorch export is
+    // reached by its mangled name (see shared TORCHSHARP-NOTES). Returns whether the flag reads back as set.
+    private static bool SetDeterministicAlgorithms(bool on)
+    {
+        if (Context() is not (var lib, var context) || !NativeLibrary.TryGetExport(lib, "_ZN2at7Context26setDeterministicAlgorithmsEbb", out var set))
+            return false;
+        unsafe
         {
+            ((delegate* unmanaged<IntPtr, byte, byte, void>)set)(context, on ? (byte)1 : (byte)0, 0);
         }
+        return DeterministicAlgorithms == on;
+    }
+
+    /// <summary>LibTorch's library handle and <c>at::globalContext()</c>, once TorchSharp has loaded it.</summary>
+    private static (IntPtr Library, IntPtr Context)? Context()
+    {
+        if (LibTorch is not { } lib || !NativeLibrary.TryGetExport(lib, "_ZN2at13globalContextEv", out var getContext))
+            return null;
+        unsafe
+        {
+            return (lib, ((delegate* unmanaged<IntPtr>)getContext)());
+        }
+    }
+
+    private static readonly Lazy<IntPtr?> libTorch = new(LoadLibTorch);
+
+    private static IntPtr? LibTorch => libTorch.Value;
+
+    // By bare name the loader returns the copy TorchSharp already loaded; the explicit paths cover hosts whose
+    // loader does not match by name (the packages place it under runtimes/<rid>/native).
+    private static IntPtr? LoadLibTorch()
+    {
+        _ = torch.get_num_threads();
+        string name = OperatingSystem.IsWindows() ? "torch_cpu.dll" : OperatingSystem.IsMacOS() ? "libtorch_cpu.dylib" : "libtorch_cpu.so";
+        string[] candidates =
+        [
+            name,
+            Path.Combine(AppContext.BaseDirectory, name),
+            Path.Combine(AppContext.BaseDirectory, "runtimes", RuntimeInformation.RuntimeIdentifier, "native", name),
+        ];
+        foreach (var candidate in candidates)
+            if (NativeLibrary.TryLoad(candidate, out var handle))
+                return handle;
+        return null;
     }
 }

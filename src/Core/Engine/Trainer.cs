@@ -24,12 +24,16 @@ public sealed class Trainer
     private readonly string checkpointDirectory;
     private readonly string configFingerprint;
     private readonly IProgress<TrainProgress>? progress;
+    private readonly ScalarType inputType;
+    private TimeSpan lastReport;
 
     /// <param name="setTraining">Puts the model in training or evaluation mode (a frozen backbone stays in evaluation mode).</param>
     /// <param name="configFingerprint">Identifies the training configuration; a checkpoint of another one is refused.</param>
+    /// <param name="inputType">The model's floating-point type, which inputs are converted to (bfloat16 with <c>bf16</c> on CUDA).</param>
     public Trainer(Experiment experiment, nn.Module<Tensor, Tensor> model, Action<bool> setTraining, Device device,
-        string checkpointDirectory, string configFingerprint, IProgress<TrainProgress>? progress = null)
+        string checkpointDirectory, string configFingerprint, IProgress<TrainProgress>? progress = null, ScalarType inputType = ScalarType.Float32)
     {
+        this.inputType = inputType;
         this.experiment = experiment;
         this.model = model;
         this.setTraining = setTraining;
@@ -40,7 +44,9 @@ public sealed class Trainer
     }
 
     /// <summary>Trains for the experiment's epochs; validation runs on <paramref name="validation"/> after each.</summary>
-    public IReadOnlyList<EpochRecord> Run(DataLoader train, DataLoader validation, IReadOnlyList<string> classes)
+    /// <param name="cancellation">Checked before every batch; a cancelled run keeps its last complete epoch's
+    /// checkpoint, exactly as a killed one does, and the next run resumes from it.</param>
+    public IReadOnlyList<EpochRecord> Run(DataLoader train, DataLoader validation, IReadOnlyList<string> classes, CancellationToken cancellation = default)
     {
         var trainable = model.parameters().Where(p => p.requires_grad).ToList();
         using var optimizer = Optimization.Create(experiment, trainable);
@@ -55,21 +61,21 @@ public sealed class Trainer
             TorchRuntime.Seed(TorchRuntime.Derive(experiment.Seed, (ulong)epoch, 0xD5));
             var clock = Stopwatch.StartNew();
             setTraining(true);
-            var totals = new EpochTotals();
+            using var totals = new EpochTotals(device);
             int batchIndex = 0;
             foreach (var batch in train.Epoch(epoch))
             {
                 using var _ = batch;
+                cancellation.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 totals.Lr = Optimization.LearningRate(experiment, epoch * stepsPerEpoch + batchIndex, stepsPerEpoch);
-                Step(optimizer, trainable, model, batch.Images.to(device), batch.Labels.to(device), totals);
+                Step(optimizer, trainable, model, batch.Images.to(inputType, device), batch.Labels.to(device), totals);
                 batchIndex++;
-                Report(epoch, batchIndex, stepsPerEpoch, totals.Seen, totals.LossSum / totals.Seen, clock.Elapsed);
+                Report(epoch, batchIndex, stepsPerEpoch, totals, clock.Elapsed);
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
-            var validationMetrics = Evaluator.Evaluate(model, validation, classes, device, epoch);
-            history.Add(totals.Record(epoch, validationMetrics, clock.Elapsed.TotalSeconds, trainSeconds));
-            SaveCheckpoint(optimizer, epoch + 1, history);
+            var validationMetrics = Evaluator.Evaluate(model, validation, classes, device, epoch, inputType);
+            SaveCheckpoint(optimizer, epoch + 1, history, totals.Record(epoch, validationMetrics, clock.Elapsed.TotalSeconds, trainSeconds));
         }
         setTraining(false);
         return history;
@@ -80,7 +86,7 @@ public sealed class Trainer
     /// splits with the evaluation transform, and the head trains on the cached features. Same result as
     /// training the head through a frozen backbone without augmentation, in seconds instead of hours.
     /// </summary>
-    public IReadOnlyList<EpochRecord> RunOnCachedFeatures(IClassifier classifier, DataLoader trainEvaluation, DataLoader validation, IReadOnlyList<string> classes)
+    public IReadOnlyList<EpochRecord> RunOnCachedFeatures(IClassifier classifier, DataLoader trainEvaluation, DataLoader validation, IReadOnlyList<string> classes, CancellationToken cancellation = default)
     {
         using var features = NewDisposeScope();
         var (trainX, trainY) = ComputeFeatures(classifier, trainEvaluation);
@@ -98,21 +104,21 @@ public sealed class Trainer
             TorchRuntime.Seed(TorchRuntime.Derive(experiment.Seed, (ulong)epoch, 0xD5));
             var clock = Stopwatch.StartNew();
             head.train();
-            var totals = new EpochTotals();
+            using var totals = new EpochTotals(device);
             using var generator = new Generator(TorchRuntime.Derive(experiment.Seed, (ulong)epoch, 0x5EED) >> 1);
             using var order = randperm(n, generator: generator);
             for (long b = 0; b < stepsPerEpoch; b++)
             {
+                cancellation.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 var index = order.narrow(0, b * experiment.Batch, Math.Min(experiment.Batch, n - b * experiment.Batch)).to(device);
                 totals.Lr = Optimization.LearningRate(experiment, epoch * stepsPerEpoch + b, stepsPerEpoch);
                 Step(optimizer, trainable, head, trainX.index_select(0, index), trainY.index_select(0, index), totals);
-                Report(epoch, (int)b + 1, stepsPerEpoch, totals.Seen, totals.LossSum / totals.Seen, clock.Elapsed);
+                Report(epoch, (int)b + 1, stepsPerEpoch, totals, clock.Elapsed);
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
             var validationMetrics = Evaluator.EvaluateFeatures(head, validationX, validationY, classes, experiment.TestBatch);
-            history.Add(totals.Record(epoch, validationMetrics, clock.Elapsed.TotalSeconds, trainSeconds));
-            SaveCheckpoint(optimizer, epoch + 1, history);
+            SaveCheckpoint(optimizer, epoch + 1, history, totals.Record(epoch, validationMetrics, clock.Elapsed.TotalSeconds, trainSeconds));
         }
         head.eval();
         return history;
@@ -128,7 +134,7 @@ public sealed class Trainer
             foreach (var batch in loader.Epoch(0))
             {
                 using var _ = batch;
-                features.Add(classifier.Features(batch.Images.to(device)).detach());
+                features.Add(classifier.Features(batch.Images.to(inputType, device)).detach());
                 labels.Add(batch.Labels.to(device));
             }
         }
@@ -138,38 +144,65 @@ public sealed class Trainer
     private void Step(optim.Optimizer optimizer, IList<Parameter> trainable, nn.Module<Tensor, Tensor> module, Tensor x, Tensor y, EpochTotals totals)
     {
         Optimization.SetLearningRate(optimizer, totals.Lr);
-        var logits = module.call(x);
+        // The loss in float32 also under bf16: a bfloat16 log-softmax loses too much precision.
+        var logits = module.call(x).to(float32);
         var loss = nn.functional.cross_entropy(logits, y, label_smoothing: experiment.LabelSmoothing);
         optimizer.zero_grad();
         loss.backward();
         if (experiment.ClipGradNorm > 0)
             nn.utils.clip_grad_norm_(trainable, experiment.ClipGradNorm);
         optimizer.step();
-        long n = y.shape[0];
-        totals.LossSum += loss.to(float64).cpu().item<double>() * n;
-        totals.Correct += logits.argmax(1).eq(y).sum().cpu().item<long>();
-        totals.Seen += n;
+        totals.Add(loss.detach(), logits.detach().argmax(1).eq(y).sum(), y.shape[0]);
     }
 
-    private sealed class EpochTotals
+    /// <summary>
+    /// An epoch's running loss and hits, summed on the model's device: reading them back every batch would make
+    /// the host wait for the device each step. Adding in float64 on the device gives the same bits as on the host.
+    /// </summary>
+    private sealed class EpochTotals(Device device) : IDisposable
     {
-        public double LossSum;
-        public long Correct;
-        public long Seen;
-        public double Lr;
+        private readonly Tensor lossSum = zeros(1, float64, device);
+        private readonly Tensor correct = zeros(1, int64, device);
+
+        public long Seen { get; private set; }
+
+        public double Lr { get; set; }
+
+        public void Add(Tensor meanLoss, Tensor hits, long n)
+        {
+            using var scope = NewDisposeScope();
+            lossSum.add_(meanLoss.to(float64).mul(n));
+            correct.add_(hits);
+            Seen += n;
+        }
+
+        public double MeanLoss => lossSum.cpu().item<double>() / Math.Max(1, Seen);
 
         public EpochRecord Record(int epoch, TestMetrics validation, double seconds, double trainSeconds) =>
-            new(epoch + 1, LossSum / Math.Max(1, Seen), (double)Correct / Math.Max(1, Seen), validation.Loss, validation.Accuracy,
+            new(epoch + 1, MeanLoss, (double)correct.cpu().item<long>() / Math.Max(1, Seen), validation.Loss, validation.Accuracy,
                 Lr, seconds, Seen / Math.Max(1e-9, trainSeconds));
+
+        public void Dispose()
+        {
+            lossSum.Dispose();
+            correct.Dispose();
+        }
     }
 
-    private void Report(int epoch, int batch, long batches, long images, double loss, TimeSpan elapsed)
+    /// <summary>
+    /// At an epoch's first and last batch and at most every quarter second between: each report reads the running
+    /// loss back from the device.
+    /// </summary>
+    private void Report(int epoch, int batch, long batches, EpochTotals totals, TimeSpan elapsed)
     {
         if (progress is null)
             return;
-        double perSecond = images / Math.Max(1e-9, elapsed.TotalSeconds);
+        if (batch != 1 && batch != batches && elapsed - lastReport < TimeSpan.FromSeconds(0.25))
+            return;
+        lastReport = batch == batches ? TimeSpan.Zero : elapsed;
+        double perSecond = totals.Seen / Math.Max(1e-9, elapsed.TotalSeconds);
         var remaining = TimeSpan.FromSeconds(elapsed.TotalSeconds / batch * (batches - batch));
-        progress.Report(new TrainProgress(epoch + 1, experiment.Epochs, batch, (int)batches, images, loss, perSecond, elapsed, remaining));
+        progress.Report(new TrainProgress(epoch + 1, experiment.Epochs, batch, (int)batches, totals.Seen, totals.MeanLoss, perSecond, elapsed, remaining));
     }
 
     private sealed record CheckpointState(string Config, int Epoch, List<EpochRecord> History);
@@ -181,15 +214,22 @@ public sealed class Trainer
     private string OptimizerPath(int epoch) => Path.Combine(checkpointDirectory, $"optimizer-{epoch:D4}.bin");
 
     /// <summary>Model and optimizer go first under epoch-numbered names; state.json, renamed in last, commits the epoch.</summary>
-    private void SaveCheckpoint(TorchSharp.Modules.OptimizerHelper optimizer, int epoch, List<EpochRecord> history)
+    /// <param name="record">The finished epoch, completed here with the resident memory after saving.</param>
+    private void SaveCheckpoint(TorchSharp.Modules.OptimizerHelper optimizer, int epoch, List<EpochRecord> history, EpochRecord record)
     {
         AtomicFile.WriteVia(ModelPath(epoch), p => model.save(p));
         AtomicFile.WriteVia(OptimizerPath(epoch), p => optimizer.save_state_dict(p));
+        // Measured at the same point of every epoch, after the checkpoint's buffers are gone, so growth from one
+        // epoch to the next shows a leak rather than a transient peak.
+        history.Add(record with { ResidentMegabytes = ResidentMemory.Megabytes() });
         AtomicFile.WriteAllText(StatePath, JsonSerializer.Serialize(new CheckpointState(configFingerprint, epoch, history)));
         foreach (var old in Directory.EnumerateFiles(checkpointDirectory, "*-*.bin"))
             if (old != ModelPath(epoch) && old != OptimizerPath(epoch))
                 File.Delete(old);
     }
+
+    /// <summary>Epochs that came from a checkpoint rather than being trained by this call.</summary>
+    public int ResumedEpochs { get; private set; }
 
     private int Resume(TorchSharp.Modules.OptimizerHelper optimizer, List<EpochRecord> history)
     {
@@ -215,6 +255,7 @@ public sealed class Trainer
         model.load(ModelPath(state.Epoch));
         optimizer.load_state_dict(OptimizerPath(state.Epoch));
         history.AddRange(state.History);
+        ResumedEpochs = state.Epoch;
         return state.Epoch;
     }
 }

@@ -20,7 +20,6 @@ public static class Plots
         loss.Title($"{title}: loss");
         loss.XLabel("epoch");
         loss.YLabel("cross-entropy");
-        loss.ShowLegend(Alignment.UpperRight);
 
         var accuracy = multi.GetPlot(1);
         AddSeries(accuracy, epochs, history.Select(h => 100 * h.TrainAccuracy).ToArray(), "train", Colors.Blue);
@@ -29,10 +28,11 @@ public static class Plots
         accuracy.XLabel("epoch");
         accuracy.YLabel("accuracy (%)");
         accuracy.Axes.SetLimitsY(0, 100);
-        accuracy.ShowLegend(Alignment.LowerRight);
 
         foreach (var p in new[] { loss, accuracy })
         {
+            // Outside the data area: inside, any corner hides the points of some run (low accuracy, rising loss).
+            p.ShowLegend(Edge.Right);
             p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
             if (epochs.Length == 1)
                 p.Axes.SetLimitsX(0.5, 1.5);
@@ -51,9 +51,10 @@ public static class Plots
             for (int c = 0; c < n; c++)
                 max = Math.Max(max, values[r, c] = metrics.Confusion[r, c]);
         var heatmap = plot.Add.Heatmap(values);
-        heatmap.Colormap = new ScottPlot.Colormaps.Blues();
-        // Cell (r, c) centred on (c, n-1-r), where its count label goes.
-        heatmap.Extent = new CoordinateRect(-0.5, n - 0.5, -0.5, n - 0.5);
+        heatmap.Colormap = new LightToDarkBlue();
+        // Cell (r, c) spans (c ± 0.5, n-1-r ± 0.5), centred where its count label and tick go. Rectangle sets the
+        // outer edges; Extent would set the outer cells' centres and stretch the grid off its labels.
+        heatmap.Rectangle = new CoordinateRect(-0.5, n - 0.5, -0.5, n - 0.5);
         for (int r = 0; r < n; r++)
         {
             for (int c = 0; c < n; c++)
@@ -73,6 +74,7 @@ public static class Plots
         plot.Axes.Bottom.MinimumSize = 120;
         plot.Axes.Left.MinimumSize = 120;
         plot.Add.ColorBar(heatmap);
+        plot.Axes.SetLimits(-0.5, n - 0.5, -0.5, n - 0.5);
         plot.Title($"{title}: confusion matrix (test, {metrics.Correct}/{metrics.Count} correct)");
         plot.XLabel("predicted");
         plot.YLabel("true");
@@ -89,16 +91,40 @@ public static class Plots
         var line = plot.Add.HorizontalLine(100 * baseline);
         line.LinePattern = LinePattern.Dashed;
         line.Color = Colors.DarkRed;
-        line.LegendText = $"intact model ({100 * baseline:F2}%)";
+
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(rows.Select((r, i) => new Tick(i, r.Block)).ToArray());
         plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
         plot.Axes.Bottom.MinimumSize = 90;
         plot.Axes.SetLimitsY(0, 100);
-        plot.Title($"{title}: test accuracy with one residual block removed");
+        // The intact model's accuracy goes in the title, not a legend: any legend corner can cover a bar or the line.
+        plot.Title(System.FormattableString.Invariant($"{title}: test accuracy with one residual block removed (dashed: intact model, {100 * baseline:F2}%)"));
+        plot.XLabel("removed block");
         plot.YLabel("test accuracy (%)");
-        plot.ShowLegend(Alignment.LowerLeft);
         Save(path, img => plot.SavePng(img, 1100, 520));
+    }
+
+    /// <summary>
+    /// White for zero to dark blue for the largest count, as confusion matrices are usually read: ScottPlot's
+    /// Blues runs the other way, which makes the diagonal the palest part and hides the counts on it.
+    /// </summary>
+    private sealed class LightToDarkBlue : IColormap
+    {
+        private static readonly (double At, byte R, byte G, byte B)[] Stops =
+            [(0, 247, 251, 255), (0.35, 158, 202, 225), (0.7, 49, 130, 189), (1, 8, 48, 107)];
+
+        public string Name => "light to dark blue";
+
+        public Color GetColor(double normalizedIntensity)
+        {
+            double x = double.IsFinite(normalizedIntensity) ? Math.Clamp(normalizedIntensity, 0, 1) : 0;
+            int i = 1;
+            while (i < Stops.Length - 1 && x > Stops[i].At)
+                i++;
+            var (a, b) = (Stops[i - 1], Stops[i]);
+            double t = (x - a.At) / (b.At - a.At);
+            return new Color((byte)Math.Round(a.R + t * (b.R - a.R)), (byte)Math.Round(a.G + t * (b.G - a.G)), (byte)Math.Round(a.B + t * (b.B - a.B)));
+        }
     }
 
     private static void AddSeries(Plot plot, double[] xs, double[] ys, string label, Color color)

@@ -2,8 +2,11 @@ using System.Diagnostics;
 
 namespace Repro.Core.Reports;
 
-/// <summary>Where a result came from: code revision, libraries, machine.</summary>
-public sealed record Provenance(string Commit, bool Dirty, string TorchSharp, string LibTorch, string Device, int Threads, string Os)
+/// <summary>Where a result came from: code revision, libraries, machine, numeric settings.</summary>
+/// <param name="Precision">The model's floating-point type: float32, or bfloat16 (<c>bf16</c> on CUDA).</param>
+/// <param name="Deterministic">LibTorch's deterministic-algorithms flag as read back; <c>null</c> when unreachable.</param>
+public sealed record Provenance(string Commit, bool Dirty, string TorchSharp, string LibTorch, string Device, int Threads, string Os,
+    string Precision = "float32", bool? Deterministic = null)
 {
     /// <summary>Reads the git state of <paramref name="directory"/>; "unknown" outside a repository or without git.</summary>
     public static (string Commit, bool Dirty) Git(string directory)

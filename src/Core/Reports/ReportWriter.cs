@@ -21,7 +21,8 @@ public sealed record ReportData(
     Provenance Provenance,
     TimeSpan TrainDuration,
     TimeSpan TestDuration,
-    TutorialResult? Tutorial);
+    TutorialResult? Tutorial,
+    ulong Seed = 0);
 
 /// <summary>The tutorial's own figure for an experiment it ran (SPEC.md, "Results it reports").</summary>
 public sealed record TutorialResult(string Key, string Dataset, string Model, double TestAccuracy, int Correct, int Total)
@@ -70,7 +71,7 @@ public static class ReportWriter
         md.Append(CultureInfo.InvariantCulture, $"- Training path: {r.TrainingPath}\n");
         md.Append("- Testing: evaluation mode, no gradients, evaluation transform (resize to crop/0.875, center crop).\n\n");
 
-        md.Append("## Per class\n\n| class | images | correct | accuracy | precision | F1 |\n|---|---|---|---|---|---|\n");
+        md.Append("## Per class\n\n| class | images | correct | accuracy (recall) | precision | F1 |\n|---|---|---|---|---|---|\n");
         foreach (var c in t.PerClass)
             md.Append(CultureInfo.InvariantCulture, $"| {c.Name} | {c.Count} | {c.Correct} | {Pct(c.Accuracy)} | {Pct(c.Precision)} | {c.F1:F4} |\n");
         md.Append("\n![confusion matrix](confusion.png)\n\n");
@@ -81,27 +82,38 @@ public static class ReportWriter
             md.Append(CultureInfo.InvariantCulture, $"| {h.Epoch} | {h.TrainLoss:F4} | {Pct(h.TrainAccuracy)} | {h.ValidationLoss:F4} | {Pct(h.ValidationAccuracy)} | {h.LearningRate:G6} |\n");
         md.Append("\n![training curves](curves.png)\n\n");
 
-        md.Append("## Model\n\n```text\n").Append(r.ModelSummary.TrimEnd()).Append("\n```\n\n");
+        // Hundreds of rows: folded, so the provenance below stays in reach.
+        md.Append("## Model\n\n<details><summary>Layer-by-layer summary (torchsummary format)</summary>\n\n```text\n")
+          .Append(r.ModelSummary.TrimEnd()).Append("\n```\n\n</details>\n\n");
 
         var p = r.Provenance;
         md.Append("## Provenance\n\n");
         md.Append(CultureInfo.InvariantCulture, $"- Code: git commit `{p.Commit}`{(p.Dirty ? " (working tree had uncommitted changes)" : "")}\n");
         md.Append(CultureInfo.InvariantCulture, $"- TorchSharp {p.TorchSharp}, LibTorch {p.LibTorch}\n");
-        md.Append(CultureInfo.InvariantCulture, $"- Device: {p.Device}, {p.Threads} threads, {p.Os}\n");
+        md.Append(CultureInfo.InvariantCulture, $"- Device: {p.Device}, {p.Threads} {(p.Threads == 1 ? "thread" : "threads")}, {p.Os}\n");
+        md.Append(CultureInfo.InvariantCulture, $"- Numerics: {p.Precision}, LibTorch deterministic algorithms {p.Deterministic switch { true => "on", false => "off", null => "unknown (setting unreachable)" }}\n");
+        md.Append(CultureInfo.InvariantCulture, $"- Seed {r.Seed}; split manifest `{r.SplitManifestHash[..16]}`; configuration `{r.ConfigFingerprint}`\n");
         md.Append(CultureInfo.InvariantCulture, $"- Durations: training {Duration(r.TrainDuration)}, testing {Duration(r.TestDuration)}");
         if (r.History.Count > 0)
-            md.Append(CultureInfo.InvariantCulture, $", {r.History.Average(h => h.ImagesPerSecond):F1} training images/s");
+        {
+            // Every epoch sees the same images, so the overall rate is the harmonic mean of the epochs' rates;
+            // the first epoch also decodes and caches the images, hence the last one is shown apart.
+            double overall = r.History.Count / r.History.Sum(h => 1 / Math.Max(1e-9, h.ImagesPerSecond));
+            md.Append(CultureInfo.InvariantCulture, $"; training {overall:F1} images/s overall, {r.History[^1].ImagesPerSecond:F1} in the last epoch");
+        }
         md.Append('\n');
+        if (r.History.Any(h => h.ResidentMegabytes > 0))
+            md.Append("- Resident memory after each epoch: ").Append(string.Join(", ", r.History.Select(h => h.ResidentMegabytes.ToString("F0", CultureInfo.InvariantCulture)))).Append(" MB\n");
         return md.ToString();
     }
 
     /// <summary>history.csv: one row per epoch, invariant culture.</summary>
     public static string HistoryCsv(IReadOnlyList<EpochRecord> history)
     {
-        var csv = new StringBuilder("epoch,train_loss,train_accuracy,validation_loss,validation_accuracy,lr,seconds,images_per_second\n");
+        var csv = new StringBuilder("epoch,train_loss,train_accuracy,validation_loss,validation_accuracy,lr,seconds,images_per_second,rss_mb\n");
         foreach (var h in history)
             csv.Append(CultureInfo.InvariantCulture,
-                $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{h.ValidationLoss:F6},{h.ValidationAccuracy:F6},{h.LearningRate:G10},{h.Seconds:F3},{h.ImagesPerSecond:F1}\n");
+                $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{h.ValidationLoss:F6},{h.ValidationAccuracy:F6},{h.LearningRate:G10},{h.Seconds:F3},{h.ImagesPerSecond:F1},{h.ResidentMegabytes:F1}\n");
         return csv.ToString();
     }
 

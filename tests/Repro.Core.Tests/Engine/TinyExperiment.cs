@@ -1,0 +1,91 @@
+using Repro.Config;
+using Repro.Core.Engine;
+using Repro.Core.Tests.Data;
+
+namespace Repro.Core.Tests.Engine;
+
+/// <summary>
+/// A ResNet50 experiment small enough for a unit test: 24 train and 12 test Fashion-MNIST-like IDX images
+/// upscaled to 16x16, batch 8 (3 steps an epoch), one LibTorch thread. Defaults exercise every random source:
+/// augmentation, the shuffled order, initial weights and the seed head's dropout.
+/// </summary>
+internal sealed class TinyExperiment : IDisposable
+{
+    private readonly TempDir dir = new();
+    private readonly Dictionary<string, string> keys;
+
+    /// <param name="settings">YAML lines for the experiment entry, replacing defaults of the same key.</param>
+    public TinyExperiment(params string[] settings)
+    {
+        Fixtures.IdxDataset(dir, train: 24, test: 12, gzip: false, name: "tiny-fashion");
+        keys = new Dictionary<string, string>
+        {
+            ["dataset"] = "tiny",
+            ["split"] = "official",
+            ["model"] = "resnet50",
+            ["head"] = "seed",
+            ["crop"] = "16",
+            ["augment"] = "true",
+            ["batch"] = "8",
+            ["test_batch"] = "16",
+            ["epochs"] = "2",
+            ["optimizer"] = "adam",
+            ["lr"] = "0.001",
+            ["seed"] = "7",
+            ["device"] = "cpu",
+            ["threads"] = "1",
+            ["loader_threads"] = "1",
+        };
+        Experiment = Load(settings);
+    }
+
+    public string ConfigPath => Path.Combine(dir.Path, "experiments.yaml");
+
+    public string Directory => dir.Path;
+
+    public Experiment Experiment { get; private set; }
+
+    /// <summary>Rewrites experiments.yaml with <paramref name="settings"/> changed, as a person editing it would.</summary>
+    public void Edit(params string[] settings) => Experiment = Load(settings);
+
+    /// <summary>A runner writing to <paramref name="output"/> under this experiment's folder.</summary>
+    public ExperimentRunner Runner(string output = "out", IProgress<TrainProgress>? progress = null, List<string>? log = null) =>
+        new(Experiment, dir.Path, Path.Combine(dir.Path, output), progress, log is null ? null : log.Add);
+
+    private Experiment Load(string[] settings)
+    {
+        foreach (var line in settings)
+        {
+            int colon = line.IndexOf(':', StringComparison.Ordinal);
+            keys[line[..colon].Trim()] = line[(colon + 1)..].Trim();
+        }
+        string yaml = "datasets:\n  tiny:\n    kind: idx\n    root: tiny-fashion\nexperiments:\n  - name: tiny\n"
+            + string.Concat(keys.Select(k => $"    {k.Key}: {k.Value}\n"));
+        File.WriteAllText(ConfigPath, yaml);
+        var file = ExperimentsFile.Load(ConfigPath);
+        Assert.Empty(file.Errors);
+        return Assert.Single(file.Experiments);
+    }
+
+    /// <summary>Split, train and test into <paramref name="output"/>; returns the runner for its paths.</summary>
+    public ExperimentRunner RunAll(string output = "out")
+    {
+        var runner = Runner(output);
+        runner.Split();
+        runner.Train();
+        runner.Test();
+        return runner;
+    }
+
+    public void Dispose() => dir.Dispose();
+}
+
+/// <summary>
+/// Tests that train: LibTorch's seed, thread count and deterministic flag are process-wide, so these run alone,
+/// after the parallel tests, and resident memory measures only them.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LibTorchCollection
+{
+    public const string Name = "LibTorch global state";
+}

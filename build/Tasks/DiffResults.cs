@@ -59,7 +59,13 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         if (Log.HasLoggedErrors)
             return false;
 
-        Table = Diff(ExperimentResult.ReadLock(oldText), ExperimentResult.ReadLock(newText), oldLabel, newLabel);
+        var old = ExperimentResult.ReadLock(oldText);
+        var @new = ExperimentResult.ReadLock(newText);
+        // Against the outputs, an experiment without outputs was not run here, which says nothing about its result.
+        if (string.IsNullOrEmpty(BaseRevision))
+            foreach (var name in old.Keys.Except(@new.Keys).ToList())
+                old.Remove(name);
+        Table = Diff(old, @new, oldLabel, newLabel);
         WriteResults.WriteIfChanged(DiffFile, Table);
         // One message per line: MSBuild indents messages, and a single multi-line one would be indented only once.
         foreach (var line in Table.TrimEnd('\n').Split('\n'))

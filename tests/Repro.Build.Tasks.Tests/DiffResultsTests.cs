@@ -56,6 +56,18 @@ public sealed class DiffResultsTests : IDisposable
     }
 
     [Fact]
+    public void Execute_LockedExperimentWithoutOutputs_IsLeftOut()
+    {
+        Lock(("a", "0.500000"), ("b", "0.250000"));
+        ResultFiles.WriteOutput(Path.Combine(dir, "artifacts"), "a", "0.500000");
+
+        var (ok, task, _) = Run();
+
+        Assert.True(ok);
+        Assert.DoesNotContain("| b |", task.Table);
+    }
+
+    [Fact]
     public void Execute_NoChanges_SaysSo()
     {
         Lock(("a", "0.500000"));

@@ -72,4 +72,62 @@ public sealed class RunExperimentStageTests : IDisposable
         Assert.Contains(engine.Errors, e => e.Code == "REPRO200" && e.Message is { } text && text.Contains("'a'", StringComparison.Ordinal));
         Assert.Null(task.Ran);
     }
+
+    private (RunExperimentStage Task, RecordingBuildEngine Engine) CreateTrain(string input, bool discard = false)
+    {
+        var (task, engine) = Create(lockTimeoutSeconds: 1);
+        task.Stage = "train";
+        task.Outputs = [];
+        task.CheckpointInputs = [new Microsoft.Build.Utilities.TaskItem(input)];
+        task.DiscardCheckpoint = discard;
+        Directory.CreateDirectory(Path.Combine(dir, "out", "checkpoint"));
+        return (task, engine);
+    }
+
+    private string WriteSplit(string content)
+    {
+        string split = Path.Combine(dir, "out", "split.tsv");
+        Directory.CreateDirectory(Path.GetDirectoryName(split)!);
+        File.WriteAllText(split, content);
+        return split;
+    }
+
+    [Fact]
+    public void Execute_TrainInputsChangedSinceCheckpoint_DiscardsCheckpoint()
+    {
+        string split = WriteSplit("old split");
+        CreateTrain(split).Task.Execute();
+        var (task, engine) = CreateTrain(split);
+        WriteSplit("a new split, other data");
+
+        task.Execute();
+
+        Assert.False(Directory.Exists(Path.Combine(dir, "out", "checkpoint")));
+        Assert.Contains(engine.Messages, m => m.Message is { } text && text.StartsWith("Repro: a: discarding the checkpoint", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Execute_TrainInputsUnchangedSinceCheckpoint_KeepsCheckpointToResume()
+    {
+        string split = WriteSplit("split");
+        CreateTrain(split).Task.Execute();
+
+        var (task, engine) = CreateTrain(split);
+        task.Execute();
+
+        Assert.True(Directory.Exists(Path.Combine(dir, "out", "checkpoint")));
+        Assert.DoesNotContain(engine.Messages, m => m.Message is { } text && text.Contains("discarding", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Execute_TrainWithForce_DiscardsCheckpoint()
+    {
+        string split = WriteSplit("split");
+        CreateTrain(split).Task.Execute();
+
+        var (task, _) = CreateTrain(split, discard: true);
+        task.Execute();
+
+        Assert.False(Directory.Exists(Path.Combine(dir, "out", "checkpoint")));
+    }
 }

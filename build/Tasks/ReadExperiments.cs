@@ -63,6 +63,8 @@ public sealed class ReadExperiments : Microsoft.Build.Utilities.Task
             item.SetMetadata("TestOutput", Path.Combine(dir, "metrics.json"));
             item.SetMetadata("Pretrained", experiment.Pretrained ?? "");
             item.SetMetadata("Tags", string.Join(",", experiment.Tags));
+            item.SetMetadata("Tutorial", experiment.Tutorial);
+            item.SetMetadata("ConfigFile", file.Path);
             item.SetMetadata("Line", experiment.Line.ToString(System.Globalization.CultureInfo.InvariantCulture));
             items.Add(item);
         }

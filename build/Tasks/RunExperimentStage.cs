@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
@@ -36,6 +38,16 @@ public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task,
     /// <summary>Files this stage produces; deleted before it runs so that a failed run leaves nothing that looks complete.</summary>
     public ITaskItem[] Outputs { get; set; } = [];
 
+    /// <summary>
+    /// Train stage: files whose content or timestamp a resumable checkpoint must match (the train stamp, split.tsv,
+    /// the host's assemblies). The host resumes any checkpoint of the same settings; the build reruns train also
+    /// when the data or the code changed, and then a checkpoint written before the change must not be resumed.
+    /// </summary>
+    public ITaskItem[] CheckpointInputs { get; set; } = [];
+
+    /// <summary>Train stage: delete any checkpoint first (-p:Force=true means from scratch).</summary>
+    public bool DiscardCheckpoint { get; set; }
+
     /// <summary>Seconds to wait for another build that holds the experiment's lock.</summary>
     public int LockTimeoutSeconds { get; set; } = 30;
 
@@ -53,6 +65,8 @@ public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task,
         foreach (var output in Outputs)
             if (File.Exists(output.ItemSpec))
                 File.Delete(output.ItemSpec);
+        if (Stage == "train")
+            GuardCheckpoint();
 
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         var info = new ProcessStartInfo(dotnet)
@@ -117,6 +131,30 @@ public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task,
         }
         lock (errors)
             errors.Add(line.Trim());
+    }
+
+    /// <summary>
+    /// Keeps the checkpoint folder only when it was written from the same <see cref="CheckpointInputs"/>, which
+    /// stamps/checkpoint-inputs.txt records before the host starts (an interrupted train then resumes).
+    /// </summary>
+    private void GuardCheckpoint()
+    {
+        string checkpoint = Path.Combine(OutputDirectory, "checkpoint");
+        string marker = Path.Combine(OutputDirectory, "stamps", "checkpoint-inputs.txt");
+        var key = new StringBuilder();
+        foreach (var input in CheckpointInputs.Select(i => i.ItemSpec).Order(StringComparer.Ordinal))
+        {
+            var info = new FileInfo(input);
+            key.Append(CultureInfo.InvariantCulture, $"{input}\t{(info.Exists ? info.Length : -1)}\t{(info.Exists ? info.LastWriteTimeUtc.Ticks : 0)}\n");
+        }
+        string current = key.ToString();
+        if (Directory.Exists(checkpoint) && (DiscardCheckpoint || !File.Exists(marker) || File.ReadAllText(marker) != current))
+        {
+            Log.LogMessage(MessageImportance.High, $"Repro: {Experiment}: discarding the checkpoint ({(DiscardCheckpoint ? "Force" : "written before the data, settings or code changed")})");
+            Directory.Delete(checkpoint, recursive: true);
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(marker)!);
+        File.WriteAllText(marker, current);
     }
 
     /// <summary>One build at a time per experiment: a second waits, then stops with a clear message.</summary>

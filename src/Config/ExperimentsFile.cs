@@ -87,7 +87,8 @@ public sealed class ExperimentsFile
             YamlSequenceNode? experimentNodes = null;
             foreach (var (keyNode, value) in root.Children)
             {
-                string key = ((YamlScalarNode)keyNode).Value ?? "";
+                if (KeyOf(keyNode) is not { } key)
+                    continue;
                 switch (key)
                 {
                     case "defaults":
@@ -156,6 +157,12 @@ public sealed class ExperimentsFile
                     var node2 = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "pretrained" }).Value ?? map;
                     Error(node2, "REPRO110", $"pretrained weights not found: {weights}");
                 }
+                if (values["tutorial"] is string { Length: > 0 } tutorial && TutorialFigure.Find(tutorial) is null)
+                {
+                    var tutorialNode = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "tutorial" }).Value ?? map;
+                    string? hint = Schema.Suggest(tutorial, TutorialFigure.All.Select(t => t.Key));
+                    Error(tutorialNode, "REPRO114", $"unknown tutorial result '{tutorial}'" + (hint is null ? "" : $"; did you mean '{hint}'?") + $" (known: {string.Join(", ", TutorialFigure.All.Select(t => t.Key))})");
+                }
                 experiments.Add(new Experiment(name, dataset, values, (int)map.Start.Line));
             }
             return new ExperimentsFile(path, datasets, experiments, errors);
@@ -165,13 +172,15 @@ public sealed class ExperimentsFile
         {
             foreach (var (keyNode, value) in map.Children)
             {
-                string name = ((YamlScalarNode)keyNode).Value ?? "";
+                if (KeyOf(keyNode) is not { } name)
+                    continue;
                 if (AsMapping(value, $"dataset '{name}'") is not { } entry)
                     continue;
                 var values = new Dictionary<string, object?>(StringComparer.Ordinal);
                 foreach (var (k, v) in entry.Children)
                 {
-                    string key = ((YamlScalarNode)k).Value ?? "";
+                    if (KeyOf(k) is not { } key)
+                        continue;
                     if (Schema.FindDatasetKey(key) is not { } spec)
                     {
                         Unknown(k, key, Schema.DatasetKeys.Select(s => s.Key));
@@ -203,7 +212,8 @@ public sealed class ExperimentsFile
         {
             foreach (var (keyNode, value) in map.Children)
             {
-                string key = ((YamlScalarNode)keyNode).Value ?? "";
+                if (KeyOf(keyNode) is not { } key)
+                    continue;
                 var spec = Schema.FindExperimentKey(key);
                 if (spec is null || (!allowName && key == "name"))
                 {
@@ -294,6 +304,15 @@ public sealed class ExperimentsFile
             if (node is YamlMappingNode map)
                 return map;
             Error(node, "REPRO103", $"{what} must be a mapping of 'key: value' lines");
+            return null;
+        }
+
+        /// <summary>A mapping key as text; a list or mapping used as a key is an error rather than a crash.</summary>
+        private string? KeyOf(YamlNode node)
+        {
+            if (node is YamlScalarNode { Value: { } key })
+                return key;
+            Error(node, "REPRO119", "a key must be a plain word, not a list or mapping");
             return null;
         }
 

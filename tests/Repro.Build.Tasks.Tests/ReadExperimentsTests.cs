@@ -86,4 +86,51 @@ public sealed class ReadExperimentsTests : IDisposable
         Assert.False(ok);
         Assert.Contains("did you mean 'quick'", Assert.Single(engine.Errors).Message);
     }
+
+    private const string Three = """
+        datasets:
+          sample:
+            kind: idx
+            root: data
+        experiments:
+          - {name: a, tags: [quick, small], dataset: sample}
+          - {name: b, tags: [small], dataset: sample}
+          - {name: c, dataset: sample}
+        """;
+
+    [Theory]
+    [InlineData(null, "a")]
+    [InlineData("c", "c")]
+    [InlineData("small", "a,b")]
+    [InlineData("c;a", "c,a")]
+    [InlineData(" c ; small ;a", "c,a,b")]
+    public void Execute_Selection_SelectsNamesAndTagsOnceEachInOrder(string? selection, string expected)
+    {
+        var (ok, engine, task) = Run(Three, selection);
+
+        Assert.True(ok, string.Join("\n", engine.Errors.Select(e => e.Message)));
+        Assert.Equal(expected, string.Join(",", task.Experiments.Select(e => e.ItemSpec)));
+    }
+
+    [Fact]
+    public void Execute_ValidationErrors_LogsEachWithFileLineAndColumn()
+    {
+        var (ok, engine, _) = Run("""
+            datasets:
+              sample:
+                kind: idx
+                root: data
+            experiments:
+              - name: a
+                dataset: sample
+                epochs: lots
+                optimiser: sgd
+            """);
+
+        Assert.False(ok);
+        Assert.Equal(
+            ["REPRO122 8,13 'epochs' must be a whole number, not 'lots'", "REPRO119 9,5 unknown key 'optimiser'; did you mean 'optimizer'?"],
+            engine.Errors.Select(e => $"{e.Code} {e.LineNumber},{e.ColumnNumber} {e.Message}"));
+        Assert.All(engine.Errors, e => Assert.Equal(Path.Combine(dir, "experiments.yaml"), e.File));
+    }
 }

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+
+namespace Repro.Build.Tasks.Tests;
+
+public sealed class DiffResultsTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("repro-diff-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    private string LockFile => Path.Combine(dir, "results", "experiments.lock.json");
+
+    /// <summary>Writes a lock file with the given accuracies, from outputs as RunExperiments would leave them.</summary>
+    private void Lock(params (string Name, string Accuracy)[] results)
+    {
+        string artifacts = Path.Combine(dir, "locked-artifacts");
+        var entries = results.Select(r => ExperimentResult.FromOutput(ResultFiles.WriteOutput(artifacts, r.Name, r.Accuracy), "c0de")!);
+        Directory.CreateDirectory(Path.GetDirectoryName(LockFile)!);
+        File.WriteAllText(LockFile, ExperimentResult.WriteLock(entries));
+        Directory.Delete(artifacts, recursive: true);
+    }
+
+    private (bool Ok, DiffResults Task, RecordingBuildEngine Engine) Run(string? baseRevision = null)
+    {
+        var engine = new RecordingBuildEngine();
+        var task = new DiffResults
+        {
+            BuildEngine = engine,
+            LockFile = LockFile,
+            ArtifactsDirectory = Path.Combine(dir, "artifacts"),
+            BaseRevision = baseRevision,
+            DiffFile = Path.Combine(dir, "artifacts", "diff.md"),
+            CodeFingerprint = "c0de",
+        };
+        return (task.Execute(), task, engine);
+    }
+
+    [Fact]
+    public void Execute_OutputDiffersFromLock_TablesOldNewAndDelta()
+    {
+        Lock(("a", "0.500000"), ("b", "0.250000"));
+        ResultFiles.WriteOutput(Path.Combine(dir, "artifacts"), "a", "0.562500", loss: "0.400000");
+        ResultFiles.WriteOutput(Path.Combine(dir, "artifacts"), "b", "0.250000");
+
+        var (ok, task, _) = Run();
+
+        Assert.True(ok);
+        Assert.Equal("""
+            | experiment | metric | old (locked) | new (working tree) | delta |
+            |---|---|---|---|---|
+            | a | accuracy | 50.00% | 56.25% | +6.25 pp |
+            | a | loss | 0.500000 | 0.400000 | -0.100000 |
+
+            """.Replace("\r\n", "\n", StringComparison.Ordinal), task.Table);
+        Assert.Equal(task.Table, File.ReadAllText(Path.Combine(dir, "artifacts", "diff.md")));
+    }
+
+    [Fact]
+    public void Execute_LockedExperimentWithoutOutputs_IsLeftOut()
+    {
+        Lock(("a", "0.500000"), ("b", "0.250000"));
+        ResultFiles.WriteOutput(Path.Combine(dir, "artifacts"), "a", "0.500000");
+
+        var (ok, task, _) = Run();
+
+        Assert.True(ok);
+        Assert.DoesNotContain("| b |", task.Table);
+    }
+
+    [Fact]
+    public void Execute_NoChanges_SaysSo()
+    {
+        Lock(("a", "0.500000"));
+        ResultFiles.WriteOutput(Path.Combine(dir, "artifacts"), "a", "0.500000");
+
+        var (ok, task, _) = Run();
+
+        Assert.True(ok);
+        Assert.Contains("| (no changes) |", task.Table);
+    }
+
+    [Fact]
+    public void Execute_BaseRevision_ComparesCommittedLockWithWorkingTreeLock()
+    {
+        Git("init", "-q");
+        Lock(("a", "0.500000"));
+        Git("add", "-A");
+        Git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "lock");
+        Lock(("a", "0.437500"), ("c", "0.125000"));
+
+        var (ok, task, engine) = Run(baseRevision: "HEAD");
+
+        Assert.True(ok, string.Join("\n", engine.Errors.Select(e => e.Message)));
+        Assert.Contains("| a | accuracy | 50.00% | 43.75% | -6.25 pp |", task.Table);
+        Assert.Contains("| c | accuracy | — | 12.50% | added |", task.Table);
+        Assert.StartsWith("| experiment | metric | old (HEAD) | new (working tree) | delta |", task.Table);
+    }
+
+    [Fact]
+    public void Execute_UnknownRevision_LogsGitError()
+    {
+        Git("init", "-q");
+        Lock(("a", "0.500000"));
+
+        var (ok, _, engine) = Run(baseRevision: "no-such-revision");
+
+        Assert.False(ok);
+        Assert.Equal("REPRO320", Assert.Single(engine.Errors).Code);
+    }
+
+    private void Git(params string[] args)
+    {
+        var info = new ProcessStartInfo("git") { WorkingDirectory = dir, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args)
+            info.ArgumentList.Add(a);
+        using var git = Process.Start(info)!;
+        string error = git.StandardError.ReadToEnd();
+        git.StandardOutput.ReadToEnd();
+        git.WaitForExit();
+        Assert.True(git.ExitCode == 0, $"git {string.Join(' ', args)}: {error}");
+    }
+}

@@ -59,10 +59,28 @@ run() { # side mode args...
     raw) line=$("${bench[@]}" "$mode" --loop raw "$@") ;;
   esac
   line=$(tail -n1 <<<"$line")
-  echo "$line" | sed "s/^{/{\"round\": $round, \"load\": \"$(cut -d' ' -f1 /proc/loadavg)\", /" >>"$out"
+  echo "$line" | sed "s/^{/{\"round\": $round, \"parallel\": $parallel, \"load\": \"$(cut -d' ' -f1 /proc/loadavg)\", /" >>"$out"
   echo "  $side $mode $*: $(sed -E 's/.*"images_per_s": ?([0-9.]+).*/\1 img\/s/; s/.*"epoch_images_per_s": ?\[([^]]*)\].*/epochs \1 img\/s/' <<<"$line")" >&2
 }
 
+# PARALLEL=1 runs the sides of a case at the same time (use with THREADS=1 on a busy machine: both then see
+# the same load, and per-step CPU seconds, single-threaded, measure the work without the noise of other jobs).
+parallel=${PARALLEL:-0}
+each() { # mode args...: every side of one case, one after the other or at the same time
+  local side
+  if [ "$parallel" = 1 ]; then
+    for side in "${order[@]}"; do
+      if [ "$1" = epoch ] && [ "$side" = raw ]; then continue; fi
+      run "$side" "$@" &
+    done
+    wait
+  else
+    for side in "${order[@]}"; do
+      if [ "$1" = epoch ] && [ "$side" = raw ]; then continue; fi
+      run "$side" "$@"
+    done
+  fi
+}
 sides=(pytorch repro)
 [ "$raw" = 1 ] && sides+=(raw)
 for round in $(seq "$rounds"); do
@@ -72,24 +90,17 @@ for round in $(seq "$rounds"); do
   if [ $((round % 2)) = 0 ]; then order=(); for ((i = ${#sides[@]} - 1; i >= 0; i--)); do order+=("${sides[i]}"); done; fi
   for model in $models; do
     for size in $sizes; do
-      for side in "${order[@]}"; do
-        run "$side" train --model "$model" --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads"
-      done
+      each train --model "$model" --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads"
     done
     for size in $eval_sizes; do
-      for side in "${order[@]}"; do
-        run "$side" eval --model "$model" --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads"
-      done
+      each eval --model "$model" --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads"
     done
   done
   if [ "$epoch_images" -gt 0 ]; then
     images="artifacts/bench-data/images-$epoch_images"
     [ -d "$images" ] || "${bench[@]}" generate "$images" "$epoch_images" >&2
-    for side in "${order[@]}"; do
-      [ "$side" = raw ] && continue
-      run "$side" epoch --model "$epoch_model" --size "$epoch_crop" --batch "$batch" --epochs "$epoch_epochs" \
-        --threads "$threads" --loader-threads "$loader_threads" --dir "$images"
-    done
+    each epoch --model "$epoch_model" --size "$epoch_crop" --batch "$batch" --epochs "$epoch_epochs" \
+      --threads "$threads" --loader-threads "$loader_threads" --dir "$images"
   fi
 done
 

@@ -26,7 +26,10 @@ internal static class TrainBench
     public static int Run(string mode, string[] args)
     {
         var o = Options.Parse(args);
-        TorchRuntime.Configure(o.Threads, CPU, tf32: true);
+        if (o.PlainRuntime)
+            torch.set_num_threads(o.Threads); // without Repro's deterministic-algorithms switch
+        else
+            TorchRuntime.Configure(o.Threads, CPU, tf32: true);
         return mode switch
         {
             "train" => Train(o),
@@ -50,6 +53,7 @@ internal static class TrainBench
         public string Loop = "repro";
         public string Dir = "";
         public bool ChannelsLast;
+        public bool PlainRuntime;
 
         public static Options Parse(string[] args)
         {
@@ -72,6 +76,7 @@ internal static class TrainBench
                     case "--loop": o.Loop = v(); break;
                     case "--dir": o.Dir = v(); break;
                     case "--channels-last": o.ChannelsLast = true; break;
+                    case "--plain-runtime": o.PlainRuntime = true; break;
                     default: throw new ArgumentException($"unknown option {args[i]}");
                 }
             }
@@ -95,6 +100,10 @@ internal static class TrainBench
         return new Experiment("bench", new DatasetConfig("bench", "imagefolder", root, false, false, 0), values, 0);
     }
 
+    /// <summary>Repro's models by name; tv-resnet50 is TorchVision-for-.NET's own, to compare Repro's port with it.</summary>
+    private static nn.Module<Tensor, Tensor> CreateModel(Options o) =>
+        o.Model == "tv-resnet50" ? torchvision.models.resnet50(o.Classes) : Zoo.Create(o.Model, o.Classes);
+
     /// <summary>Same values on both sides: x[i] = sin(i * 0.001), labels i % classes.</summary>
     private static (Tensor X, Tensor Y) Inputs(Options o)
     {
@@ -106,7 +115,7 @@ internal static class TrainBench
     private static int Train(Options o)
     {
         TorchRuntime.Seed(1);
-        var model = Zoo.Create(o.Model, o.Classes);
+        var model = CreateModel(o);
         model.train();
         var (x, y) = Inputs(o);
         if (o.ChannelsLast)
@@ -153,7 +162,7 @@ internal static class TrainBench
     private static int Eval(Options o)
     {
         TorchRuntime.Seed(1);
-        var model = Zoo.Create(o.Model, o.Classes);
+        var model = CreateModel(o);
         model.eval();
         var (x, y) = Inputs(o);
         if (o.ChannelsLast)

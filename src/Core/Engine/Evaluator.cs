@@ -19,7 +19,7 @@ public static class Evaluator
             {
                 using var _ = batch;
                 using var scope = NewDisposeScope();
-                metrics.Add(model.call(batch.Images.to(device)), batch.Labels);
+                metrics.Add(model.call(TorchRuntime.ToDevice(batch.Images, device)), batch.Labels);
             }
         }
         finally

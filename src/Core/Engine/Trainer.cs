@@ -62,7 +62,7 @@ public sealed class Trainer
                 using var _ = batch;
                 using var scope = NewDisposeScope();
                 totals.Lr = Optimization.LearningRate(experiment, epoch * stepsPerEpoch + batchIndex, stepsPerEpoch);
-                Step(optimizer, trainable, model, batch.Images.to(device), batch.Labels.to(device), totals);
+                Step(optimizer, trainable, model, TorchRuntime.ToDevice(batch.Images, device), TorchRuntime.ToDevice(batch.Labels, device), totals);
                 batchIndex++;
                 Report(epoch, batchIndex, stepsPerEpoch, totals.Seen, totals.LossSum / totals.Seen, clock.Elapsed);
             }
@@ -128,8 +128,8 @@ public sealed class Trainer
             foreach (var batch in loader.Epoch(0))
             {
                 using var _ = batch;
-                features.Add(classifier.Features(batch.Images.to(device)).detach());
-                labels.Add(batch.Labels.to(device));
+                features.Add(classifier.Features(TorchRuntime.ToDevice(batch.Images, device)).detach());
+                labels.Add(TorchRuntime.ToDevice(batch.Labels, device));
             }
         }
         return (cat(features, 0), cat(labels, 0));

@@ -23,13 +23,17 @@ namespace Repro.Bench;
 /// </summary>
 internal static class TrainBench
 {
+    private static Device Device = CPU;
+
     public static int Run(string mode, string[] args)
     {
         var o = Options.Parse(args);
+        // CUDA first: its backend must load before anything loads the CPU-only one (gpu-check.sh).
+        Device = TorchRuntime.ResolveDevice(o.Device);
         if (o.PlainRuntime)
             torch.set_num_threads(o.Threads); // without Repro's deterministic-algorithms switch
         else
-            TorchRuntime.Configure(o.Threads, CPU, tf32: true);
+            TorchRuntime.Configure(o.Threads, Device, tf32: true);
         return mode switch
         {
             "train" => Train(o),
@@ -54,6 +58,7 @@ internal static class TrainBench
         public string Dir = "";
         public bool ChannelsLast;
         public bool PlainRuntime;
+        public string Device = "cpu";
 
         public static Options Parse(string[] args)
         {
@@ -77,6 +82,7 @@ internal static class TrainBench
                     case "--dir": o.Dir = v(); break;
                     case "--channels-last": o.ChannelsLast = true; break;
                     case "--plain-runtime": o.PlainRuntime = true; break;
+                    case "--device": o.Device = v(); break;
                     default: throw new ArgumentException($"unknown option {args[i]}");
                 }
             }
@@ -116,6 +122,7 @@ internal static class TrainBench
     {
         TorchRuntime.Seed(1);
         var model = CreateModel(o);
+        model.to(Device);
         model.train();
         var (x, y) = Inputs(o);
         if (o.ChannelsLast)
@@ -130,8 +137,8 @@ internal static class TrainBench
             using var scope = NewDisposeScope();
             if (o.Loop == "raw")
             {
-                var logits = model.forward(x);
-                var loss = nn.functional.cross_entropy(logits, y);
+                var logits = model.forward(x.to(Device));
+                var loss = nn.functional.cross_entropy(logits, y.to(Device));
                 optimizer.zero_grad();
                 loss.backward();
                 optimizer.step();
@@ -140,8 +147,8 @@ internal static class TrainBench
             else
             {
                 // Trainer.Run + Trainer.Step, line for line.
-                var xs = x.to(CPU);
-                var ys = y.to(CPU);
+                var xs = TorchRuntime.ToDevice(x, Device);
+                var ys = TorchRuntime.ToDevice(y, Device);
                 Optimization.SetLearningRate(optimizer, Optimization.LearningRate(experiment, 0, 1));
                 var logits = model.call(xs);
                 var loss = nn.functional.cross_entropy(logits, ys, label_smoothing: experiment.LabelSmoothing);
@@ -152,6 +159,7 @@ internal static class TrainBench
                 lossSum += loss.to(float64).cpu().item<double>() * n;
                 correct += logits.argmax(1).eq(ys).sum().cpu().item<long>();
             }
+            Sync();
         }
         var cpu = new List<double>();
         var times = TimeSteps(o, Step, cpu);
@@ -163,6 +171,7 @@ internal static class TrainBench
     {
         TorchRuntime.Seed(1);
         var model = CreateModel(o);
+        model.to(Device);
         model.eval();
         var (x, y) = Inputs(o);
         if (o.ChannelsLast)
@@ -176,17 +185,24 @@ internal static class TrainBench
             using var scope = NewDisposeScope();
             if (o.Loop == "raw")
             {
-                sum += model.forward(x).sum().item<float>();
+                sum += model.forward(x.to(Device)).sum().item<float>();
             }
             else
             {
-                metrics.Add(model.call(x.to(CPU)), y);
+                metrics.Add(model.call(TorchRuntime.ToDevice(x, Device)), y);
             }
+            Sync();
         }
         var cpu = new List<double>();
         var times = TimeSteps(o, Step, cpu);
         Emit("eval", o, times, new() { ["sum"] = sum, ["cpu_s"] = cpu, ["cpu_s_median"] = Median(cpu) });
         return 0;
+    }
+
+    private static void Sync()
+    {
+        if (Device.type == DeviceType.CUDA)
+            cuda.synchronize();
     }
 
     /// <summary>
@@ -283,7 +299,7 @@ internal static class TrainBench
         var d = new Dictionary<string, object>
         {
             ["side"] = o.Loop == "raw" ? "raw" : "repro", ["mode"] = mode, ["model"] = o.Model, ["size"] = o.Size,
-            ["batch"] = o.Batch, ["threads"] = o.Threads, ["channels_last"] = o.ChannelsLast,
+            ["batch"] = o.Batch, ["threads"] = o.Threads, ["channels_last"] = o.ChannelsLast, ["device"] = Device.ToString(),
             ["step_s"] = times, ["step_s_median"] = median, ["images_per_s"] = o.Batch / median, ["rss_peak_mb"] = ProcStatusMb("VmHWM"),
         };
         foreach (var (k, v) in extra)

@@ -21,7 +21,7 @@ public static class Evaluator
             {
                 using var _ = batch;
                 using var scope = NewDisposeScope();
-                metrics.Add(model.call(batch.Images.to(inputType, device)), batch.Labels);
+                metrics.Add(model.call(TorchRuntime.ToDevice(batch.Images, device).to(inputType)), batch.Labels);
             }
         }
         finally

@@ -35,6 +35,19 @@ public static class TorchRuntime
         return deterministic;
     }
 
+    /// <summary>
+    /// Moves a host batch to <paramref name="device"/>. On CUDA the batch goes through page-locked (pinned) host
+    /// memory and the copy is asynchronous (non_blocking), as PyTorch's DataLoader(pin_memory=True) +
+    /// <c>.to(device, non_blocking=True)</c> do; on the CPU it is <c>to(device)</c> unchanged.
+    /// </summary>
+    public static Tensor ToDevice(Tensor hostTensor, Device device)
+    {
+        if (device.type != DeviceType.CUDA || hostTensor.device_type != DeviceType.CPU)
+            return hostTensor.to(device);
+        using var pinned = hostTensor.pin_memory();
+        return pinned.to(device, non_blocking: true);
+    }
+
     /// <summary>Seeds LibTorch's CPU and CUDA generators (TorchSharp's manual_seed seeds the CPU one only).</summary>
     public static void Seed(ulong seed)
     {

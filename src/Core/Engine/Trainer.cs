@@ -69,7 +69,7 @@ public sealed class Trainer
                 cancellation.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 totals.Lr = Optimization.LearningRate(experiment, epoch * stepsPerEpoch + batchIndex, stepsPerEpoch);
-                Step(optimizer, trainable, model, batch.Images.to(inputType, device), batch.Labels.to(device), totals);
+                Step(optimizer, trainable, model, TorchRuntime.ToDevice(batch.Images, device).to(inputType), TorchRuntime.ToDevice(batch.Labels, device), totals);
                 batchIndex++;
                 Report(epoch, batchIndex, stepsPerEpoch, totals, clock.Elapsed);
             }
@@ -134,8 +134,8 @@ public sealed class Trainer
             foreach (var batch in loader.Epoch(0))
             {
                 using var _ = batch;
-                features.Add(classifier.Features(batch.Images.to(inputType, device)).detach());
-                labels.Add(batch.Labels.to(device));
+                features.Add(classifier.Features(TorchRuntime.ToDevice(batch.Images, device).to(inputType)).detach());
+                labels.Add(TorchRuntime.ToDevice(batch.Labels, device));
             }
         }
         return (cat(features, 0), cat(labels, 0));

@@ -1,0 +1,317 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Repro.Config;
+using Repro.Core.Data;
+using Repro.Core.Engine;
+using Repro.Core.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+using DataLoader = Repro.Core.Data.DataLoader;
+
+namespace Repro.Bench;
+
+/// <summary>
+/// Model-side benchmarks, the Repro half of scripts/bench.sh (the PyTorch half is scripts/bench-train.py).
+/// Every mode prints one JSON line. Modes:
+///   train: training steps on a fixed random batch. loop=repro runs what Trainer.Step runs per batch (dispose
+///          scope, host-to-device copy, learning rate set, forward, cross-entropy, zero_grad, backward, Adam step,
+///          loss and accuracy read back); loop=raw only forward, loss, zero_grad, backward, step, loss.item().
+///   eval:  evaluation steps (no_grad, eval mode); loop=repro adds Evaluator's MetricsAccumulator.
+///   epoch: Repro's real Trainer.Run over a generated JPEG folder through Repro's DataLoader, several epochs,
+///          images/s of the training part of each epoch and resident memory after each.
+/// </summary>
+internal static class TrainBench
+{
+    private static Device Device = CPU;
+
+    public static int Run(string mode, string[] args)
+    {
+        var o = Options.Parse(args);
+        // CUDA first: its backend must load before anything loads the CPU-only one (gpu-check.sh).
+        Device = TorchRuntime.ResolveDevice(o.Device);
+        if (o.PlainRuntime)
+            torch.set_num_threads(o.Threads); // without Repro's deterministic-algorithms switch
+        else
+            TorchRuntime.Configure(o.Threads, Device, tf32: true);
+        return mode switch
+        {
+            "train" => Train(o),
+            "eval" => Eval(o),
+            "epoch" => Epoch(o),
+            _ => throw new ArgumentException(mode),
+        };
+    }
+
+    internal sealed class Options
+    {
+        public string Model = "resnet50";
+        public int Size = 224;
+        public int Batch = 32;
+        public int Steps = 3;
+        public int Warmup = 1;
+        public int Threads = 2;
+        public int LoaderThreads = 2;
+        public int Epochs = 3;
+        public int Classes = 10;
+        public string Loop = "repro";
+        public string Dir = "";
+        public bool ChannelsLast;
+        public bool PlainRuntime;
+        public string Device = "cpu";
+
+        public static Options Parse(string[] args)
+        {
+            var o = new Options();
+            for (int i = 0; i < args.Length; i++)
+            {
+                string v() => args[++i];
+                int n() => int.Parse(args[++i], CultureInfo.InvariantCulture);
+                switch (args[i])
+                {
+                    case "--model": o.Model = v(); break;
+                    case "--size": o.Size = n(); break;
+                    case "--batch": o.Batch = n(); break;
+                    case "--steps": o.Steps = n(); break;
+                    case "--warmup": o.Warmup = n(); break;
+                    case "--threads": o.Threads = n(); break;
+                    case "--loader-threads": o.LoaderThreads = n(); break;
+                    case "--epochs": o.Epochs = n(); break;
+                    case "--classes": o.Classes = n(); break;
+                    case "--loop": o.Loop = v(); break;
+                    case "--dir": o.Dir = v(); break;
+                    case "--channels-last": o.ChannelsLast = true; break;
+                    case "--plain-runtime": o.PlainRuntime = true; break;
+                    case "--device": o.Device = v(); break;
+                    default: throw new ArgumentException($"unknown option {args[i]}");
+                }
+            }
+            return o;
+        }
+    }
+
+    /// <summary>An experiment with the built-in defaults (Adam, lr 2e-4, ...) and the given overrides.</summary>
+    internal static Experiment MakeExperiment(Options o, string root)
+    {
+        var values = Schema.ExperimentKeys.ToDictionary(k => k.Key, k => k.Default);
+        values["model"] = o.Model;
+        values["crop"] = (long)o.Size;
+        values["batch"] = (long)o.Batch;
+        values["test_batch"] = (long)o.Batch;
+        values["epochs"] = (long)o.Epochs;
+        values["threads"] = (long)o.Threads;
+        values["loader_threads"] = (long)o.LoaderThreads;
+        values["augment"] = true;
+        values["split"] = 0.2;
+        return new Experiment("bench", new DatasetConfig("bench", "imagefolder", root, false, false, 0), values, 0);
+    }
+
+    /// <summary>Repro's models by name; tv-resnet50 is TorchVision-for-.NET's own, to compare Repro's port with it.</summary>
+    private static nn.Module<Tensor, Tensor> CreateModel(Options o) =>
+        o.Model == "tv-resnet50" ? torchvision.models.resnet50(o.Classes) : Zoo.Create(o.Model, o.Classes);
+
+    /// <summary>Same values on both sides: x[i] = sin(i * 0.001), labels i % classes.</summary>
+    private static (Tensor X, Tensor Y) Inputs(Options o)
+    {
+        var x = arange(0, (long)o.Batch * 3 * o.Size * o.Size, dtype: float32).mul_(0.001).sin_().reshape(o.Batch, 3, o.Size, o.Size);
+        var y = arange(0, o.Batch, dtype: int64).remainder_(o.Classes);
+        return (x, y);
+    }
+
+    private static int Train(Options o)
+    {
+        TorchRuntime.Seed(1);
+        var model = CreateModel(o);
+        model.to(Device);
+        model.train();
+        var (x, y) = Inputs(o);
+        if (o.ChannelsLast)
+            x = ChannelsLast(x);
+        var trainable = model.parameters().Where(p => p.requires_grad).ToList();
+        var experiment = MakeExperiment(o, ".");
+        using var optimizer = Optimization.Create(experiment, trainable);
+        double lossSum = 0;
+        long correct = 0;
+        void Step()
+        {
+            using var scope = NewDisposeScope();
+            if (o.Loop == "raw")
+            {
+                var logits = model.forward(x.to(Device));
+                var loss = nn.functional.cross_entropy(logits, y.to(Device));
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+                lossSum += loss.item<float>();
+            }
+            else
+            {
+                // Trainer.Run + Trainer.Step, line for line.
+                var xs = TorchRuntime.ToDevice(x, Device);
+                var ys = TorchRuntime.ToDevice(y, Device);
+                Optimization.SetLearningRate(optimizer, Optimization.LearningRate(experiment, 0, 1));
+                var logits = model.call(xs);
+                var loss = nn.functional.cross_entropy(logits, ys, label_smoothing: experiment.LabelSmoothing);
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+                long n = ys.shape[0];
+                lossSum += loss.to(float64).cpu().item<double>() * n;
+                correct += logits.argmax(1).eq(ys).sum().cpu().item<long>();
+            }
+            Sync();
+        }
+        var cpu = new List<double>();
+        var times = TimeSteps(o, Step, cpu);
+        Emit("train", o, times, new() { ["loss_sum"] = lossSum, ["cpu_s"] = cpu, ["cpu_s_median"] = Median(cpu) });
+        return 0;
+    }
+
+    private static int Eval(Options o)
+    {
+        TorchRuntime.Seed(1);
+        var model = CreateModel(o);
+        model.to(Device);
+        model.eval();
+        var (x, y) = Inputs(o);
+        if (o.ChannelsLast)
+            x = ChannelsLast(x);
+        var classes = Enumerable.Range(0, o.Classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
+        var metrics = new MetricsAccumulator(classes);
+        double sum = 0;
+        void Step()
+        {
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            if (o.Loop == "raw")
+            {
+                sum += model.forward(x.to(Device)).sum().item<float>();
+            }
+            else
+            {
+                metrics.Add(model.call(TorchRuntime.ToDevice(x, Device)), y);
+            }
+            Sync();
+        }
+        var cpu = new List<double>();
+        var times = TimeSteps(o, Step, cpu);
+        Emit("eval", o, times, new() { ["sum"] = sum, ["cpu_s"] = cpu, ["cpu_s_median"] = Median(cpu) });
+        return 0;
+    }
+
+    private static void Sync()
+    {
+        if (Device.type == DeviceType.CUDA)
+            cuda.synchronize();
+    }
+
+    /// <summary>
+    /// TorchSharp 0.107 has the memory_format enum but no API that takes it (no contiguous(memory_format),
+    /// no Module.to(memory_format)). Channels-last strides can still be made by hand: NHWC contiguous, viewed
+    /// as NCHW. LibTorch's CPU convolution switches to channels-last when the input is, and its output stays so.
+    /// </summary>
+    internal static Tensor ChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+
+    /// <summary>Wall seconds per step, and process CPU seconds per step in <paramref name="cpu"/> (robust to load from other processes).</summary>
+    private static List<double> TimeSteps(Options o, Action step, List<double> cpu)
+    {
+        for (int i = 0; i < o.Warmup; i++)
+            step();
+        var times = new List<double>();
+        for (int i = 0; i < o.Steps; i++)
+        {
+            var c0 = Environment.CpuUsage.TotalTime;
+            var sw = Stopwatch.StartNew();
+            step();
+            times.Add(sw.Elapsed.TotalSeconds);
+            cpu.Add((Environment.CpuUsage.TotalTime - c0).TotalSeconds);
+        }
+        return times;
+    }
+
+    private static double Median(List<double> v)
+    {
+        var s = v.OrderBy(t => t).ToList();
+        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
+    }
+
+    private static int Epoch(Options o)
+    {
+        var dataset = Datasets.Open("imagefolder", o.Dir);
+        var experiment = MakeExperiment(o, o.Dir);
+        var all = Enumerable.Range(0, dataset.Samples.Count).ToArray();
+        // All images train; validation runs on one batch so that the epoch time is dominated by training.
+        var validationIndices = all.Take(o.Batch).ToArray();
+        var trainPipeline = new InputPipeline(o.Size, Augment: true, Normalization.ImageNet);
+        var evalPipeline = new InputPipeline(o.Size, Augment: false, Normalization.ImageNet);
+        using var train = new DataLoader(dataset, all, trainPipeline, o.Batch, shuffle: true, 1, o.LoaderThreads);
+        using var validation = new DataLoader(dataset, validationIndices, evalPipeline, o.Batch, shuffle: false, 1, o.LoaderThreads);
+        TorchRuntime.Seed(1);
+        var model = Zoo.Create(o.Model, dataset.Classes.Count);
+        var checkpoints = Path.Combine(Path.GetTempPath(), $"repro-bench-{Environment.ProcessId}");
+        Directory.CreateDirectory(checkpoints);
+        var rss = new List<double>();
+        var hwm = new List<double>();
+        var cpu = new List<double>();
+        var cpu0 = Environment.CpuUsage.TotalTime;
+        var progress = new EpochEndProgress(() =>
+        {
+            rss.Add(ProcStatusMb("VmRSS"));
+            hwm.Add(ProcStatusMb("VmHWM"));
+            var now = Environment.CpuUsage.TotalTime;
+            cpu.Add((now - cpu0).TotalSeconds);
+            cpu0 = now;
+        });
+        try
+        {
+            var trainer = new Trainer(experiment, model, t => model.train(t), CPU, checkpoints, "bench", progress);
+            var history = trainer.Run(train, validation, dataset.Classes);
+            var rates = history.Select(h => h.ImagesPerSecond).ToList();
+            var seconds = history.Select(h => all.Length / h.ImagesPerSecond).ToList();
+            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["side"] = "repro", ["mode"] = "epoch", ["model"] = o.Model, ["size"] = o.Size, ["batch"] = o.Batch,
+                ["threads"] = o.Threads, ["loader_threads"] = o.LoaderThreads, ["images"] = all.Length,
+                ["epoch_images_per_s"] = rates, ["epoch_train_s"] = seconds,
+                ["rss_mb_per_epoch"] = rss, ["epoch_cpu_s"] = cpu, ["hwm_mb_per_epoch"] = hwm, ["rss_peak_mb"] = ProcStatusMb("VmHWM"),
+            }));
+        }
+        finally
+        {
+            Directory.Delete(checkpoints, true);
+        }
+        return 0;
+    }
+
+    /// <summary>Calls back when the last batch of an epoch is reported (memory is sampled at each epoch's end).</summary>
+    private sealed class EpochEndProgress(Action onEpochEnd) : IProgress<TrainProgress>
+    {
+        public void Report(TrainProgress value)
+        {
+            if (value.Batch == value.Batches)
+                onEpochEnd();
+        }
+    }
+
+    private static void Emit(string mode, Options o, List<double> times, Dictionary<string, object> extra)
+    {
+        double median = Median(times);
+        var d = new Dictionary<string, object>
+        {
+            ["side"] = o.Loop == "raw" ? "raw" : "repro", ["mode"] = mode, ["model"] = o.Model, ["size"] = o.Size,
+            ["batch"] = o.Batch, ["threads"] = o.Threads, ["channels_last"] = o.ChannelsLast, ["device"] = Device.ToString(),
+            ["step_s"] = times, ["step_s_median"] = median, ["images_per_s"] = o.Batch / median, ["rss_peak_mb"] = ProcStatusMb("VmHWM"),
+        };
+        foreach (var (k, v) in extra)
+            d[k] = v;
+        Console.WriteLine(JsonSerializer.Serialize(d));
+    }
+
+    internal static double ProcStatusMb(string key)
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith(key + ":", StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+        return 0;
+    }
+}

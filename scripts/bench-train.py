@@ -1,0 +1,184 @@
+"""PyTorch side of scripts/bench.sh: the same work as `Repro.Bench train|eval|epoch`, one JSON line.
+
+Run with Debian's /usr/bin/python3 (python3-torch 1.13, python3-torchvision 0.14), or on the GPU machine with
+its PyTorch. Options mirror bench/Repro.Bench/TrainBench.cs:
+  train: Adam(lr 2e-4) steps on a fixed batch: forward, cross_entropy, zero_grad, backward, step, loss.item(),
+         correct count (what Repro's Trainer.Step does).
+  eval:  no_grad forward in eval mode, per-image losses and argmax read back (Repro's MetricsAccumulator).
+  epoch: torchvision ImageFolder + RandomResizedCrop/flip/ToTensor/Normalize + DataLoader(num_workers,
+         shuffle) + the train loop, several epochs; images/s of each epoch and resident memory after each.
+"""
+import argparse
+import json
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+import torchvision
+
+
+def status_mb(key):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def make_model(name, classes):
+    return getattr(torchvision.models, name)(num_classes=classes)
+
+
+def inputs(a, device):
+    n = a.batch * 3 * a.size * a.size
+    x = torch.arange(0, n, dtype=torch.float32).mul_(0.001).sin_().reshape(a.batch, 3, a.size, a.size)
+    y = torch.arange(0, a.batch, dtype=torch.int64).remainder_(a.classes)
+    if a.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x.to(device), y.to(device)
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_steps(a, step, device):
+    for _ in range(a.warmup):
+        step()
+    sync(device)
+    times, cpu = [], []
+    for _ in range(a.steps):
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        step()
+        sync(device)
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return times, cpu
+
+
+def median(v):
+    s = sorted(v)
+    return s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
+
+
+def emit(mode, a, timed, device, **extra):
+    times, cpu = timed
+    med = median(times)
+    d = dict(side="pytorch", mode=mode, model=a.model, size=a.size, batch=a.batch, threads=a.threads,
+             channels_last=a.channels_last, step_s=times, step_s_median=med, images_per_s=a.batch / med,
+             cpu_s=cpu, cpu_s_median=median(cpu), rss_peak_mb=status_mb("VmHWM"),
+             torch=torch.__version__, device=str(device))
+    d.update(extra)
+    print(json.dumps(d), flush=True)
+
+
+def train(a, device):
+    torch.manual_seed(1)
+    model = make_model(a.model, a.classes).to(device)
+    if a.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    model.train()
+    x, y = inputs(a, device)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-4)
+    tot = {"loss": 0.0, "correct": 0}
+
+    def step():
+        xs, ys = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        logits = model(xs)
+        loss = F.cross_entropy(logits, ys)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        tot["loss"] += loss.double().item() * ys.shape[0]
+        tot["correct"] += logits.argmax(1).eq(ys).sum().item()
+
+    emit("train", a, time_steps(a, step, device), device, loss_sum=tot["loss"])
+
+
+def evaluate(a, device):
+    torch.manual_seed(1)
+    model = make_model(a.model, a.classes).to(device)
+    if a.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    model.eval()
+    x, y = inputs(a, device)
+    tot = {"loss": 0.0}
+
+    def step():
+        with torch.no_grad():
+            logits = model(x).float()
+            tot["loss"] += F.cross_entropy(logits, y, reduction="none").double().cpu().sum().item()
+            logits.argmax(1).cpu().numpy()
+
+    emit("eval", a, time_steps(a, step, device), device, loss_sum=tot["loss"])
+
+
+def epoch(a, device):
+    import torchvision.transforms as T
+    torch.manual_seed(1)
+    tf = T.Compose([T.RandomResizedCrop(a.size), T.RandomHorizontalFlip(), T.ToTensor(),
+                    T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    ds = torchvision.datasets.ImageFolder(a.dir, transform=tf)
+    loader = torch.utils.data.DataLoader(ds, batch_size=a.batch, shuffle=True, num_workers=a.loader_threads,
+                                         persistent_workers=a.loader_threads > 0, pin_memory=device.type == "cuda")
+    model = make_model(a.model, len(ds.classes)).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-4)
+    rates, seconds, rss, hwm = [], [], [], []
+    for _ in range(a.epochs):
+        model.train()
+        t0 = time.perf_counter()
+        seen = 0
+        loss_sum = 0.0
+        for x, y in loader:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            loss_sum += loss.double().item() * y.shape[0]
+            logits.argmax(1).eq(y).sum().item()
+            seen += y.shape[0]
+        sync(device)
+        dt = time.perf_counter() - t0
+        rates.append(seen / dt)
+        seconds.append(dt)
+        rss.append(status_mb("VmRSS"))
+        hwm.append(status_mb("VmHWM"))
+    print(json.dumps(dict(side="pytorch", mode="epoch", model=a.model, size=a.size, batch=a.batch, threads=a.threads,
+                          loader_threads=a.loader_threads, images=len(ds), epoch_images_per_s=rates,
+                          epoch_train_s=seconds, rss_mb_per_epoch=rss, hwm_mb_per_epoch=hwm,
+                          rss_peak_mb=status_mb("VmHWM"), torch=torch.__version__, device=str(device))), flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["train", "eval", "epoch"])
+    p.add_argument("--model", default="resnet50")
+    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--loader-threads", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--classes", type=int, default=10)
+    p.add_argument("--dir", default="")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--tf32", action="store_true")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    device = torch.device(a.device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+        torch.backends.cudnn.allow_tf32 = a.tf32
+        torch.backends.cudnn.benchmark = False
+    {"train": train, "eval": evaluate, "epoch": epoch}[a.mode](a, device)
+
+
+if __name__ == "__main__":
+    main()

@@ -261,7 +261,7 @@ public sealed class ExperimentRunner
         var report = new ReportData(experiment.Name, experiment.Description, experiment.Canonical(Stage.Train | Stage.Test, configDirectory), TrainFingerprint,
             $"{experiment.Dataset.Name} ({experiment.Dataset.Kind}, {dataset.Classes.Count} classes, {dataset.Samples.Count} images)",
             dataHash, split.Train.Count, split.Test.Count, training.Path, summary.Render(), metrics, training.History, provenance,
-            TimeSpan.FromSeconds(training.Seconds), testTime, TutorialResult.Find(experiment.Tutorial), experiment.Seed);
+            TimeSpan.FromSeconds(training.Seconds), testTime, TutorialFigure.Find(experiment.Tutorial), experiment.Seed);
         AtomicFile.WriteAllText(Paths.Report, ReportWriter.Write(report));
         return metrics;
     }

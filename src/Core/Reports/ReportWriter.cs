@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Repro.Config;
 using Repro.Core.Engine;
 
 namespace Repro.Core.Reports;
@@ -21,25 +22,8 @@ public sealed record ReportData(
     Provenance Provenance,
     TimeSpan TrainDuration,
     TimeSpan TestDuration,
-    TutorialResult? Tutorial,
+    TutorialFigure? Tutorial,
     ulong Seed = 0);
-
-/// <summary>The tutorial's own figure for an experiment it ran (SPEC.md, "Results it reports").</summary>
-public sealed record TutorialResult(string Key, string Dataset, string Model, double TestAccuracy, int Correct, int Total)
-{
-    /// <summary>The six pretrained, frozen, 20-epoch results the tutorial reports.</summary>
-    public static IReadOnlyList<TutorialResult> All { get; } =
-    [
-        new("flower-resnet50", "Flower", "ResNet50", 0.9011, 328, 364),
-        new("flower-densenet121", "Flower", "DenseNet121", 0.6429, 234, 364),
-        new("pet-resnet50", "Oxford-IIIT Pet", "ResNet50", 0.8698, 521, 599),
-        new("pet-densenet121", "Oxford-IIIT Pet", "DenseNet121", 0.1452, 87, 599),
-        new("cifar10-resnet50", "CIFAR-10", "ResNet50", 0.6389, 6389, 10000),
-        new("cifar10-densenet121", "CIFAR-10", "DenseNet121", 0.4223, 4223, 10000),
-    ];
-
-    public static TutorialResult? Find(string key) => All.FirstOrDefault(t => t.Key == key);
-}
 
 /// <summary>Writes report.md: result first, then configuration, data, per-class table, plots, summary and provenance.</summary>
 public static class ReportWriter

@@ -5,6 +5,7 @@
 #   scripts/gpu-check.sh --prepare   # on the build machine: a self-contained bench bundle in artifacts/gpu-bundle
 #                                    # (no .NET needed on the GPU machine; LibTorch's CPU libraries left out)
 #   scripts/gpu-check.sh             # on the GPU machine, from a copy of the working tree with that bundle
+#                                    # (artifacts/gpu-bundle, or artifacts/gpu-bundle.tar.xz, which it unpacks)
 #
 # Repro's CUDA build needs TorchSharp-cuda-linux (-p:ReproTorchBackend=cuda), which cannot be restored offline.
 # Without it the only route is the plain TorchSharp managed assembly + its native shim (libLibTorchSharp.so,
@@ -25,8 +26,18 @@ if [ "${1:-}" = --prepare ]; then
     -p:ArtifactsPath="$repo/artifacts/gpu-publish" -o "$bundle"
   # LibTorch's CPU build must not be loaded next to PyTorch's CUDA build: keep only the TorchSharp shim.
   (cd "$bundle" && rm -f libtorch*.so* libc10*.so* libgomp*.so* libfbgemm*.so* libasmjit*.so* libbackend_with_compiler*.so* libnnapi_backend*.so* libshm*.so* libtorch_global_deps*.so* libjitbackend_test*.so* libtorchbind_test*.so* libaoti_custom_ops*.so* 2>/dev/null || true)
+  # dotnet publish copies the shim from the NuGet cache, not the copy the build marked GLIBCXX_3.4.32-weak
+  # (README, "TorchSharp on Debian 12"): take the marked one.
+  marked=$(find artifacts/gpu-publish/bin/Repro.Bench -name libLibTorchSharp.so | head -n1)
+  [ -n "$marked" ] && cp "$marked" "$bundle/"
   du -sh "$bundle"
+  # About 100 MB unpacked (the .NET runtime, SkiaSharp, the shim): the xz archive (~30 MB) is what to carry.
+  tar -C artifacts -cJf artifacts/gpu-bundle.tar.xz gpu-bundle
+  ls -l artifacts/gpu-bundle.tar.xz
   exit 0
+fi
+if [ ! -d "$bundle" ] && [ -f artifacts/gpu-bundle.tar.xz ]; then
+  tar -C artifacts -xJf artifacts/gpu-bundle.tar.xz
 fi
 
 out=${OUT_DIR:-artifacts/gpu-check}

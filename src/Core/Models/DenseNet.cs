@@ -84,8 +84,9 @@ public sealed class DenseNet : Module<Tensor, Tensor>, IClassifier
     public Tensor Features(Tensor x)
     {
         // torchvision applies the final ReLU and pooling functionally, so they have no summary rows.
+        using var scope = NewDisposeScope();
         var y = nn.functional.relu(features.call(x), inplace: true);
-        return flatten(nn.functional.adaptive_avg_pool2d(y, 1), 1);
+        return flatten(nn.functional.adaptive_avg_pool2d(y, 1), 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>Logits for a batch (N, 3, H, W) -> (N, classes).</summary>
@@ -160,9 +161,11 @@ public sealed class DenseLayer : Module<Tensor, Tensor>
     /// <summary>(N, C, H, W) -> (N, C + growth, H, W).</summary>
     public override Tensor forward(Tensor x)
     {
+        // Intermediates are released when the layer returns (see Bottleneck.forward).
+        using var scope = NewDisposeScope();
         var y = relu1.call(norm1.call(x));
         y = conv1.call(y);
         y = conv2.call(relu2.call(norm2.call(y)));
-        return cat([x, y], 1);
+        return cat([x, y], 1).MoveToOuterDisposeScope();
     }
 }

@@ -18,7 +18,7 @@ epochs = defaultdict(lambda: {"first": [], "later": [], "rss": [], "peak": []})
 noop = []
 for r in rows:
     if r["mode"] in ("train", "eval"):
-        d = steps[(r["mode"], r["model"], r["size"])][r["side"]]
+        d = steps[(r["mode"], r["model"], r["size"], bool(r.get("channels_last")))][r["side"]]
         d["wall"] += r["step_s"]
         d["cpu"] += r.get("cpu_s", [])
         d["rss"].append(r["rss_peak_mb"])
@@ -40,13 +40,14 @@ def fmt(x, p=1):
 
 print("| step | PyTorch img/s | Repro img/s | Repro/PyTorch | plain TorchSharp img/s | TorchSharp/PyTorch | CPU s/step PyTorch / Repro / plain | CPU ratio | peak RSS MB PyTorch / Repro |")
 print("|---|---|---|---|---|---|---|---|---|")
-for (mode, model, size), sides in sorted(steps.items(), key=lambda kv: (kv[0][0] != "train", kv[0][1], -kv[0][2])):
+for (mode, model, size, cl), sides in sorted(steps.items(), key=lambda kv: (kv[0][0] != "train", kv[0][1], -kv[0][2], kv[0][3])):
     py, rp, raw = sides.get("pytorch"), sides.get("repro"), sides.get("raw")
     b = (py or rp)["batch"]
     ips = lambda d: b / median(d["wall"]) if d else float("nan")
     cpu = lambda d: median(d["cpu"]) if d and d["cpu"] else float("nan")
     n = lambda d: len(d["wall"]) if d else 0
-    print(f"| {mode} {model} {size}x{size} b{b} (n={n(py)}/{n(rp)}/{n(raw)}) | {fmt(ips(py))} | {fmt(ips(rp))} | "
+    layout = ", channels-last" if cl else ""
+    print(f"| {mode} {model} {size}x{size} b{b}{layout} (n={n(py)}/{n(rp)}/{n(raw)}) | {fmt(ips(py))} | {fmt(ips(rp))} | "
           f"{fmt(ips(rp) / ips(py), 2)}x | {fmt(ips(raw))} | {fmt(ips(raw) / ips(py), 2)}x | "
           f"{fmt(cpu(py), 2)} / {fmt(cpu(rp), 2)} / {fmt(cpu(raw), 2)} | {fmt(cpu(py) / cpu(rp), 2)}x | "
           f"{fmt(median(py['rss']) if py else float('nan'), 0)} / {fmt(median(rp['rss']) if rp else float('nan'), 0)} |")

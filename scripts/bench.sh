@@ -11,7 +11,10 @@
 # EPOCH_MODEL (resnet50), LOADER_THREADS (2; PyTorch: DataLoader num_workers); RAW (1) also times plain
 # TorchSharp (no Repro loop) to separate LibTorch from Repro; NOOP_BUILD (1) times a no-op
 # `dotnet build -t:RunExperiments` (run once before so that the quick suite is up to date); SKIP_BUILD (0)
-# uses the bench binaries already in artifacts/bin (e.g. carried to another machine); PYTHON (/usr/bin/python3).
+# uses the bench binaries already in artifacts/bin (e.g. carried to another machine); PYTHON (/usr/bin/python3);
+# CHANNELS_LAST (1) also times train and eval with channels-last input on both sides (Repro: `channels_last: true`,
+# PyTorch: model and input in torch.channels_last). The "plain TorchSharp" side is TorchSharp's own Adam without
+# Repro's LibTorch settings (--loop raw --plain-runtime).
 # Output: JSON lines in artifacts/bench/results-<time>.jsonl and a markdown table on stdout.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +34,7 @@ epoch_crop=${EPOCH_CROP:-64}
 epoch_epochs=${EPOCH_EPOCHS:-3}
 epoch_model=${EPOCH_MODEL:-resnet50}
 loader_threads=${LOADER_THREADS:-2}
+channels_last=${CHANNELS_LAST:-1}
 mkdir -p artifacts/bench
 out="artifacts/bench/results-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 
@@ -56,7 +60,7 @@ run() { # side mode args...
   case $side in
     pytorch) line=$("$python" scripts/bench-train.py "$mode" "$@") ;;
     repro) line=$("${bench[@]}" "$mode" --loop repro "$@") ;;
-    raw) line=$("${bench[@]}" "$mode" --loop raw "$@") ;;
+    raw) line=$("${bench[@]}" "$mode" --loop raw --plain-runtime "$@") ;;
   esac
   line=$(tail -n1 <<<"$line")
   echo "$line" | sed "s/^{/{\"round\": $round, \"parallel\": $parallel, \"load\": \"$(cut -d' ' -f1 /proc/loadavg)\", /" >>"$out"
@@ -95,6 +99,16 @@ for round in $(seq "$rounds"); do
     for size in $eval_sizes; do
       each eval --model "$model" --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads"
     done
+    if [ "$channels_last" = 1 ]; then
+      saved=("${order[@]}"); order=(); for side in "${saved[@]}"; do [ "$side" = raw ] || order+=("$side"); done
+      for size in $sizes; do
+        each train --model "$model" --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads" --channels-last
+      done
+      for size in $eval_sizes; do
+        each eval --model "$model" --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads" --channels-last
+      done
+      order=("${saved[@]}")
+    fi
   done
   if [ "$epoch_images" -gt 0 ]; then
     images="artifacts/bench-data/images-$epoch_images"

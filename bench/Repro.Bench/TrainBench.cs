@@ -16,7 +16,8 @@ namespace Repro.Bench;
 /// Every mode prints one JSON line. Modes:
 ///   train: training steps on a fixed random batch. loop=repro runs what Trainer.Step runs per batch (dispose
 ///          scope, host-to-device copy, learning rate set, forward, cross-entropy, zero_grad, backward, Adam step,
-///          loss and accuracy read back); loop=raw only forward, loss, zero_grad, backward, step, loss.item().
+///          loss and accuracy read back); loop=raw only forward, loss, zero_grad, backward, TorchSharp's own Adam
+///          step, loss.item() (with --plain-runtime, also without Repro's LibTorch settings: plain TorchSharp).
 ///   eval:  evaluation steps (no_grad, eval mode); loop=repro adds Evaluator's MetricsAccumulator.
 ///   epoch: Repro's real Trainer.Run over a generated JPEG folder through Repro's DataLoader, several epochs,
 ///          images/s of the training part of each epoch and resident memory after each.
@@ -126,10 +127,13 @@ internal static class TrainBench
         model.train();
         var (x, y) = Inputs(o);
         if (o.ChannelsLast)
-            x = ChannelsLast(x);
+            x = InputFormat.ToChannelsLast(x);
         var trainable = model.parameters().Where(p => p.requires_grad).ToList();
         var experiment = MakeExperiment(o, ".");
-        using var optimizer = Optimization.Create(experiment, trainable);
+        // raw: what a TorchSharp user writes, TorchSharp's own Adam; repro: the optimizer Trainer uses.
+        using var optimizer = o.Loop == "raw"
+            ? optim.Adam(trainable, lr: experiment.LearningRate)
+            : Optimization.Create(experiment, trainable);
         double lossSum = 0;
         long correct = 0;
         void Step()
@@ -175,7 +179,7 @@ internal static class TrainBench
         model.eval();
         var (x, y) = Inputs(o);
         if (o.ChannelsLast)
-            x = ChannelsLast(x);
+            x = InputFormat.ToChannelsLast(x);
         var classes = Enumerable.Range(0, o.Classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
         var metrics = new MetricsAccumulator(classes);
         double sum = 0;
@@ -204,13 +208,6 @@ internal static class TrainBench
         if (Device.type == DeviceType.CUDA)
             cuda.synchronize();
     }
-
-    /// <summary>
-    /// TorchSharp 0.107 has the memory_format enum but no API that takes it (no contiguous(memory_format),
-    /// no Module.to(memory_format)). Channels-last strides can still be made by hand: NHWC contiguous, viewed
-    /// as NCHW. LibTorch's CPU convolution switches to channels-last when the input is, and its output stays so.
-    /// </summary>
-    internal static Tensor ChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
 
     /// <summary>Wall seconds per step, and process CPU seconds per step in <paramref name="cpu"/> (robust to load from other processes).</summary>
     private static List<double> TimeSteps(Options o, Action step, List<double> cpu)

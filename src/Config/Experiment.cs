@@ -47,6 +47,7 @@ public sealed class Experiment(string name, DatasetConfig dataset, IReadOnlyDict
     public int LoaderThreads => Int("loader_threads");
     public bool Tf32 => (bool)Values["tf32"]!;
     public bool Bf16 => (bool)Values["bf16"]!;
+    public bool ChannelsLast => (bool)Values["channels_last"]!;
     public ulong Seed => (ulong)Int("seed");
     public IReadOnlyList<string> Tags => (string[])Values["tags"]!;
     public string Description => (string?)Values["description"] ?? "";

@@ -102,19 +102,19 @@ public sealed class ExperimentRunner
         return ModelBuilder.Build(experiment.Model, classes, experiment.Head, experiment.Freeze, weights);
     }
 
-    /// <summary>Resolves the device, configures LibTorch and picks the model's floating-point type.</summary>
-    private (Device Device, ScalarType Type) Prepare()
+    /// <summary>Resolves the device, configures LibTorch and picks the model's input type and layout.</summary>
+    private (Device Device, InputFormat Input) Prepare()
     {
         var device = TorchRuntime.ResolveDevice(experiment.Device);
         if (!TorchRuntime.Configure(experiment.Threads, device, experiment.Tf32))
             log("LibTorch did not confirm deterministic algorithms; results may differ between runs");
         if (!experiment.Bf16)
-            return (device, ScalarType.Float32);
+            return (device, new InputFormat(ScalarType.Float32, experiment.ChannelsLast));
         if (device.type == DeviceType.CUDA)
-            return (device, ScalarType.BFloat16);
+            return (device, new InputFormat(ScalarType.BFloat16, experiment.ChannelsLast));
         // CPU bfloat16 kernels are slow and change results; the setting is meant for GPUs, so it is set aside loudly.
         log("bf16 applies on CUDA only; this run is on the CPU, in float32");
-        return (device, ScalarType.Float32);
+        return (device, new InputFormat(ScalarType.Float32, experiment.ChannelsLast));
     }
 
     /// <summary>Moves the model to the device, then to bfloat16 when the run uses it.</summary>
@@ -131,10 +131,10 @@ public sealed class ExperimentRunner
     /// stays, and the next call resumes from it.</param>
     public TrainingRecord Train(bool discardStaleCheckpoint = false, CancellationToken cancellation = default)
     {
-        var (device, type) = Prepare();
+        var (device, input) = Prepare();
         var (dataset, split, dataHash) = LoadSplit();
         using var model = BuildModel(dataset.Classes.Count);
-        Place(model, device, type);
+        Place(model, device, input.Type);
         if (discardStaleCheckpoint)
             DiscardStaleCheckpoint();
 
@@ -143,7 +143,7 @@ public sealed class ExperimentRunner
         var evalPipeline = new InputPipeline(experiment.Crop, false, Normalization);
         using var train = new DataLoader(dataset, split.Train, trainPipeline, experiment.Batch, shuffle: true, experiment.Seed, experiment.LoaderThreads);
         using var validation = new DataLoader(dataset, split.Test, evalPipeline, experiment.TestBatch, shuffle: false, experiment.Seed, experiment.LoaderThreads);
-        var trainer = new Trainer(experiment, model.Module, model.SetTrainingMode, device, Paths.Checkpoints, TrainFingerprint, progress, type);
+        var trainer = new Trainer(experiment, model.Module, model.SetTrainingMode, device, Paths.Checkpoints, TrainFingerprint, progress, input);
         bool cached = experiment.CacheFeatures && model.FrozenBackbone;
         if (experiment.CacheFeatures && !model.FrozenBackbone)
             log("cache_features needs 'freeze: backbone'; training through the whole network");
@@ -159,7 +159,7 @@ public sealed class ExperimentRunner
         }
 
         // model.bin is always float32, so the test stage loads it whatever its own precision.
-        if (type != ScalarType.Float32)
+        if (input.Type != ScalarType.Float32)
             model.Module.to(ScalarType.Float32);
         AtomicFile.WriteVia(Paths.Model, p => model.Module.save(p));
         string path = cached
@@ -190,7 +190,7 @@ public sealed class ExperimentRunner
     /// </summary>
     public string Lesion()
     {
-        var (device, type) = Prepare();
+        var (device, input) = Prepare();
         var (dataset, split, _) = LoadSplit();
         if (!File.Exists(Paths.Model))
             throw new FileNotFoundException($"{Paths.Model}: no trained model; run the train stage first.", Paths.Model);
@@ -198,16 +198,16 @@ public sealed class ExperimentRunner
         if (model.Module is not ResNet resnet)
             throw new ArgumentException($"the lesion study needs a ResNet; experiment '{experiment.Name}' uses {experiment.Model}");
         model.Module.load(Paths.Model);
-        Place(model, device, type);
+        Place(model, device, input.Type);
         using var loader = new DataLoader(dataset, split.Test, new InputPipeline(experiment.Crop, false, Normalization), experiment.TestBatch, shuffle: false, experiment.Seed, experiment.LoaderThreads);
-        double baseline = Evaluator.Evaluate(model.Module, loader, dataset.Classes, device, inputType: type).Accuracy;
+        double baseline = Evaluator.Evaluate(model.Module, loader, dataset.Classes, device, input: input).Accuracy;
         var rows = new List<(string Block, double Accuracy)>();
         foreach (var (name, block) in resnet.Blocks.Where(b => b.Block.HasIdentityShortcut))
         {
             block.Lesioned = true;
             try
             {
-                rows.Add((name, Evaluator.Evaluate(model.Module, loader, dataset.Classes, device, inputType: type).Accuracy));
+                rows.Add((name, Evaluator.Evaluate(model.Module, loader, dataset.Classes, device, input: input).Accuracy));
             }
             finally
             {
@@ -231,7 +231,7 @@ public sealed class ExperimentRunner
     /// <summary>Test stage: evaluates the trained model on the test split and writes metrics, plots and the report.</summary>
     public TestMetrics Test()
     {
-        var (device, type) = Prepare();
+        var (device, input) = Prepare();
         var (dataset, split, dataHash) = LoadSplit();
         if (!File.Exists(Paths.Training) || !File.Exists(Paths.Model))
             throw new FileNotFoundException($"{Paths.Training}: no trained model; run the train stage first.", Paths.Training);
@@ -242,10 +242,10 @@ public sealed class ExperimentRunner
 
         using var model = BuildModel(dataset.Classes.Count);
         model.Module.load(Paths.Model);
-        Place(model, device, type);
+        Place(model, device, input.Type);
         var clock = Stopwatch.StartNew();
         using var loader = new DataLoader(dataset, split.Test, new InputPipeline(experiment.Crop, false, Normalization), experiment.TestBatch, shuffle: false, experiment.Seed, experiment.LoaderThreads);
-        var metrics = Evaluator.Evaluate(model.Module, loader, dataset.Classes, device, inputType: type);
+        var metrics = Evaluator.Evaluate(model.Module, loader, dataset.Classes, device, input: input);
         var testTime = clock.Elapsed;
 
         var summary = ModelSummary.Create(model.Module, 3, experiment.Crop, experiment.Crop);
@@ -257,7 +257,7 @@ public sealed class ExperimentRunner
         var (commit, dirty) = Provenance.Git(configDirectory);
         var provenance = new Provenance(commit, dirty, TorchRuntime.TorchSharpVersion, TorchRuntime.LibTorchVersion,
             TorchRuntime.DeviceName(device), experiment.Threads, RuntimeInformation.OSDescription,
-            type == ScalarType.BFloat16 ? "bfloat16" : "float32", TorchRuntime.DeterministicAlgorithms);
+            input.ToString(), TorchRuntime.DeterministicAlgorithms);
         var report = new ReportData(experiment.Name, experiment.Description, experiment.Canonical(Stage.Train | Stage.Test, configDirectory), TrainFingerprint,
             $"{experiment.Dataset.Name} ({experiment.Dataset.Kind}, {dataset.Classes.Count} classes, {dataset.Samples.Count} images)",
             dataHash, split.Train.Count, split.Test.Count, training.Path, summary.Render(), metrics, training.History, provenance,

@@ -7,10 +7,11 @@ namespace Repro.Core.Engine;
 /// <summary>Tests a model: evaluation mode, no gradients, the evaluation transform (the loader's job).</summary>
 public static class Evaluator
 {
-    /// <param name="inputType">The model's floating-point type (bfloat16 with <c>bf16</c> on CUDA).</param>
+    /// <param name="input">The model's input type and layout (default: float32, NCHW).</param>
     public static TestMetrics Evaluate(nn.Module<Tensor, Tensor> model, DataLoader loader, IReadOnlyList<string> classes, Device device, int epoch = 0,
-        ScalarType inputType = ScalarType.Float32)
+        InputFormat? input = null)
     {
+        var format = input ?? InputFormat.Default;
         var metrics = new MetricsAccumulator(classes);
         bool wasTraining = model.training;
         model.eval();
@@ -21,7 +22,7 @@ public static class Evaluator
             {
                 using var _ = batch;
                 using var scope = NewDisposeScope();
-                metrics.Add(model.call(TorchRuntime.ToDevice(batch.Images, device).to(inputType)), batch.Labels);
+                metrics.Add(model.call(format.Prepare(batch.Images, device)), batch.Labels);
             }
         }
         finally

@@ -27,6 +27,11 @@ public static class TorchRuntime
     {
         torch.set_num_threads(threads);
         bool deterministic = SetDeterministicAlgorithms(true);
+        // Since LibTorch 2.1 the deterministic mode also fills every new uninitialised tensor with NaN
+        // (torch.utils.deterministic.fill_uninitialized_memory), a guard against kernels that read memory they
+        // never wrote. Every kernel Repro runs writes its whole output, so the fill only costs time: it was 3-4 %
+        // of an evaluation step on the CPU (batch norm and oneDNN outputs, `perf record`; docs/benchmarks.md).
+        SetDeterministicFillUninitializedMemory(false);
         if (device.type == DeviceType.CUDA)
         {
             torch.backends.cuda.matmul.allow_tf32 = tf32;
@@ -129,6 +134,30 @@ public static class TorchRuntime
             ((delegate* unmanaged<IntPtr, byte, byte, void>)set)(context, on ? (byte)1 : (byte)0, 0);
         }
         return DeterministicAlgorithms == on;
+    }
+
+    /// <summary>Whether deterministic mode fills new tensors with NaN, read back from LibTorch; <c>null</c> when unreachable.</summary>
+    public static bool? DeterministicFillUninitializedMemory
+    {
+        get
+        {
+            if (Context() is not (var lib, var context) || !NativeLibrary.TryGetExport(lib, "_ZNK2at7Context36deterministicFillUninitializedMemoryEv", out var get))
+                return null;
+            unsafe
+            {
+                return ((delegate* unmanaged<IntPtr, byte>)get)(context) != 0;
+            }
+        }
+    }
+
+    private static void SetDeterministicFillUninitializedMemory(bool on)
+    {
+        if (Context() is not (var lib, var context) || !NativeLibrary.TryGetExport(lib, "_ZN2at7Context39setDeterministicFillUninitializedMemoryEb", out var set))
+            return;
+        unsafe
+        {
+            ((delegate* unmanaged<IntPtr, byte, void>)set)(context, on ? (byte)1 : (byte)0);
+        }
     }
 
     /// <summary>LibTorch's library handle and <c>at::globalContext()</c>, once TorchSharp has loaded it.</summary>

@@ -24,16 +24,16 @@ public sealed class Trainer
     private readonly string checkpointDirectory;
     private readonly string configFingerprint;
     private readonly IProgress<TrainProgress>? progress;
-    private readonly ScalarType inputType;
+    private readonly InputFormat input;
     private TimeSpan lastReport;
 
     /// <param name="setTraining">Puts the model in training or evaluation mode (a frozen backbone stays in evaluation mode).</param>
     /// <param name="configFingerprint">Identifies the training configuration; a checkpoint of another one is refused.</param>
-    /// <param name="inputType">The model's floating-point type, which inputs are converted to (bfloat16 with <c>bf16</c> on CUDA).</param>
+    /// <param name="input">The model's input type and layout (default: float32, NCHW).</param>
     public Trainer(Experiment experiment, nn.Module<Tensor, Tensor> model, Action<bool> setTraining, Device device,
-        string checkpointDirectory, string configFingerprint, IProgress<TrainProgress>? progress = null, ScalarType inputType = ScalarType.Float32)
+        string checkpointDirectory, string configFingerprint, IProgress<TrainProgress>? progress = null, InputFormat? input = null)
     {
-        this.inputType = inputType;
+        this.input = input ?? InputFormat.Default;
         this.experiment = experiment;
         this.model = model;
         this.setTraining = setTraining;
@@ -69,12 +69,12 @@ public sealed class Trainer
                 cancellation.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 totals.Lr = Optimization.LearningRate(experiment, epoch * stepsPerEpoch + batchIndex, stepsPerEpoch);
-                Step(optimizer, trainable, model, TorchRuntime.ToDevice(batch.Images, device).to(inputType), TorchRuntime.ToDevice(batch.Labels, device), totals);
+                Step(optimizer, trainable, model, input.Prepare(batch.Images, device), TorchRuntime.ToDevice(batch.Labels, device), totals);
                 batchIndex++;
                 Report(epoch, batchIndex, stepsPerEpoch, totals, clock.Elapsed);
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
-            var validationMetrics = Evaluator.Evaluate(model, validation, classes, device, epoch, inputType);
+            var validationMetrics = Evaluator.Evaluate(model, validation, classes, device, epoch, input);
             SaveCheckpoint(optimizer, epoch + 1, history, totals.Record(epoch, validationMetrics, clock.Elapsed.TotalSeconds, trainSeconds));
         }
         setTraining(false);
@@ -134,7 +134,7 @@ public sealed class Trainer
             foreach (var batch in loader.Epoch(0))
             {
                 using var _ = batch;
-                features.Add(classifier.Features(TorchRuntime.ToDevice(batch.Images, device).to(inputType)).detach());
+                features.Add(classifier.Features(input.Prepare(batch.Images, device)).detach());
                 labels.Add(TorchRuntime.ToDevice(batch.Labels, device));
             }
         }

@@ -16,6 +16,14 @@ public sealed class TorchRuntimeTests
     }
 
     [Fact]
+    public void Configure_Cpu_NewTensorsAreNotNaNFilled()
+    {
+        TorchRuntime.Configure(1, CPU, tf32: true);
+
+        Assert.False(TorchRuntime.DeterministicFillUninitializedMemory);
+    }
+
+    [Fact]
     public void Derive_EachOfSeedEpochIndex_ChangesTheSeed()
     {
         ulong baseSeed = TorchRuntime.Derive(1, 0, 0);

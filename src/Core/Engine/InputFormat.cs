@@ -1,0 +1,35 @@
+using static TorchSharp.torch;
+
+namespace Repro.Core.Engine;
+
+/// <summary>How a host batch becomes the model's input: its floating-point type and its memory layout.</summary>
+/// <param name="Type">float32, or bfloat16 with <c>bf16</c> on CUDA.</param>
+/// <param name="ChannelsLast">
+/// NHWC strides (<c>channels_last</c>). LibTorch's convolutions (oneDNN on the CPU, cuDNN on CUDA) then work in NHWC
+/// without reordering each input and output, and their outputs stay NHWC through the network, as with PyTorch's
+/// <c>x.contiguous(memory_format=torch.channels_last)</c>. The arithmetic is the same but summed in another order,
+/// so results differ in the last bits from the NCHW default; hence a setting, not a default.
+/// </param>
+public readonly record struct InputFormat(ScalarType Type, bool ChannelsLast)
+{
+    /// <summary>float32 in NCHW: torchvision's default.</summary>
+    public static InputFormat Default => new(ScalarType.Float32, false);
+
+    /// <summary>The batch on <paramref name="device"/> in this type and layout.</summary>
+    public Tensor Prepare(Tensor hostImages, Device device)
+    {
+        var x = TorchRuntime.ToDevice(hostImages, device).to(Type);
+        return ChannelsLast ? ToChannelsLast(x) : x;
+    }
+
+    /// <summary>
+    /// The same NCHW-shaped tensor with NHWC strides. TorchSharp 0.107 has no <c>contiguous(memory_format)</c>
+    /// (src/TorchSharp/Tensor/Tensor.cs), so the layout is made by a contiguous copy of the NHWC permutation,
+    /// permuted back: the strides LibTorch's channels-last format has.
+    /// </summary>
+    public static Tensor ToChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+
+    /// <summary>For reports: "float32", "bfloat16", with ", channels-last" when set.</summary>
+    public override string ToString() =>
+        (Type == ScalarType.BFloat16 ? "bfloat16" : "float32") + (ChannelsLast ? ", channels-last" : "");
+}

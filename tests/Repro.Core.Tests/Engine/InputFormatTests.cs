@@ -1,0 +1,53 @@
+using Repro.Core.Engine;
+using Repro.Core.Models;
+using static TorchSharp.torch;
+
+namespace Repro.Core.Tests.Engine;
+
+public sealed class InputFormatTests
+{
+    [Fact]
+    public void Prepare_ChannelsLast_SameValuesWithNhwcStrides()
+    {
+        using var x = arange(2 * 3 * 4 * 5, dtype: float32).reshape(2, 3, 4, 5);
+
+        using var y = new InputFormat(ScalarType.Float32, ChannelsLast: true).Prepare(x, CPU);
+
+        Assert.Equal(x.shape, y.shape);
+        Assert.Equal([60L, 1L, 15L, 3L], y.stride());
+        Assert.True(y.eq(x).all().item<bool>());
+    }
+
+    [Fact]
+    public void Prepare_Default_KeepsNchwStrides()
+    {
+        using var x = zeros(2, 3, 4, 5);
+
+        using var y = InputFormat.Default.Prepare(x, CPU);
+
+        Assert.Equal([60L, 20L, 5L, 1L], y.stride());
+    }
+
+    // The layout must change only how LibTorch sums, not what the network computes.
+    [Fact]
+    public void Prepare_ChannelsLastThroughResNet50_LogitsMatchNchwToRounding()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var model = Zoo.Create("resnet50", 10);
+        model.eval();
+        using var noGrad = no_grad();
+        var x = randn(2, 3, 32, 32, generator: new Generator(5));
+
+        var nchw = model.call(InputFormat.Default.Prepare(x, CPU));
+        var nhwc = model.call(new InputFormat(ScalarType.Float32, ChannelsLast: true).Prepare(x, CPU));
+
+        Assert.True(nhwc.allclose(nchw, rtol: 1e-4, atol: 1e-4), $"max difference {(nhwc - nchw).abs().max().item<float>()}");
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float32, false, "float32")]
+    [InlineData(ScalarType.BFloat16, true, "bfloat16, channels-last")]
+    public void ToString_TypeAndLayout_AsReportsShowThem(ScalarType type, bool channelsLast, string expected) =>
+        Assert.Equal(expected, new InputFormat(type, channelsLast).ToString());
+}

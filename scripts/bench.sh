@@ -13,8 +13,8 @@
 # `dotnet build -t:RunExperiments` (run once before so that the quick suite is up to date); SKIP_BUILD (0)
 # uses the bench binaries already in artifacts/bin (e.g. carried to another machine); PYTHON (/usr/bin/python3);
 # CHANNELS_LAST (1) also times train and eval with channels-last input on both sides (Repro: `channels_last: true`,
-# PyTorch: model and input in torch.channels_last). The "plain TorchSharp" side is TorchSharp's own Adam without
-# Repro's LibTorch settings (--loop raw --plain-runtime).
+# PyTorch: model and input in torch.channels_last). The "plain TorchSharp" side runs the model without Repro's loop
+# and without Repro's LibTorch settings (--loop raw --plain-runtime).
 # Output: JSON lines in artifacts/bench/results-<time>.jsonl and a markdown table on stdout.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)

@@ -16,8 +16,8 @@ namespace Repro.Bench;
 /// Every mode prints one JSON line. Modes:
 ///   train: training steps on a fixed random batch. loop=repro runs what Trainer.Step runs per batch (dispose
 ///          scope, host-to-device copy, learning rate set, forward, cross-entropy, zero_grad, backward, Adam step,
-///          loss and accuracy read back); loop=raw only forward, loss, zero_grad, backward, TorchSharp's own Adam
-///          step, loss.item() (with --plain-runtime, also without Repro's LibTorch settings: plain TorchSharp).
+///          loss and accuracy read back); loop=raw only forward, loss, zero_grad, backward, step,
+///          loss.item() (with --plain-runtime, also without Repro's LibTorch settings: plain TorchSharp).
 ///   eval:  evaluation steps (no_grad, eval mode); loop=repro adds Evaluator's MetricsAccumulator.
 ///   epoch: Repro's real Trainer.Run over a generated JPEG folder through Repro's DataLoader, several epochs,
 ///          images/s of the training part of each epoch and resident memory after each.
@@ -130,10 +130,7 @@ internal static class TrainBench
             x = InputFormat.ToChannelsLast(x);
         var trainable = model.parameters().Where(p => p.requires_grad).ToList();
         var experiment = MakeExperiment(o, ".");
-        // raw: what a TorchSharp user writes, TorchSharp's own Adam; repro: the optimizer Trainer uses.
-        using var optimizer = o.Loop == "raw"
-            ? optim.Adam(trainable, lr: experiment.LearningRate)
-            : Optimization.Create(experiment, trainable);
+        using var optimizer = Optimization.Create(experiment, trainable);
         double lossSum = 0;
         long correct = 0;
         void Step()

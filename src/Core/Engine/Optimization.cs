@@ -10,15 +10,14 @@ public static class Optimization
 {
     /// <summary>
     /// Creates the optimizer over the trainable parameters. Call after moving the model to its device:
-    /// TorchSharp's <c>Module.to</c> makes new Parameter objects. The optimizers are TorchSharp's with a per-parameter
-    /// dispose scope (<see cref="ScopedAdam"/>): the same updates, without holding every temporary to the step's end.
+    /// TorchSharp's <c>Module.to</c> makes new Parameter objects.
     /// </summary>
     public static TorchSharp.Modules.OptimizerHelper Create(Experiment e, IEnumerable<Parameter> parameters) => e.Optimizer switch
     {
-        "adam" => new ScopedAdam(parameters, e.LearningRate, e.WeightDecay),
+        "adam" => optim.Adam(parameters, lr: e.LearningRate, weight_decay: e.WeightDecay),
         // TorchSharp's AdamW defaults weight_decay to 0 (PyTorch: 0.01); the experiment's value is passed explicitly.
-        "adamw" => new ScopedAdamW(parameters, e.LearningRate, e.WeightDecay),
-        "sgd" => new ScopedSGD(parameters, e.LearningRate, e.Momentum, e.WeightDecay, e.Nesterov),
+        "adamw" => optim.AdamW(parameters, lr: e.LearningRate, weight_decay: e.WeightDecay),
+        "sgd" => optim.SGD(parameters, e.LearningRate, momentum: e.Momentum, weight_decay: e.WeightDecay, nesterov: e.Nesterov),
         _ => throw new ArgumentException($"unknown optimizer '{e.Optimizer}'"),
     };
 

@@ -58,6 +58,7 @@ internal static class TrainBench
         public string Loop = "repro";
         public string Dir = "";
         public bool ChannelsLast;
+        public bool ChannelsLastWeights;
         public bool PlainRuntime;
         public string Device = "cpu";
 
@@ -82,6 +83,7 @@ internal static class TrainBench
                     case "--loop": o.Loop = v(); break;
                     case "--dir": o.Dir = v(); break;
                     case "--channels-last": o.ChannelsLast = true; break;
+                    case "--channels-last-weights": o.ChannelsLastWeights = true; break;
                     case "--plain-runtime": o.PlainRuntime = true; break;
                     case "--device": o.Device = v(); break;
                     default: throw new ArgumentException($"unknown option {args[i]}");
@@ -108,8 +110,20 @@ internal static class TrainBench
     }
 
     /// <summary>Repro's models by name; tv-resnet50 is TorchVision-for-.NET's own, to compare Repro's port with it.</summary>
-    private static nn.Module<Tensor, Tensor> CreateModel(Options o) =>
-        o.Model == "tv-resnet50" ? torchvision.models.resnet50(o.Classes) : Zoo.Create(o.Model, o.Classes);
+    private static nn.Module<Tensor, Tensor> CreateModel(Options o)
+    {
+        var model = o.Model == "tv-resnet50" ? torchvision.models.resnet50(o.Classes) : Zoo.Create(o.Model, o.Classes);
+        if (o.ChannelsLastWeights)
+        {
+            // What PyTorch's model.to(memory_format=torch.channels_last) does to 4-d parameters; an experiment, not
+            // something Repro's checkpoints can store yet (they write parameters in storage order).
+            using var _ = no_grad();
+            foreach (var (_, module) in model.named_modules())
+                if (module is TorchSharp.Modules.Conv2d conv)
+                    conv.weight = new TorchSharp.Modules.Parameter(InputFormat.ToChannelsLast(conv.weight.detach()), conv.weight.requires_grad);
+        }
+        return model;
+    }
 
     /// <summary>Same values on both sides: x[i] = sin(i * 0.001), labels i % classes.</summary>
     private static (Tensor X, Tensor Y) Inputs(Options o)
@@ -293,7 +307,7 @@ internal static class TrainBench
         var d = new Dictionary<string, object>
         {
             ["side"] = o.Loop == "raw" ? "raw" : "repro", ["mode"] = mode, ["model"] = o.Model, ["size"] = o.Size,
-            ["batch"] = o.Batch, ["threads"] = o.Threads, ["channels_last"] = o.ChannelsLast, ["device"] = Device.ToString(),
+            ["batch"] = o.Batch, ["threads"] = o.Threads, ["channels_last"] = o.ChannelsLast, ["channels_last_weights"] = o.ChannelsLastWeights, ["device"] = Device.ToString(),
             ["step_s"] = times, ["step_s_median"] = median, ["images_per_s"] = o.Batch / median, ["rss_peak_mb"] = ProcStatusMb("VmHWM"),
         };
         foreach (var (k, v) in extra)

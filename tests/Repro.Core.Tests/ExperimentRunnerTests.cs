@@ -122,6 +122,21 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
         Assert.Contains("- Numerics: float32, LibTorch deterministic algorithms on", File.ReadAllText(runner.Paths.Report));
     }
 
+    // channels_last changes the layout of every training and test batch; the report must say so, since results
+    // differ from an NCHW run in the last bits.
+    [Fact]
+    public void Run_ChannelsLast_TrainsTestsAndReportSaysLayout()
+    {
+        using var tiny = new TinyExperiment("channels_last: true", "epochs: 1", "head: linear");
+        var runner = tiny.Runner();
+
+        runner.Split();
+        runner.Train();
+        runner.Test();
+
+        Assert.Contains("- Numerics: float32, channels-last, LibTorch deterministic algorithms on", File.ReadAllText(runner.Paths.Report));
+    }
+
     [Fact]
     public void Lesion_TrainedResNet50_RowPerIdentityBlockAndPlot()
     {

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Repro.Core.Reports;
 
 /// <summary>Where a result came from: code revision, libraries, machine, numeric settings.</summary>
-/// <param name="Precision">The model's floating-point type: float32, or bfloat16 (<c>bf16</c> on CUDA).</param>
+/// <param name="Precision">The model's input type and layout: float32 or bfloat16 (<c>bf16</c> on CUDA), ", channels-last" with <c>channels_last</c>.</param>
 /// <param name="Deterministic">LibTorch's deterministic-algorithms flag as read back; <c>null</c> when unreachable.</param>
 public sealed record Provenance(string Commit, bool Dirty, string TorchSharp, string LibTorch, string Device, int Threads, string Os,
     string Precision = "float32", bool? Deterministic = null)

@@ -13,7 +13,8 @@
 #   LD_LIBRARY_PATH=<site-packages>/torch/lib:<site-packages>/nvidia/*/lib, LD_BIND_NOW=1 (unresolved symbols
 #   are reported at load instead of at first call). The script tries that and records exactly what fails.
 # Settings: PYTHON (python3), MODELS ("resnet50 densenet121"), SIZE (224), BATCH (32), STEPS (20), WARMUP (5),
-# THREADS (4), TF32 (1). Output: artifacts/gpu-check/ (log, JSON lines, summary).
+# THREADS (4), TF32 (1), LAYOUTS ("nchw channels-last": each step also with channels-last input; PyTorch converts
+# the model too). Output: artifacts/gpu-check/ (log, JSON lines, summary).
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -48,6 +49,7 @@ results="$out/results.jsonl"
 : >"$results"
 python=${PYTHON:-python3}
 models=${MODELS:-resnet50 densenet121}
+layouts=${LAYOUTS:-nchw channels-last}
 size=${SIZE:-224}
 batch=${BATCH:-32}
 steps=${STEPS:-20}
@@ -65,12 +67,15 @@ site=$("$python" -c 'import torch, os; print(os.path.dirname(os.path.dirname(tor
 say "site-packages: $site"
 
 say "== PyTorch"
-for model in $models; do
-  for mode in train eval; do
-    line=$("$python" scripts/bench-train.py "$mode" --device cuda "${tf32[@]}" --model "$model" --size "$size" --batch "$batch" \
-      --steps "$steps" --warmup "$warmup" --threads "$threads" 2>>"$log" | tail -n1)
-    say "$line"
-    [ -n "$line" ] && echo "$line" >>"$results"
+for layout in $layouts; do
+  cl=(); [ "$layout" = channels-last ] && cl=(--channels-last)
+  for model in $models; do
+    for mode in train eval; do
+      line=$("$python" scripts/bench-train.py "$mode" --device cuda "${tf32[@]}" "${cl[@]}" --model "$model" --size "$size" --batch "$batch" \
+        --steps "$steps" --warmup "$warmup" --threads "$threads" 2>>"$log" | tail -n1)
+      say "$line"
+      [ -n "$line" ] && echo "$line" >>"$results"
+    done
   done
 done
 
@@ -105,18 +110,21 @@ if [ -n "$shim" ]; then
   fi
 fi
 if [ ${#bench[@]} -gt 0 ]; then
-  for model in $models; do
-    for mode in train eval; do
-      line=$(LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" LD_BIND_NOW=1 "${bench[@]}" "$mode" --device cuda --model "$model" \
-        --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads" 2>>"$log" | tail -n1)
-      rc=$?
-      if [ -n "$line" ] && [ "${line:0:1}" = "{" ]; then
-        say "$line"
-        echo "$line" >>"$results"
-      else
-        say "Repro $mode $model failed (rc $rc); stderr in $log:"
-        tail -n 15 "$log" >&2
-      fi
+  for layout in $layouts; do
+    cl=(); [ "$layout" = channels-last ] && cl=(--channels-last)
+    for model in $models; do
+      for mode in train eval; do
+        line=$(LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" LD_BIND_NOW=1 "${bench[@]}" "$mode" --device cuda "${cl[@]}" --model "$model" \
+          --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads" 2>>"$log" | tail -n1)
+        rc=$?
+        if [ -n "$line" ] && [ "${line:0:1}" = "{" ]; then
+          say "$line"
+          echo "$line" >>"$results"
+        else
+          say "Repro $mode $model $layout failed (rc $rc); stderr in $log:"
+          tail -n 15 "$log" >&2
+        fi
+      done
     done
   done
 fi
@@ -127,11 +135,11 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 by = {}
 for r in rows:
-    by.setdefault((r["mode"], r["model"], r["size"]), {})[r["side"]] = r["images_per_s"]
+    by.setdefault((r["mode"], r["model"], r["size"], bool(r.get("channels_last"))), {})[r["side"]] = r["images_per_s"]
 print("| step | PyTorch img/s | Repro img/s | Repro/PyTorch |")
 print("|---|---|---|---|")
-for (mode, model, size), s in sorted(by.items()):
+for (mode, model, size, cl), s in sorted(by.items()):
     p, q = s.get("pytorch"), s.get("repro")
     f = lambda v: f"{v:,.1f}" if v else "failed"
-    print(f"| {mode} {model} {size}x{size} | {f(p)} | {f(q)} | {f'{q / p:.2f}x' if p and q else '-'} |")
+    print(f"| {mode} {model} {size}x{size}{', channels-last' if cl else ''} | {f(p)} | {f(q)} | {f'{q / p:.2f}x' if p and q else '-'} |")
 EOF

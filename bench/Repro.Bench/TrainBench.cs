@@ -140,8 +140,8 @@ internal static class TrainBench
         model.to(Device);
         model.train();
         var (x, y) = Inputs(o);
-        if (o.ChannelsLast)
-            x = InputFormat.ToChannelsLast(x);
+        // As Trainer and Evaluator do: to the device, then the layout (InputFormat.Prepare), every step.
+        var input = new InputFormat(ScalarType.Float32, o.ChannelsLast);
         var trainable = model.parameters().Where(p => p.requires_grad).ToList();
         var experiment = MakeExperiment(o, ".");
         using var optimizer = Optimization.Create(experiment, trainable);
@@ -152,7 +152,7 @@ internal static class TrainBench
             using var scope = NewDisposeScope();
             if (o.Loop == "raw")
             {
-                var logits = model.forward(x.to(Device));
+                var logits = model.forward(input.Prepare(x, Device));
                 var loss = nn.functional.cross_entropy(logits, y.to(Device));
                 optimizer.zero_grad();
                 loss.backward();
@@ -162,7 +162,7 @@ internal static class TrainBench
             else
             {
                 // Trainer.Run + Trainer.Step, line for line.
-                var xs = TorchRuntime.ToDevice(x, Device);
+                var xs = input.Prepare(x, Device);
                 var ys = TorchRuntime.ToDevice(y, Device);
                 Optimization.SetLearningRate(optimizer, Optimization.LearningRate(experiment, 0, 1));
                 var logits = model.call(xs);
@@ -189,8 +189,8 @@ internal static class TrainBench
         model.to(Device);
         model.eval();
         var (x, y) = Inputs(o);
-        if (o.ChannelsLast)
-            x = InputFormat.ToChannelsLast(x);
+        // As Trainer and Evaluator do: to the device, then the layout (InputFormat.Prepare), every step.
+        var input = new InputFormat(ScalarType.Float32, o.ChannelsLast);
         var classes = Enumerable.Range(0, o.Classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
         var metrics = new MetricsAccumulator(classes);
         double sum = 0;
@@ -200,11 +200,11 @@ internal static class TrainBench
             using var scope = NewDisposeScope();
             if (o.Loop == "raw")
             {
-                sum += model.forward(x.to(Device)).sum().item<float>();
+                sum += model.forward(input.Prepare(x, Device)).sum().item<float>();
             }
             else
             {
-                metrics.Add(model.call(TorchRuntime.ToDevice(x, Device)), y);
+                metrics.Add(model.call(input.Prepare(x, Device)), y);
             }
             Sync();
         }

@@ -34,7 +34,7 @@ epoch_crop=${EPOCH_CROP:-64}
 epoch_epochs=${EPOCH_EPOCHS:-3}
 epoch_model=${EPOCH_MODEL:-resnet50}
 loader_threads=${LOADER_THREADS:-2}
-channels_last=${CHANNELS_LAST:-1}
+layouts=(""); [ "${CHANNELS_LAST:-1}" = 1 ] && layouts+=(--channels-last)
 mkdir -p artifacts/bench
 out="artifacts/bench/results-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 
@@ -92,24 +92,20 @@ for round in $(seq "$rounds"); do
   order=("${sides[@]}")
   # Alternate which side goes first, so that a change of load hits both alike.
   if [ $((round % 2)) = 0 ]; then order=(); for ((i = ${#sides[@]} - 1; i >= 0; i--)); do order+=("${sides[i]}"); done; fi
+  all_sides=("${order[@]}")
   for model in $models; do
-    for size in $sizes; do
-      each train --model "$model" --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads"
-    done
-    for size in $eval_sizes; do
-      each eval --model "$model" --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads"
-    done
-    if [ "$channels_last" = 1 ]; then
-      saved=("${order[@]}"); order=(); for side in "${saved[@]}"; do [ "$side" = raw ] || order+=("$side"); done
+    for layout in "${layouts[@]}"; do
+      # Plain TorchSharp only in NCHW: it separates LibTorch from Repro once; channels-last compares Repro with PyTorch.
+      order=(); for side in "${all_sides[@]}"; do [ -n "$layout" ] && [ "$side" = raw ] || order+=("$side"); done
       for size in $sizes; do
-        each train --model "$model" --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads" --channels-last
+        each train --model "$model" --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads" $layout
       done
       for size in $eval_sizes; do
-        each eval --model "$model" --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads" --channels-last
+        each eval --model "$model" --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads" $layout
       done
-      order=("${saved[@]}")
-    fi
+    done
   done
+  order=("${all_sides[@]}")
   if [ "$epoch_images" -gt 0 ]; then
     images="artifacts/bench-data/images-$epoch_images"
     [ -d "$images" ] || "${bench[@]}" generate "$images" "$epoch_images" >&2

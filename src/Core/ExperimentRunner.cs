@@ -108,13 +108,13 @@ public sealed class ExperimentRunner
         var device = TorchRuntime.ResolveDevice(experiment.Device);
         if (!TorchRuntime.Configure(experiment.Threads, device, experiment.Tf32))
             log("LibTorch did not confirm deterministic algorithms; results may differ between runs");
-        if (!experiment.Bf16)
-            return (device, new InputFormat(ScalarType.Float32, experiment.ChannelsLast));
-        if (device.type == DeviceType.CUDA)
-            return (device, new InputFormat(ScalarType.BFloat16, experiment.ChannelsLast));
-        // CPU bfloat16 kernels are slow and change results; the setting is meant for GPUs, so it is set aside loudly.
-        log("bf16 applies on CUDA only; this run is on the CPU, in float32");
-        return (device, new InputFormat(ScalarType.Float32, experiment.ChannelsLast));
+        var type = ScalarType.Float32;
+        if (experiment.Bf16 && device.type == DeviceType.CUDA)
+            type = ScalarType.BFloat16;
+        else if (experiment.Bf16)
+            // CPU bfloat16 kernels are slow and change results; the setting is meant for GPUs, so it is set aside loudly.
+            log("bf16 applies on CUDA only; this run is on the CPU, in float32");
+        return (device, new InputFormat(type, experiment.ChannelsLast));
     }
 
     /// <summary>Moves the model to the device, then to bfloat16 when the run uses it.</summary>

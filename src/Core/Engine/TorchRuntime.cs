@@ -110,18 +110,7 @@ public static class TorchRuntime
     /// Whether LibTorch's deterministic-algorithms flag is on, read back from LibTorch itself; <c>null</c> when
     /// its entry points cannot be reached (then the report says so).
     /// </summary>
-    public static bool? DeterministicAlgorithms
-    {
-        get
-        {
-            if (Context() is not (var lib, var context) || !NativeLibrary.TryGetExport(lib, "_ZNK2at7Context23deterministicAlgorithmsEv", out var get))
-                return null;
-            unsafe
-            {
-                return ((delegate* unmanaged<IntPtr, byte>)get)(context) != 0;
-            }
-        }
-    }
+    public static bool? DeterministicAlgorithms => ContextFlag("_ZNK2at7Context23deterministicAlgorithmsEv");
 
     // TorchSharp exposes no setter for at::globalContext().setDeterministicAlgorithms; the libtorch export is
     // reached by its mangled name (see shared TORCHSHARP-NOTES). Returns whether the flag reads back as set.
@@ -137,18 +126,7 @@ public static class TorchRuntime
     }
 
     /// <summary>Whether deterministic mode fills new tensors with NaN, read back from LibTorch; <c>null</c> when unreachable.</summary>
-    public static bool? DeterministicFillUninitializedMemory
-    {
-        get
-        {
-            if (Context() is not (var lib, var context) || !NativeLibrary.TryGetExport(lib, "_ZNK2at7Context36deterministicFillUninitializedMemoryEv", out var get))
-                return null;
-            unsafe
-            {
-                return ((delegate* unmanaged<IntPtr, byte>)get)(context) != 0;
-            }
-        }
-    }
+    public static bool? DeterministicFillUninitializedMemory => ContextFlag("_ZNK2at7Context36deterministicFillUninitializedMemoryEv");
 
     private static void SetDeterministicFillUninitializedMemory(bool on)
     {
@@ -157,6 +135,17 @@ public static class TorchRuntime
         unsafe
         {
             ((delegate* unmanaged<IntPtr, byte, void>)set)(context, on ? (byte)1 : (byte)0);
+        }
+    }
+
+    /// <summary>Calls a <c>bool at::Context::…() const</c> getter by its mangled name; <c>null</c> when unreachable.</summary>
+    private static bool? ContextFlag(string mangledGetter)
+    {
+        if (Context() is not (var lib, var context) || !NativeLibrary.TryGetExport(lib, mangledGetter, out var get))
+            return null;
+        unsafe
+        {
+            return ((delegate* unmanaged<IntPtr, byte>)get)(context) != 0;
         }
     }
 

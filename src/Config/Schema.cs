@@ -72,7 +72,7 @@ public static class Schema
         new("loader_threads", SettingKind.Int, Stage.None, 2L, "threads that prepare batches (results do not depend on it)", 1, 256),
         new("tf32", SettingKind.Bool, Stage.Train | Stage.Test, true, "CUDA: allow TF32 matrix multiplications"),
         new("bf16", SettingKind.Bool, Stage.Train | Stage.Test, false, "CUDA: train in bfloat16"),
-        new("channels_last", SettingKind.Bool, Stage.Train | Stage.Test, false, "NHWC input layout: faster convolutions; results differ from NCHW in the last bits"),
+        new("channels_last", SettingKind.Bool, Stage.Train | Stage.Test, false, "NHWC input layout: faster convolutions at larger crops; reproducible, but not the same results as NCHW"),
         new("tags", SettingKind.StringList, Stage.None, Array.Empty<string>(), "labels for selecting experiments (-p:Experiment=<tag>)"),
         new("description", SettingKind.String, Stage.None, "", "free text shown in the report"),
         new("tutorial", SettingKind.String, Stage.None, "", "the tutorial's result this experiment corresponds to, e.g. flower-resnet50"),

@@ -7,8 +7,9 @@ namespace Repro.Core.Engine;
 /// <param name="ChannelsLast">
 /// NHWC strides (<c>channels_last</c>). LibTorch's convolutions (oneDNN on the CPU, cuDNN on CUDA) then work in NHWC
 /// without reordering each input and output, and their outputs stay NHWC through the network, as with PyTorch's
-/// <c>x.contiguous(memory_format=torch.channels_last)</c>. The arithmetic is the same but summed in another order,
-/// so results differ in the last bits from the NCHW default; hence a setting, not a default.
+/// <c>x.contiguous(memory_format=torch.channels_last)</c>. The arithmetic is the same but summed in another order:
+/// each step differs from NCHW in the last bits and training amplifies that (sample-resnet50: 73.30 % against
+/// 75.40 % test accuracy), so it is a setting, not the default. Runs with it are deterministic as well.
 /// </param>
 public readonly record struct InputFormat(ScalarType Type, bool ChannelsLast)
 {

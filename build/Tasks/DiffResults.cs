@@ -46,7 +46,7 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         {
             oldText = File.Exists(LockFile) ? File.ReadAllText(LockFile) : null;
             oldLabel = "locked";
-            newText = ExperimentResult.WriteLock(CurrentOutputs());
+            newText = ResultsLock.Write(CurrentOutputs());
             newLabel = "working tree";
         }
         else
@@ -59,8 +59,8 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         if (Log.HasLoggedErrors)
             return false;
 
-        var old = ExperimentResult.ReadLock(oldText);
-        var @new = ExperimentResult.ReadLock(newText);
+        var old = ResultsLock.Read(oldText);
+        var @new = ResultsLock.Read(newText);
         // Against the outputs, an experiment without outputs was not run here, which says nothing about its result.
         if (string.IsNullOrEmpty(BaseRevision))
             foreach (var name in old.Keys.Except(@new.Keys).ToList())
@@ -74,15 +74,27 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         return !Log.HasLoggedErrors;
     }
 
-    /// <summary>Results of every experiment under the artifacts folder that has a complete result.</summary>
-    private IEnumerable<ExperimentResult> CurrentOutputs()
+    /// <summary>
+    /// Results of every experiment under the artifacts folder that has a complete result: the folder itself, or each
+    /// <c>seed-&lt;s&gt;</c> folder of a sweep.
+    /// </summary>
+    private IEnumerable<LockEntry> CurrentOutputs()
     {
         string root = Path.Combine(ArtifactsDirectory, "experiments");
         if (!Directory.Exists(root))
             yield break;
         foreach (var dir in Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal))
-            if (ExperimentResult.FromOutput(dir, CodeFingerprint) is { } result)
-                yield return result;
+        {
+            var runs = new List<ExperimentResult>();
+            if (ExperimentResult.FromOutput(dir, CodeFingerprint) is { } single)
+                runs.Add(single);
+            foreach (var seedDir in Directory.EnumerateDirectories(dir, "seed-*"))
+                if (ulong.TryParse(Path.GetFileName(seedDir)["seed-".Length..], NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong seed)
+                    && ExperimentResult.FromOutput(seedDir, CodeFingerprint, seed) is { } run)
+                    runs.Add(run);
+            if (runs.Count > 0)
+                yield return LockEntry.FromRuns([.. runs.OrderBy(r => r.Seed)]);
+        }
     }
 
     /// <summary>The lock file at a revision; an empty result when it did not exist there.</summary>
@@ -109,19 +121,34 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         return null;
     }
 
-    internal static string Diff(IReadOnlyDictionary<string, ExperimentResult> old, IReadOnlyDictionary<string, ExperimentResult> @new, string oldLabel, string newLabel)
+    internal static string Diff(IReadOnlyDictionary<string, LockEntry> old, IReadOnlyDictionary<string, LockEntry> @new, string oldLabel, string newLabel)
     {
         var md = new StringBuilder();
         md.Append(CultureInfo.InvariantCulture, $"| experiment | metric | old ({oldLabel}) | new ({newLabel}) | delta |\n|---|---|---|---|---|\n");
         int rows = 0;
         foreach (var name in old.Keys.Union(@new.Keys).Order(StringComparer.Ordinal))
         {
-            var o = old.GetValueOrDefault(name);
-            var n = @new.GetValueOrDefault(name);
+            var (o, n) = Compared(old.GetValueOrDefault(name), @new.GetValueOrDefault(name));
+            // A sweep on either side compares means, and says how far the new mean moved in units of the old spread.
+            if (o?.Seeds.Count > 1 || n?.Seeds.Count > 1)
+            {
+                foreach (var metric in ExperimentResult.SpreadMetricNames)
+                {
+                    var a = o?.Statistics(metric);
+                    var b = n?.Statistics(metric);
+                    if (a?.N == b?.N && (a is null || (a.Mean == b!.Mean && (a.N < 2 || a.Std == b.Std))))
+                        continue;
+                    md.Append(CultureInfo.InvariantCulture, $"| {name} | {metric} | {Side(metric, a)} | {Side(metric, b)} | {SpreadDelta(metric, a, b)} |\n");
+                    rows++;
+                }
+                continue;
+            }
+            var om = o?.Seeds.Values.FirstOrDefault();
+            var nm = n?.Seeds.Values.FirstOrDefault();
             foreach (var metric in ExperimentResult.MetricNames)
             {
-                string? a = o?.Metrics.GetValueOrDefault(metric);
-                string? b = n?.Metrics.GetValueOrDefault(metric);
+                string? a = om?.GetValueOrDefault(metric);
+                string? b = nm?.GetValueOrDefault(metric);
                 if (a == b)
                     continue;
                 md.Append(CultureInfo.InvariantCulture, $"| {name} | {metric} | {ExperimentResult.Display(metric, a)} | {ExperimentResult.Display(metric, b)} | {Delta(metric, a, b)} |\n");
@@ -131,6 +158,29 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         if (rows == 0)
             md.Append("| (no changes) | | | | |\n");
         return md.ToString();
+    }
+
+    /// <summary>The platforms' results to compare: the same platform on both sides when there is one, else each side's distribution.</summary>
+    private static (PlatformResults? Old, PlatformResults? New) Compared(LockEntry? old, LockEntry? @new)
+    {
+        if (old is not null && @new is not null)
+            foreach (var id in old.Platforms.Keys)
+                if (@new.Platforms.TryGetValue(id, out var shared))
+                    return (old.Platforms[id], shared);
+        return (old?.Distribution(), @new?.Distribution());
+    }
+
+    private static string Side(string metric, SeedStatistics? stats) =>
+        stats is null || stats.N == 0 ? "—" : $"{WriteResults.Spread(metric, stats)} (n = {stats.N})";
+
+    private static string SpreadDelta(string metric, SeedStatistics? a, SeedStatistics? b)
+    {
+        if (a is null || b is null || a.N == 0 || b.N == 0)
+            return a is null || a.N == 0 ? "added" : "removed";
+        double d = b.Mean - a.Mean;
+        bool percent = metric.EndsWith("accuracy", StringComparison.Ordinal);
+        string text = percent ? (d * 100).ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture) + " pp" : d.ToString("+0.000000;-0.000000;0.000000", CultureInfo.InvariantCulture);
+        return a.N >= 2 && a.Std > 0 ? $"{text} ({(d / a.Std).ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture)} σ of the old seeds)" : text;
     }
 
     private static string Delta(string metric, string? a, string? b)

@@ -6,11 +6,13 @@ using System.Text.Json;
 namespace Repro.Build.Tasks;
 
 /// <summary>
-/// One experiment's locked result: what produced it (settings, data and code fingerprints) and its test
-/// metrics. Numbers keep metrics.json's own text (fixed decimals) so equal runs give equal bytes.
+/// One run's result (an experiment, or one seed of a sweep): what produced it (settings, data and code
+/// fingerprints, the numerics platform) and its test metrics. Numbers keep metrics.json's own text (fixed
+/// decimals) so equal runs give equal bytes.
 /// </summary>
 internal sealed record ExperimentResult(
     string Name,
+    ulong Seed,
     string Dataset,
     string Model,
     string Pretrained,
@@ -18,16 +20,20 @@ internal sealed record ExperimentResult(
     int Epochs,
     string Device,
     IReadOnlyDictionary<string, string> Fingerprints,
-    IReadOnlyDictionary<string, string> Metrics)
+    IReadOnlyDictionary<string, string> Metrics,
+    NumericsPlatformRecord Platform)
 {
     /// <summary>The metrics compared by VerifyExperiments and shown by DiffExperiments, in display order.</summary>
     public static IReadOnlyList<string> MetricNames { get; } = ["accuracy", "loss", "macro_f1", "top5_accuracy", "correct", "images"];
 
-    /// <summary>The fingerprints a result carries: the stamps' settings, the data read, and the source code.</summary>
-    public static IReadOnlyList<string> FingerprintNames { get; } = ["split", "train", "test", "data", "code"];
+    /// <summary>The metrics summarised over a sweep's seeds and checked statistically across platforms.</summary>
+    public static IReadOnlyList<string> SpreadMetricNames { get; } = ["accuracy", "loss", "macro_f1"];
 
-    /// <summary>Reads an experiment's output folder (metrics.json and stamps/); null when it has no complete result.</summary>
-    public static ExperimentResult? FromOutput(string directory, string codeFingerprint)
+    /// <summary>The fingerprints of one run's settings: the split, train and test stamps.</summary>
+    public static IReadOnlyList<string> StampNames { get; } = ["split", "train", "test"];
+
+    /// <summary>Reads a run's output folder (metrics.json and stamps/); null when it has no complete result.</summary>
+    public static ExperimentResult? FromOutput(string directory, string codeFingerprint, ulong seed = 1)
     {
         string metricsPath = Path.Combine(directory, "metrics.json");
         string trainStamp = Path.Combine(directory, "stamps", "train.json");
@@ -51,10 +57,13 @@ internal sealed record ExperimentResult(
             ["code"] = codeFingerprint,
         };
         var s = settings.RootElement;
+        var platform = root.TryGetProperty("platform", out var p) && p.ValueKind == JsonValueKind.Object
+            ? NumericsPlatformRecord.FromJson(p)
+            : NumericsPlatformRecord.Unrecorded;
         return new ExperimentResult(
-            root.GetProperty("experiment").GetString() ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)),
+            root.GetProperty("experiment").GetString() ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)), seed,
             Text(s, "dataset"), Text(s, "model"), Text(s, "pretrained"), Text(s, "freeze"),
-            root.GetProperty("epochs").GetInt32(), Text(s, "device"), fingerprints, values);
+            root.GetProperty("epochs").GetInt32(), Text(s, "device"), fingerprints, values, platform);
     }
 
     /// <summary>Seconds the train stage took (training.json), for results.md; never locked since it varies.</summary>
@@ -67,60 +76,9 @@ internal sealed record ExperimentResult(
         return doc.RootElement.TryGetProperty("Seconds", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetDouble() : null;
     }
 
-    /// <summary>Reads a lock file's text (empty or missing: no entries).</summary>
-    public static SortedDictionary<string, ExperimentResult> ReadLock(string? text)
-    {
-        var results = new SortedDictionary<string, ExperimentResult>(StringComparer.Ordinal);
-        if (string.IsNullOrWhiteSpace(text))
-            return results;
-        using var doc = JsonDocument.Parse(text);
-        foreach (var e in doc.RootElement.GetProperty("experiments").EnumerateObject())
-        {
-            var v = e.Value;
-            results[e.Name] = new ExperimentResult(e.Name, Text(v, "dataset"), Text(v, "model"), Text(v, "pretrained"), Text(v, "freeze"),
-                v.GetProperty("epochs").GetInt32(), Text(v, "device"),
-                v.GetProperty("fingerprints").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal),
-                v.GetProperty("test").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetRawText(), StringComparer.Ordinal));
-        }
-        return results;
-    }
-
-    /// <summary>The lock file's text: sorted keys, fixed layout, '\n' line ends, so it diffs line by line.</summary>
-    public static string WriteLock(IEnumerable<ExperimentResult> results)
-    {
-        var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartObject();
-            json.WriteNumber("version", 1);
-            json.WriteStartObject("experiments");
-            foreach (var r in results.OrderBy(r => r.Name, StringComparer.Ordinal))
-            {
-                json.WriteStartObject(r.Name);
-                json.WriteString("dataset", r.Dataset);
-                json.WriteString("model", r.Model);
-                json.WriteString("pretrained", r.Pretrained);
-                json.WriteString("freeze", r.Freeze);
-                json.WriteNumber("epochs", r.Epochs);
-                json.WriteString("device", r.Device);
-                json.WriteStartObject("fingerprints");
-                foreach (var name in FingerprintNames)
-                    json.WriteString(name, r.Fingerprints.GetValueOrDefault(name, ""));
-                json.WriteEndObject();
-                json.WriteStartObject("test");
-                foreach (var name in MetricNames.Where(r.Metrics.ContainsKey))
-                {
-                    json.WritePropertyName(name);
-                    json.WriteRawValue(r.Metrics[name], skipInputValidation: true);
-                }
-                json.WriteEndObject();
-                json.WriteEndObject();
-            }
-            json.WriteEndObject();
-            json.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.ToArray()).Replace("\r\n", "\n", StringComparison.Ordinal) + "\n";
-    }
+    /// <summary>A metric as a number (null when missing).</summary>
+    public double? Value(string metric) =>
+        Metrics.TryGetValue(metric, out var raw) && double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : null;
 
     /// <summary>
     /// Hash of the source that computes results: every file under the given folders (bin/ and obj/ excluded)

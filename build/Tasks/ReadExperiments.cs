@@ -29,7 +29,13 @@ public sealed class ReadExperiments : Microsoft.Build.Utilities.Task
     /// <summary>Rewrite every stamp so that every selected stage runs again.</summary>
     public bool Force { get; set; }
 
-    /// <summary>The selected experiments, with their stamp and output paths as metadata.</summary>
+    /// <summary>Every seed of a sweep (true), or only its first seed (false: what VerifyExperiments re-runs by default).</summary>
+    public bool AllSeeds { get; set; } = true;
+
+    /// <summary>
+    /// One item per run of a selected experiment (per seed of a sweep, named <c>&lt;name&gt;/seed-&lt;s&gt;</c>), with its
+    /// stamp and output paths, the experiment's name (<c>Experiment</c>), its seed (<c>Seed</c>) and folder as metadata.
+    /// </summary>
     [Output]
     public ITaskItem[] Experiments { get; private set; } = [];
 
@@ -49,27 +55,48 @@ public sealed class ReadExperiments : Microsoft.Build.Utilities.Task
         var items = new List<ITaskItem>();
         foreach (var experiment in selected)
         {
-            string dir = Path.Combine(Path.GetFullPath(ArtifactsDirectory), "experiments", experiment.Name);
-            string stamps = Path.Combine(dir, "stamps");
-            Directory.CreateDirectory(stamps);
-            var item = new TaskItem(experiment.Name);
-            item.SetMetadata("OutputDirectory", dir + Path.DirectorySeparatorChar);
-            item.SetMetadata("SplitStamp", WriteStamp(Path.Combine(stamps, "split.json"), experiment.Canonical(Stage.Split, baseDir)));
-            item.SetMetadata("TrainStamp", WriteStamp(Path.Combine(stamps, "train.json"), experiment.Canonical(Stage.Train, baseDir)));
-            item.SetMetadata("TestStamp", WriteStamp(Path.Combine(stamps, "test.json"), experiment.Canonical(Stage.Test, baseDir)));
-            item.SetMetadata("DataStamp", WriteStamp(Path.Combine(stamps, "data.txt"), DataListing(experiment.Dataset.Root)));
-            item.SetMetadata("SplitManifest", Path.Combine(dir, "split.tsv"));
-            item.SetMetadata("TrainOutput", Path.Combine(dir, "training.json"));
-            item.SetMetadata("TestOutput", Path.Combine(dir, "metrics.json"));
-            item.SetMetadata("Pretrained", experiment.Pretrained ?? "");
-            item.SetMetadata("Tags", string.Join(",", experiment.Tags));
-            item.SetMetadata("Tutorial", experiment.Tutorial);
-            item.SetMetadata("ConfigFile", file.Path);
-            item.SetMetadata("Line", experiment.Line.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            items.Add(item);
+            string experimentDir = Path.Combine(Path.GetFullPath(ArtifactsDirectory), "experiments", experiment.Name);
+            var seeds = experiment.Seeds;
+            if (!AllSeeds)
+                seeds = [seeds[0]];
+            foreach (ulong seed in seeds)
+            {
+                // A sweep runs each seed as its own experiment (own stamps, own outputs), so adding a seed runs only that seed.
+                var run = experiment.IsSweep ? experiment.WithSeed(seed) : experiment;
+                string dir = experiment.IsSweep ? Path.Combine(experimentDir, RunFolder(seed)) : experimentDir;
+                items.Add(Item(run, experiment.IsSweep ? $"{experiment.Name}/{RunFolder(seed)}" : experiment.Name, dir, experimentDir, file.Path, baseDir));
+            }
         }
         Experiments = [.. items];
         return !Log.HasLoggedErrors;
+    }
+
+    /// <summary>The folder of one seed of a sweep, under the experiment's folder.</summary>
+    public static string RunFolder(ulong seed) => "seed-" + seed.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private TaskItem Item(Experiment experiment, string id, string dir, string experimentDir, string configFile, string baseDir)
+    {
+        string stamps = Path.Combine(dir, "stamps");
+        Directory.CreateDirectory(stamps);
+        var item = new TaskItem(id);
+        item.SetMetadata("Experiment", experiment.Name);
+        item.SetMetadata("Seed", experiment.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        item.SetMetadata("Sweep", experiment.IsSweep ? "true" : "false");
+        item.SetMetadata("ExperimentDirectory", experimentDir + Path.DirectorySeparatorChar);
+        item.SetMetadata("OutputDirectory", dir + Path.DirectorySeparatorChar);
+        item.SetMetadata("SplitStamp", WriteStamp(Path.Combine(stamps, "split.json"), experiment.Canonical(Stage.Split, baseDir)));
+        item.SetMetadata("TrainStamp", WriteStamp(Path.Combine(stamps, "train.json"), experiment.Canonical(Stage.Train, baseDir)));
+        item.SetMetadata("TestStamp", WriteStamp(Path.Combine(stamps, "test.json"), experiment.Canonical(Stage.Test, baseDir)));
+        item.SetMetadata("DataStamp", WriteStamp(Path.Combine(stamps, "data.txt"), DataListing(experiment.Dataset.Root)));
+        item.SetMetadata("SplitManifest", Path.Combine(dir, "split.tsv"));
+        item.SetMetadata("TrainOutput", Path.Combine(dir, "training.json"));
+        item.SetMetadata("TestOutput", Path.Combine(dir, "metrics.json"));
+        item.SetMetadata("Pretrained", experiment.Pretrained ?? "");
+        item.SetMetadata("Tags", string.Join(",", experiment.Tags));
+        item.SetMetadata("Tutorial", experiment.Tutorial);
+        item.SetMetadata("ConfigFile", configFile);
+        item.SetMetadata("Line", experiment.Line.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return item;
     }
 
     private List<Experiment> Select(ExperimentsFile file)

@@ -19,6 +19,12 @@ public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task,
     [Required]
     public string Experiment { get; set; } = "";
 
+    /// <summary>The run's name in messages (<c>&lt;name&gt;/seed-&lt;s&gt;</c> for a seed of a sweep); empty: the experiment's name.</summary>
+    public string RunName { get; set; } = "";
+
+    /// <summary>The seed of one run of a sweep, passed to the host as <c>--seed</c>; empty: the experiment's own seed.</summary>
+    public string Seed { get; set; } = "";
+
     /// <summary>split, train or test.</summary>
     [Required]
     public string Stage { get; set; } = "";
@@ -55,6 +61,8 @@ public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task,
     [Output]
     public string? Ran { get; private set; }
 
+    private string Label => RunName.Length > 0 ? RunName : Experiment;
+
     public override bool Execute()
     {
         Directory.CreateDirectory(OutputDirectory);
@@ -78,10 +86,15 @@ public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task,
         };
         foreach (var arg in new[] { "exec", Program, Stage, "--config", ConfigFile, "--experiment", Experiment, "--output", OutputDirectory })
             info.ArgumentList.Add(arg);
+        if (Seed.Length > 0)
+        {
+            info.ArgumentList.Add("--seed");
+            info.ArgumentList.Add(Seed);
+        }
         if (Stage == "train")
             info.ArgumentList.Add("--discard-stale-checkpoint");
 
-        Log.LogMessage(MessageImportance.High, $"Repro: {Experiment}: {Stage}");
+        Log.LogMessage(MessageImportance.High, $"Repro: {Label}: {Stage}");
         var errors = new List<string>();
         using (process = new Process { StartInfo = info })
         {
@@ -100,7 +113,7 @@ public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task,
         }
         process = null;
         if (!Log.HasLoggedErrors)
-            Ran = Experiment;
+            Ran = Label;
         return !Log.HasLoggedErrors;
     }
 

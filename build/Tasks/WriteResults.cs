@@ -6,13 +6,14 @@ using Repro.Config;
 namespace Repro.Build.Tasks;
 
 /// <summary>
-/// After the stages: locks the selected experiments' results in the committed lock file (entries of
-/// experiments not selected keep their previous entry; the file is rewritten only when its content changes)
-/// and writes results.md, one table of the selection beside the tutorial's own figures.
+/// After the stages: locks the selected experiments' results in the committed lock file (every seed, under this
+/// machine's numerics platform; entries of experiments not selected keep their previous entry; the file is rewritten
+/// only when its content changes), writes results.md, one table of the selection beside the tutorial's own figures,
+/// and for each seed sweep a summary report.md (mean ± std, 95 % interval, per-seed values) in the experiment's folder.
 /// </summary>
 public sealed class WriteResults : Microsoft.Build.Utilities.Task
 {
-    /// <summary>The selected experiments (ReadExperiments' output), with their OutputDirectory metadata.</summary>
+    /// <summary>The selected runs (ReadExperiments' output: one per seed of a sweep), with their OutputDirectory metadata.</summary>
     [Required]
     public ITaskItem[] Experiments { get; set; } = [];
 
@@ -28,52 +29,152 @@ public sealed class WriteResults : Microsoft.Build.Utilities.Task
     [Required]
     public string CodeFingerprint { get; set; } = "";
 
+    /// <summary>"add": record this platform's exact results beside those already locked for the same settings.</summary>
+    public string LockPlatform { get; set; } = "";
+
     public override bool Execute()
     {
-        var locked = ExperimentResult.ReadLock(File.Exists(LockFile) ? File.ReadAllText(LockFile) : null);
-        var rows = new List<(ExperimentResult Result, ITaskItem Item)>();
-        foreach (var item in Experiments)
+        if (LockPlatform is not ("" or "add"))
         {
-            string dir = item.GetMetadata("OutputDirectory");
-            if (ExperimentResult.FromOutput(dir, CodeFingerprint) is not { } result)
+            Log.LogError("Repro", "REPRO302", null, LockFile, 0, 0, 0, 0, $"-p:ReproLockPlatform must be 'add' or empty, not '{LockPlatform}'");
+            return false;
+        }
+        var locked = ResultsLock.Read(File.Exists(LockFile) ? File.ReadAllText(LockFile) : null);
+        var groups = new List<(LockEntry Current, IReadOnlyList<ExperimentResult> Runs, ITaskItem First, IReadOnlyList<ITaskItem> Items)>();
+        foreach (var group in Experiments.GroupBy(i => ExperimentName(i)))
+        {
+            var runs = new List<ExperimentResult>();
+            foreach (var item in group)
             {
-                Log.LogError("Repro", "REPRO300", null, item.GetMetadata("ConfigFile"), ParseLine(item), 0, 0, 0,
-                    $"experiment '{item.ItemSpec}' has no complete result in {dir} (metrics.json missing)");
-                continue;
+                string dir = item.GetMetadata("OutputDirectory");
+                if (ExperimentResult.FromOutput(dir, CodeFingerprint, Seed(item)) is { } result)
+                    runs.Add(result);
+                else
+                    Log.LogError("Repro", "REPRO300", null, item.GetMetadata("ConfigFile"), ParseLine(item), 0, 0, 0,
+                        $"experiment '{item.ItemSpec}' has no complete result in {dir} (metrics.json missing)");
             }
-            locked[result.Name] = result;
-            rows.Add((result, item));
+            if (runs.Count == group.Count())
+                groups.Add((LockEntry.FromRuns(runs), runs, group.First(), [.. group]));
         }
         if (Log.HasLoggedErrors)
             return false;
 
-        if (WriteIfChanged(LockFile, ExperimentResult.WriteLock(locked.Values)))
+        foreach (var (current, _, _, _) in groups)
+        {
+            var (entry, outcome) = ResultsLock.Merge(locked.GetValueOrDefault(current.Name), current, LockPlatform == "add");
+            locked[current.Name] = entry;
+            if (outcome == ResultsLock.MergeOutcome.NotRecorded)
+                Log.LogMessage(MessageImportance.High,
+                    $"Repro: {current.Name}: this machine's numerics platform {current.Reference} is not in {Path.GetFileName(LockFile)} " +
+                    $"(locked on {string.Join(", ", entry.Platforms.Keys)}); its results were not recorded. -p:ReproLockPlatform=add records them " +
+                    "beside the others, so that VerifyExperiments checks this platform bit for bit");
+            else if (outcome == ResultsLock.MergeOutcome.Added)
+                Log.LogMessage(MessageImportance.High, $"Repro: {current.Name}: recorded platform {current.Reference} beside {string.Join(", ", entry.Platforms.Keys.Where(k => k != current.Reference))}");
+        }
+
+        if (WriteIfChanged(LockFile, ResultsLock.Write(locked.Values)))
             Log.LogMessage(MessageImportance.High, $"Repro: updated {LockFile}");
-        WriteIfChanged(ReportFile, Table(rows));
+        foreach (var (current, runs, first, items) in groups.Where(g => g.First.GetMetadata("Sweep") == "true"))
+            WriteIfChanged(Path.Combine(first.GetMetadata("ExperimentDirectory"), "report.md"), SweepReport(current, runs, first));
+        WriteIfChanged(ReportFile, Table(groups.Select(g => (g.Runs, g.First, g.Items)).ToList()));
         return !Log.HasLoggedErrors;
     }
+
+    internal static string ExperimentName(ITaskItem item) => item.GetMetadata("Experiment") is { Length: > 0 } name ? name : item.ItemSpec;
+
+    internal static ulong Seed(ITaskItem item) =>
+        ulong.TryParse(item.GetMetadata("Seed"), NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong seed) ? seed : 1;
 
     private static int ParseLine(ITaskItem item) =>
         int.TryParse(item.GetMetadata("Line"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int line) ? line : 0;
 
-    private static string Table(List<(ExperimentResult Result, ITaskItem Item)> rows)
+    private static string Table(List<(IReadOnlyList<ExperimentResult> Runs, ITaskItem First, IReadOnlyList<ITaskItem> Items)> groups)
     {
         var md = new StringBuilder();
         md.Append("# Results\n\n");
-        md.Append("| experiment | dataset | model | pretrained | frozen | test accuracy | tutorial | epochs | train time |\n");
-        md.Append("|---|---|---|---|---|---|---|---|---|\n");
-        foreach (var (r, item) in rows)
+        var platforms = groups.SelectMany(g => g.Runs).Select(r => r.Platform).DistinctBy(p => p.Id).ToList();
+        foreach (var p in platforms)
+            md.Append(CultureInfo.InvariantCulture, $"Numerics platform: {p.Describe()}\n\n");
+        md.Append("Sweeps show mean ± sample standard deviation over their seeds, and the 95 % interval of the mean.\n\n");
+        md.Append("| experiment | dataset | model | pretrained | frozen | seeds | test accuracy | 95 % interval | loss | macro F1 | tutorial | epochs | train time |\n");
+        md.Append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        foreach (var (runs, first, items) in groups)
         {
-            var tutorial = TutorialFigure.Find(item.GetMetadata("Tutorial"));
-            double? seconds = ExperimentResult.TrainSeconds(item.GetMetadata("OutputDirectory"));
+            var r = runs[0];
+            var tutorial = TutorialFigure.Find(first.GetMetadata("Tutorial"));
+            var seconds = items.Select(i => ExperimentResult.TrainSeconds(i.GetMetadata("OutputDirectory"))).ToList();
+            string time = seconds.All(s => s is not null) ? TimeSpan.FromSeconds(Math.Round(seconds.Sum(s => s!.Value))).ToString("c", CultureInfo.InvariantCulture) : "";
+            var accuracy = Stats(runs, "accuracy");
             md.Append(CultureInfo.InvariantCulture,
                 $"| {r.Name} | {r.Dataset} | {r.Model} | {(r.Pretrained.Length == 0 ? "no" : r.Pretrained)} | {(r.Freeze == "backbone" ? "backbone" : "no")} " +
-                $"| {ExperimentResult.Display("accuracy", r.Metrics.GetValueOrDefault("accuracy"))} " +
-                $"| {(tutorial is null ? "" : $"{tutorial.TestAccuracy * 100:F2}%")} | {r.Epochs} " +
-                $"| {(seconds is { } s ? TimeSpan.FromSeconds(Math.Round(s)).ToString("c", CultureInfo.InvariantCulture) : "")} |\n");
+                $"| {runs.Count} | {Spread("accuracy", accuracy)} | {Interval("accuracy", accuracy)} | {Spread("loss", Stats(runs, "loss"))} | {Spread("macro_f1", Stats(runs, "macro_f1"))} " +
+                $"| {(tutorial is null ? "" : $"{tutorial.TestAccuracy * 100:F2}%")} | {r.Epochs} | {time} |\n");
+        }
+        var sweeps = groups.Where(g => g.Runs.Count > 1).ToList();
+        if (sweeps.Count > 0)
+        {
+            md.Append("\n## Seeds\n\n| experiment | seed | test accuracy | loss | macro F1 |\n|---|---|---|---|---|\n");
+            foreach (var run in sweeps.SelectMany(g => g.Runs))
+                md.Append(CultureInfo.InvariantCulture, $"| {run.Name} | {run.Seed} | {Format("accuracy", run.Value("accuracy"))} | {Format("loss", run.Value("loss"))} | {Format("macro_f1", run.Value("macro_f1"))} |\n");
         }
         return md.ToString();
     }
+
+    /// <summary>A sweep's report.md: the spread of its test metrics over the seeds, and each seed's values and report.</summary>
+    private static string SweepReport(LockEntry entry, IReadOnlyList<ExperimentResult> runs, ITaskItem first)
+    {
+        var md = new StringBuilder();
+        md.Append(CultureInfo.InvariantCulture, $"# {entry.Name}: {runs.Count} seeds\n\n");
+        md.Append(CultureInfo.InvariantCulture, $"{entry.Dataset}, {entry.Model}, {entry.Epochs} epochs, seeds {string.Join(", ", runs.Select(r => r.Seed))}. ");
+        md.Append("Each seed is a separate run (its own split, initial weights, shuffling and augmentation); its full report is linked below.\n\n");
+        md.Append(CultureInfo.InvariantCulture, $"Numerics platform: {runs[0].Platform.Describe()}\n\n");
+        md.Append("| test metric | mean ± std | 95 % interval of the mean | min | max |\n|---|---|---|---|---|\n");
+        foreach (var metric in ExperimentResult.SpreadMetricNames)
+        {
+            var stats = Stats(runs, metric);
+            var values = runs.Select(r => r.Value(metric)).OfType<double>().ToList();
+            md.Append(CultureInfo.InvariantCulture, $"| {Label(metric)} | {Spread(metric, stats)} | {Interval(metric, stats)} | {Format(metric, values.DefaultIfEmpty(double.NaN).Min())} | {Format(metric, values.DefaultIfEmpty(double.NaN).Max())} |\n");
+        }
+        md.Append("\n| seed | test accuracy | loss | macro F1 | report |\n|---|---|---|---|---|\n");
+        foreach (var run in runs)
+        {
+            string folder = ReadExperiments.RunFolder(run.Seed);
+            md.Append(CultureInfo.InvariantCulture, $"| {run.Seed} | {Format("accuracy", run.Value("accuracy"))} | {Format("loss", run.Value("loss"))} | {Format("macro_f1", run.Value("macro_f1"))} | [{folder}/report.md]({folder}/report.md) |\n");
+        }
+        md.Append(CultureInfo.InvariantCulture, $"\nThe interval is the mean ± t(0.975, n - 1) · std / √n (Student's t, n = {runs.Count}); it describes this platform's seeds. ");
+        md.Append("Another CPU or GPU gives other last bits and, after training, other numbers: VerifyExperiments checks such a machine against this spread (README, \"Verify\").\n");
+        return md.ToString();
+    }
+
+    internal static SeedStatistics Stats(IEnumerable<ExperimentResult> runs, string metric) =>
+        SeedStatistics.Of([.. runs.Select(r => r.Value(metric)).OfType<double>()]);
+
+    internal static string Label(string metric) => metric switch
+    {
+        "accuracy" => "accuracy",
+        "macro_f1" => "macro F1",
+        _ => metric,
+    };
+
+    /// <summary>A metric for tables: accuracies as percentages, others with 4 decimals.</summary>
+    internal static string Format(string metric, double? value) =>
+        value is not { } v || !double.IsFinite(v) ? "—"
+        : metric.EndsWith("accuracy", StringComparison.Ordinal) ? (v * 100).ToString("F2", CultureInfo.InvariantCulture) + "%"
+        : v.ToString("F4", CultureInfo.InvariantCulture);
+
+    /// <summary>Mean ± std (accuracies in percentage points); one seed: its value alone.</summary>
+    internal static string Spread(string metric, SeedStatistics stats)
+    {
+        if (stats.N < 2)
+            return Format(metric, stats.Mean);
+        bool percent = metric.EndsWith("accuracy", StringComparison.Ordinal);
+        string std = percent ? (stats.Std * 100).ToString("F2", CultureInfo.InvariantCulture) + " pp" : stats.Std.ToString("F4", CultureInfo.InvariantCulture);
+        return $"{Format(metric, stats.Mean)} ± {std}";
+    }
+
+    /// <summary>The 95 % interval of the mean as "low – high"; empty for one seed.</summary>
+    internal static string Interval(string metric, SeedStatistics stats) =>
+        stats.N < 2 ? "" : $"{Format(metric, stats.Mean - stats.Ci95HalfWidth)} – {Format(metric, stats.Mean + stats.Ci95HalfWidth)}";
 
     /// <summary>Writes through a temporary file, and only when the content differs, so that the timestamp means "changed".</summary>
     internal static bool WriteIfChanged(string path, string content)

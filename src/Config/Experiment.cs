@@ -49,6 +49,22 @@ public sealed class Experiment(string name, DatasetConfig dataset, IReadOnlyDict
     public bool Bf16 => (bool)Values["bf16"]!;
     public bool ChannelsLast => (bool)Values["channels_last"]!;
     public ulong Seed => (ulong)Int("seed");
+
+    /// <summary>
+    /// The seeds this experiment runs with: <c>seeds:</c> when given (a sweep, each seed its own run under
+    /// <c>&lt;name&gt;/seed-&lt;s&gt;/</c>), otherwise just <see cref="Seed"/>.
+    /// </summary>
+    public IReadOnlyList<ulong> Seeds => Values.GetValueOrDefault("seeds") is long[] seeds ? [.. seeds.Select(s => (ulong)s)] : [Seed];
+
+    /// <summary>Whether <c>seeds:</c> asks for a sweep (outputs per seed, results as mean ± std).</summary>
+    public bool IsSweep => Values.GetValueOrDefault("seeds") is long[];
+
+    /// <summary>The same experiment with <c>seed</c> set to one seed of its sweep: what each run of the sweep executes.</summary>
+    public Experiment WithSeed(ulong seed)
+    {
+        var values = new Dictionary<string, object?>(Values, StringComparer.Ordinal) { ["seed"] = checked((long)seed) };
+        return new Experiment(Name, Dataset, values, Line);
+    }
     public IReadOnlyList<string> Tags => (string[])Values["tags"]!;
     public string Description => (string?)Values["description"] ?? "";
     public string Tutorial => (string?)Values["tutorial"] ?? "";

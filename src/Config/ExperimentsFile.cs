@@ -235,6 +235,8 @@ public sealed class ExperimentsFile
                 Error(node, "REPRO120", $"'{spec.Key}' must be a list of strings");
                 return spec.Default;
             }
+            if (spec.Kind == SettingKind.Seeds)
+                return ReadSeeds(spec, node);
             if (node is not YamlScalarNode scalar)
             {
                 Error(node, "REPRO121", $"'{spec.Key}' must be a single value, not a {(node is YamlSequenceNode ? "list" : "mapping")}");
@@ -282,6 +284,38 @@ public sealed class ExperimentsFile
                 default:
                     return isNull ? null : text;
             }
+        }
+
+        /// <summary><c>seeds: 5</c> (seeds 1..5) or <c>seeds: [1, 2, 7]</c>: distinct whole numbers, as <c>long[]</c>.</summary>
+        private object? ReadSeeds(SettingSpec spec, YamlNode node)
+        {
+            if (node is YamlScalarNode { Value: { } text })
+            {
+                if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long count))
+                    return TypeError(spec, node, text, "a count of seeds such as 5, or a list such as [1, 2, 3]");
+                return InRange(spec, node, count) ? Enumerable.Range(1, (int)count).Select(i => (long)i).ToArray() : spec.Default;
+            }
+            if (node is not YamlSequenceNode list || list.Children.Count == 0)
+            {
+                Error(node, "REPRO125", $"'{spec.Key}' must be a count such as 5 or a non-empty list of seeds such as [1, 2, 3]");
+                return spec.Default;
+            }
+            var seeds = new List<long>();
+            foreach (var item in list.Children)
+            {
+                if (item is not YamlScalarNode { Value: { } s } || !long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long seed) || seed < 0 || seed > int.MaxValue)
+                {
+                    Error(item, "REPRO125", $"'{spec.Key}' must list whole numbers between 0 and {int.MaxValue}");
+                    return spec.Default;
+                }
+                if (seeds.Contains(seed))
+                {
+                    Error(item, "REPRO125", $"seed {seed} is listed twice in '{spec.Key}'");
+                    return spec.Default;
+                }
+                seeds.Add(seed);
+            }
+            return seeds.ToArray();
         }
 
         private bool InRange(SettingSpec spec, YamlNode node, double value)

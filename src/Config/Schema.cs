@@ -12,7 +12,7 @@ public enum Stage
 }
 
 /// <summary>The type of a setting's value.</summary>
-public enum SettingKind { String, Int, Number, Bool, Choice, Path, StringList, Split }
+public enum SettingKind { String, Int, Number, Bool, Choice, Path, StringList, Split, Seeds }
 
 /// <summary>One key of an experiment (or of <c>defaults</c>): its type, range, default and the stages it affects.</summary>
 public sealed record SettingSpec(
@@ -45,6 +45,7 @@ public static class Schema
         new("dataset", SettingKind.String, Stage.All, null, "a name under datasets:"),
         new("split", SettingKind.Split, Stage.All, "official", "'official', or the fraction of images held out for test (0-1), stratified and seeded"),
         new("seed", SettingKind.Int, Stage.All, 1L, "seeds the split, initial weights, shuffling and augmentation", 0, int.MaxValue),
+        new("seeds", SettingKind.Seeds, Stage.None, null, "seed sweep: a list such as [1, 2, 3], or a count n for seeds 1..n; each seed runs as its own experiment under <name>/seed-<s>/, results show mean ± std (overrides seed)", 1, 1000),
         new("model", SettingKind.Choice, Stage.Train | Stage.Test, "resnet50", "architecture", Choices: ["resnet50", "densenet121"]),
         new("pretrained", SettingKind.Path, Stage.Train | Stage.Test, null, "imagenet (torchvision's weights, downloaded and hash-checked), a torchvision checkpoint (.pth), or none (random init)"),
         new("head", SettingKind.Choice, Stage.Train | Stage.Test, "linear", "classifier head: linear, or seed (the tutorial's MLP)", Choices: ["linear", "seed"]),

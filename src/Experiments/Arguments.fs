@@ -8,6 +8,7 @@ type StageArgs =
     | [<AltCommandLine("-c")>] Config of path: string
     | [<Mandatory; AltCommandLine("-e")>] Experiment of name: string
     | [<AltCommandLine("-o")>] Output of dir: string
+    | Seed of seed: int
     | Discard_Stale_Checkpoint
 
     interface IArgParserTemplate with
@@ -15,7 +16,8 @@ type StageArgs =
             match this with
             | Config _ -> "experiments.yaml to read (default: ./experiments.yaml)."
             | Experiment _ -> "name of the experiment to run."
-            | Output _ -> "output folder (default: artifacts/experiments/<name> beside the config)."
+            | Output _ -> "output folder (default: artifacts/experiments/<name> beside the config, <name>/seed-<s> for a seed of a sweep)."
+            | Seed _ -> "run with this seed instead of the experiment's own (one run of a 'seeds:' sweep)."
             | Discard_Stale_Checkpoint -> "train: delete a checkpoint written for another configuration instead of failing."
 
 type SummaryArgs =

@@ -30,6 +30,12 @@ let private runner (args: ParseResults<StageArgs>) =
         | None ->
             let known = file.Experiments |> Seq.map (fun e -> e.Name) |> String.concat ", "
             raise (ConfigInvalid [ ConfigError(path, 1, 1, "REPRO130", sprintf "no experiment named '%s' (defined: %s)" name known) ])
+    // One run of a seed sweep executes the experiment with that seed; its stamps (written by the build) say the same.
+    let experiment, runName =
+        match args.TryGetResult StageArgs.Seed with
+        | Some seed when seed < 0 -> raise (ArgumentException(sprintf "--seed must be 0 or more, not %d" seed))
+        | Some seed -> experiment.WithSeed(uint64 seed), sprintf "%s/seed-%d" experiment.Name seed
+        | None -> experiment, experiment.Name
     let baseDir =
         match Path.GetDirectoryName path with
         | null -> "."
@@ -37,9 +43,9 @@ let private runner (args: ParseResults<StageArgs>) =
     let output =
         match args.TryGetResult StageArgs.Output with
         | Some dir -> dir
-        | None -> Path.Combine(baseDir, "artifacts", "experiments", experiment.Name)
-    let log (line: string) = printfn "%s: %s" experiment.Name line
-    ExperimentRunner(experiment, baseDir, output, Progress.reporter (), Action<string>(log)), experiment
+        | None -> Path.Combine(baseDir, "artifacts", "experiments", runName)
+    let log (line: string) = printfn "%s: %s" runName line
+    ExperimentRunner(experiment, baseDir, output, Progress.reporter (), Action<string>(log)), runName
 
 let private printMetrics (name: string) (m: Repro.Core.Engine.TestMetrics) (report: string) =
     printfn "%s: test accuracy %.2f%% (%d/%d), loss %.4f -> %s" name (100.0 * m.Accuracy) m.Correct m.Count m.Loss report
@@ -61,33 +67,33 @@ let split args =
     0
 
 let train (args: ParseResults<StageArgs>) =
-    let r, e = runner args
+    let r, name = runner args
     let record = r.Train(args.Contains StageArgs.Discard_Stale_Checkpoint, interruptible ())
     let last = Seq.tryLast record.History
     match last with
-    | Some h -> printfn "%s: trained %d epochs in %.1f s (train accuracy %.2f%%)" e.Name record.History.Count record.Seconds (100.0 * h.TrainAccuracy)
-    | None -> printfn "%s: 0 epochs asked for; model saved untrained" e.Name
+    | Some h -> printfn "%s: trained %d epochs in %.1f s (train accuracy %.2f%%)" name record.History.Count record.Seconds (100.0 * h.TrainAccuracy)
+    | None -> printfn "%s: 0 epochs asked for; model saved untrained" name
     0
 
 let test args =
-    let r, e = runner args
+    let r, name = runner args
     let m = r.Test()
-    printMetrics e.Name m r.Paths.Report
+    printMetrics name m r.Paths.Report
     0
 
 let run (args: ParseResults<StageArgs>) =
-    let r, e = runner args
+    let r, name = runner args
     r.Split() |> ignore
     r.Train(args.Contains StageArgs.Discard_Stale_Checkpoint, interruptible ()) |> ignore
     let m = r.Test()
-    printMetrics e.Name m r.Paths.Report
+    printMetrics name m r.Paths.Report
     0
 
 let lesion args =
-    let r, e = runner args
+    let r, name = runner args
     let table = r.Lesion()
     printfn "%s" table
-    printfn "%s: lesion study -> %s" e.Name r.Paths.Lesion
+    printfn "%s: lesion study -> %s" name r.Paths.Lesion
     0
 
 let summary (args: ParseResults<SummaryArgs>) =

@@ -14,9 +14,9 @@ public sealed class DiffResultsTests : IDisposable
     private void Lock(params (string Name, string Accuracy)[] results)
     {
         string artifacts = Path.Combine(dir, "locked-artifacts");
-        var entries = results.Select(r => ExperimentResult.FromOutput(ResultFiles.WriteOutput(artifacts, r.Name, r.Accuracy), "c0de")!);
+        var entries = results.Select(r => LockEntry.FromRuns([ExperimentResult.FromOutput(ResultFiles.WriteOutput(artifacts, r.Name, r.Accuracy), "c0de")!]));
         Directory.CreateDirectory(Path.GetDirectoryName(LockFile)!);
-        File.WriteAllText(LockFile, ExperimentResult.WriteLock(entries));
+        File.WriteAllText(LockFile, ResultsLock.Write(entries));
         Directory.Delete(artifacts, recursive: true);
     }
 
@@ -53,6 +53,25 @@ public sealed class DiffResultsTests : IDisposable
 
             """.Replace("\r\n", "\n", StringComparison.Ordinal), task.Table);
         Assert.Equal(task.Table, File.ReadAllText(Path.Combine(dir, "artifacts", "diff.md")));
+    }
+
+    [Fact]
+    public void Execute_SweepMeanMoved_ShowsDeltaAgainstTheLockedSpread()
+    {
+        string artifacts = Path.Combine(dir, "locked-artifacts");
+        var locked = Enumerable.Range(1, 5).Select(s => ExperimentResult.FromOutput(
+            ResultFiles.WriteOutput(artifacts, "s", (0.70 + 0.02 * (s - 1)).ToString("F6", System.Globalization.CultureInfo.InvariantCulture), seed: (ulong)s), "c0de", (ulong)s)!).ToList();
+        Directory.CreateDirectory(Path.GetDirectoryName(LockFile)!);
+        File.WriteAllText(LockFile, ResultsLock.Write([LockEntry.FromRuns(locked)]));
+        for (int s = 1; s <= 5; s++)
+            ResultFiles.WriteOutput(Path.Combine(dir, "artifacts"), "s", (0.75 + 0.02 * (s - 1)).ToString("F6", System.Globalization.CultureInfo.InvariantCulture), seed: (ulong)s);
+
+        var (ok, task, _) = Run();
+
+        Assert.True(ok);
+        // Mean 74.00 % -> 79.00 %: +5 points, 1.6 standard deviations (3.16 points) of the locked seeds.
+        Assert.Contains("| s | accuracy | 74.00% ± 3.16 pp (n = 5) | 79.00% ± 3.16 pp (n = 5) | +5.00 pp (+1.6 σ of the old seeds) |", task.Table);
+        Assert.DoesNotContain("| s | loss |", task.Table);
     }
 
     [Fact]

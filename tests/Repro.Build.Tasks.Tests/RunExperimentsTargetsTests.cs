@@ -33,6 +33,9 @@ public sealed class ExperimentBuildFixture : IDisposable
     /// <summary>The first build, of everything tagged 't'.</summary>
     public ExperimentBuild.Result Initial { get; }
 
+    /// <summary>The seeds of sweep 's' (not tagged 't', so only tests that select it run it).</summary>
+    public string SweepSeeds { get; set; } = "[1, 2]";
+
     /// <summary>Sets a key of experiment 'a' for this and every later build (tests' edits accumulate).</summary>
     public void Edit(string key, string value)
     {
@@ -53,6 +56,7 @@ public sealed class ExperimentBuildFixture : IDisposable
             new[] { "name: a", "tags: [t]", "dataset: tiny" }.Concat(edits.Select(e => $"{e.Key}: {e.Value}")).ToArray(),
             ["name: b", "tags: [t]", "dataset: tiny", "seed: 2"],
             ["name: broken", "dataset: corrupt"],
+            ["name: s", "dataset: tiny", $"seeds: {SweepSeeds}"],
         };
         IEnumerable<T> Order<T>(IEnumerable<T> items) => reshuffled ? items.Reverse() : items;
         string comment = reshuffled ? "   # a comment" : "";
@@ -230,8 +234,9 @@ public sealed class RunExperimentsTargetsTests(ExperimentBuildFixture fixture)
         string original = File.ReadAllText(fixture.LockFile);
         var lines = original.Split('\n');
         int b = Array.FindIndex(lines, l => l.Contains("\"b\": {", StringComparison.Ordinal));
-        int loss = Array.FindIndex(lines, b, l => l.TrimStart().StartsWith("\"loss\"", StringComparison.Ordinal));
-        lines[loss] = "        \"loss\": 123.000000,";
+        // The first locked loss value of b (the summary before it holds objects, not numbers).
+        int loss = Array.FindIndex(lines, b, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\s*""loss"": \d"));
+        lines[loss] = lines[loss][..lines[loss].IndexOf('"', StringComparison.Ordinal)] + "\"loss\": 123.000000,";
         File.WriteAllText(fixture.LockFile, string.Join('\n', lines));
         try
         {
@@ -240,12 +245,38 @@ public sealed class RunExperimentsTargetsTests(ExperimentBuildFixture fixture)
             // 'a' re-ran from scratch in a scratch folder and matched exactly; only the tampered number differs.
             Assert.NotEqual(0, result.ExitCode);
             Assert.Equal(["a:split", "a:test", "a:train", "b:split", "b:test", "b:train"], result.Ran);
-            Assert.Contains("| b | loss | 123.000000 |", result.Log);
+            Assert.Contains("| b | bitwise | loss | 123.000000 |", result.Log);
+            Assert.Contains("VerifyExperiments check: bitwise", result.Log);
             Assert.DoesNotContain("| a |", result.Log);
         }
         finally
         {
             File.WriteAllText(fixture.LockFile, original);
         }
+    }
+
+    [Fact]
+    public void RunExperiments_SeedSweep_RunsEachSeedAndAddingASeedRunsOnlyThatSeed()
+    {
+        fixture.SweepSeeds = "[1, 2]";
+        fixture.WriteConfig();
+        var first = Build("RunExperiments", "Experiment=s");
+
+        Succeeded(first);
+        Assert.Equal(["s/seed-1:split", "s/seed-1:test", "s/seed-1:train", "s/seed-2:split", "s/seed-2:test", "s/seed-2:train"], first.Ran);
+        Assert.True(File.Exists(fixture.Output("s", Path.Combine("seed-2", "metrics.json"))));
+        Assert.Contains("| accuracy |", File.ReadAllText(fixture.Output("s", "report.md")));
+        var entry = ResultsLock.Read(File.ReadAllText(fixture.LockFile))["s"];
+        Assert.Equal(2, entry.Platforms[entry.Reference].Seeds.Count);
+
+        fixture.SweepSeeds = "[1, 2, 3]";
+        fixture.WriteConfig();
+        var second = Build("RunExperiments", "Experiment=s");
+
+        Succeeded(second);
+        Assert.Equal(["s/seed-3:split", "s/seed-3:test", "s/seed-3:train"], second.Ran);
+        Assert.Equal(["s/seed-1", "s/seed-2"], second.UpToDate);
+        entry = ResultsLock.Read(File.ReadAllText(fixture.LockFile))["s"];
+        Assert.Equal([1UL, 2, 3], entry.Platforms[entry.Reference].Seeds.Keys.ToArray());
     }
 }

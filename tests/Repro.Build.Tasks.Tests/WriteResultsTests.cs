@@ -1,5 +1,3 @@
-using Microsoft.Build.Utilities;
-
 namespace Repro.Build.Tasks.Tests;
 
 public sealed class WriteResultsTests : IDisposable
@@ -10,31 +8,39 @@ public sealed class WriteResultsTests : IDisposable
 
     private string LockFile => Path.Combine(dir, "results", "experiments.lock.json");
 
-    private (bool Ok, RecordingBuildEngine Engine) Run(params string[] names)
+    private string Artifacts => Path.Combine(dir, "artifacts");
+
+    private (bool Ok, RecordingBuildEngine Engine) RunWith(string lockPlatform, params Microsoft.Build.Framework.ITaskItem[] items)
     {
         var engine = new RecordingBuildEngine();
         var task = new WriteResults
         {
             BuildEngine = engine,
-            Experiments = names.Select(n =>
-            {
-                var item = new TaskItem(n);
-                item.SetMetadata("OutputDirectory", Path.Combine(dir, "artifacts", "experiments", n) + Path.DirectorySeparatorChar);
-                item.SetMetadata("Tutorial", n == "a" ? "flower-resnet50" : "");
-                return item;
-            }).ToArray(),
+            Experiments = items,
             LockFile = LockFile,
-            ReportFile = Path.Combine(dir, "artifacts", "results.md"),
+            ReportFile = Path.Combine(Artifacts, "results.md"),
             CodeFingerprint = "c0de",
+            LockPlatform = lockPlatform,
         };
         return (task.Execute(), engine);
     }
 
-    [Fact]
-    public void Execute_TwoExperiments_LocksMetricsAndFingerprintsDeterministically()
+    private (bool Ok, RecordingBuildEngine Engine) Run(params string[] names) =>
+        RunWith("", names.Select(n => ResultFiles.Item(Artifacts, n, tutorial: n == "a" ? "flower-resnet50" : "")).ToArray());
+
+    /// <summary>A sweep of seeds 1..n of experiment "s" on <paramref name="platform"/>, accuracies 0.70, 0.72, …</summary>
+    private Microsoft.Build.Framework.ITaskItem[] Sweep(int n, string platform = "p1", double offset = 0)
     {
-        ResultFiles.WriteOutput(Path.Combine(dir, "artifacts"), "b", "0.250000");
-        ResultFiles.WriteOutput(Path.Combine(dir, "artifacts"), "a", "0.500000");
+        for (int s = 1; s <= n; s++)
+            ResultFiles.WriteOutput(Artifacts, "s", (0.70 + 0.02 * (s - 1) + offset).ToString("F6", System.Globalization.CultureInfo.InvariantCulture), platform: platform, seed: (ulong)s);
+        return Enumerable.Range(1, n).Select(s => (Microsoft.Build.Framework.ITaskItem)ResultFiles.Item(Artifacts, "s", (ulong)s)).ToArray();
+    }
+
+    [Fact]
+    public void Execute_TwoExperiments_LocksMetricsFingerprintsAndPlatformDeterministically()
+    {
+        ResultFiles.WriteOutput(Artifacts, "b", "0.250000");
+        ResultFiles.WriteOutput(Artifacts, "a", "0.500000");
 
         Assert.True(Run("b", "a").Ok);
 
@@ -43,32 +49,34 @@ public sealed class WriteResultsTests : IDisposable
         Assert.Contains("\"accuracy\": 0.500000", text);
         Assert.Contains("\"code\": \"c0de\"", text);
         Assert.Contains("\"data\": \"fedcba9876543210\"", text);
+        Assert.Contains("\"cpu_brand\": \"Test CPU p1\"", text);
         Assert.DoesNotContain("61.4", text); // timings vary between runs: never locked
-        var lockedA = ExperimentResult.ReadLock(text)["a"];
-        Assert.Equal("0.500000", lockedA.Metrics["accuracy"]);
-        Assert.Equal(16, lockedA.Fingerprints["train"].Length);
+        var lockedA = ResultsLock.Read(text)["a"];
+        Assert.Equal("p1", lockedA.Reference);
+        Assert.Equal("0.500000", lockedA.Platforms["p1"].Seeds[1]["accuracy"]);
+        Assert.Equal(16, lockedA.Seeds[1]["train"].Length);
     }
 
     [Fact]
     public void Execute_ExperimentNotSelected_KeepsItsPreviousEntry()
     {
-        ResultFiles.WriteOutput(Path.Combine(dir, "artifacts"), "a", "0.500000");
-        ResultFiles.WriteOutput(Path.Combine(dir, "artifacts"), "b", "0.250000");
+        ResultFiles.WriteOutput(Artifacts, "a", "0.500000");
+        ResultFiles.WriteOutput(Artifacts, "b", "0.250000");
         Run("a", "b");
-        ResultFiles.WriteOutput(Path.Combine(dir, "artifacts"), "a", "0.750000");
-        Directory.Delete(Path.Combine(dir, "artifacts", "experiments", "b"), recursive: true);
+        ResultFiles.WriteOutput(Artifacts, "a", "0.750000");
+        Directory.Delete(Path.Combine(Artifacts, "experiments", "b"), recursive: true);
 
         Assert.True(Run("a").Ok);
 
-        var locked = ExperimentResult.ReadLock(File.ReadAllText(LockFile));
-        Assert.Equal("0.750000", locked["a"].Metrics["accuracy"]);
-        Assert.Equal("0.250000", locked["b"].Metrics["accuracy"]);
+        var locked = ResultsLock.Read(File.ReadAllText(LockFile));
+        Assert.Equal("0.750000", locked["a"].Platforms["p1"].Seeds[1]["accuracy"]);
+        Assert.Equal("0.250000", locked["b"].Platforms["p1"].Seeds[1]["accuracy"]);
     }
 
     [Fact]
     public void Execute_NothingChanged_LeavesLockFileTimestamp()
     {
-        ResultFiles.WriteOutput(Path.Combine(dir, "artifacts"), "a", "0.500000");
+        ResultFiles.WriteOutput(Artifacts, "a", "0.500000");
         Run("a");
         var past = new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         File.SetLastWriteTimeUtc(LockFile, past);
@@ -81,22 +89,87 @@ public sealed class WriteResultsTests : IDisposable
     [Fact]
     public void Execute_TutorialExperiment_TableShowsTutorialFigureAndTrainTime()
     {
-        ResultFiles.WriteOutput(Path.Combine(dir, "artifacts"), "a", "0.912345");
+        ResultFiles.WriteOutput(Artifacts, "a", "0.912345");
 
         Assert.True(Run("a").Ok);
 
-        string table = File.ReadAllText(Path.Combine(dir, "artifacts", "results.md"));
-        Assert.Contains("| a | tiny | resnet50 | no | no | 91.23% | 90.11% | 2 | 00:01:01 |", table);
+        string table = File.ReadAllText(Path.Combine(Artifacts, "results.md"));
+        Assert.Contains("| a | tiny | resnet50 | no | no | 1 | 91.23% |  | 0.5000 | 0.4000 | 90.11% | 2 | 00:01:01 |", table);
     }
 
     [Fact]
     public void Execute_MetricsMissing_LogsErrorNamingExperiment()
     {
-        Directory.CreateDirectory(Path.Combine(dir, "artifacts", "experiments", "a"));
+        Directory.CreateDirectory(Path.Combine(Artifacts, "experiments", "a"));
 
         var (ok, engine) = Run("a");
 
         Assert.False(ok);
         Assert.Contains("experiment 'a' has no complete result", Assert.Single(engine.Errors).Message);
+    }
+
+    [Fact]
+    public void Execute_Sweep_LocksEverySeedWithSummaryAndWritesSpreadReport()
+    {
+        Assert.True(RunWith("", Sweep(5)).Ok);
+
+        var entry = ResultsLock.Read(File.ReadAllText(LockFile))["s"];
+        Assert.Equal([1UL, 2, 3, 4, 5], entry.Seeds.Keys.ToArray());
+        var accuracy = entry.Platforms["p1"].Statistics("accuracy");
+        Assert.Equal(0.74, accuracy.Mean, 9);
+        Assert.Equal(0.0316228, accuracy.Std, 6); // sample std of 0.70, 0.72, …, 0.78
+        string text = File.ReadAllText(LockFile);
+        Assert.Contains("\"ci95_low\": 0.700735", text); // 0.74 - t(0.975, 4) * 0.0316228 / sqrt(5)
+        string report = File.ReadAllText(Path.Combine(Artifacts, "experiments", "s", "report.md"));
+        Assert.Contains("| accuracy | 74.00% ± 3.16 pp | 70.07% – 77.93% | 70.00% | 78.00% |", report);
+        Assert.Contains("| 3 | 74.00% | 0.5000 | 0.4000 | [seed-3/report.md](seed-3/report.md) |", report);
+        string table = File.ReadAllText(Path.Combine(Artifacts, "results.md"));
+        Assert.Contains("| s | tiny | resnet50 | no | no | 5 | 74.00% ± 3.16 pp | 70.07% – 77.93% |", table);
+        Assert.Contains("| s | 5 | 78.00% | 0.5000 | 0.4000 |", table);
+    }
+
+    [Fact]
+    public void Execute_ForeignPlatformSameSettings_LeavesLockUnlessAdded()
+    {
+        RunWith("", Sweep(3, "p1"));
+        string before = File.ReadAllText(LockFile);
+
+        var (ok, engine) = RunWith("", Sweep(3, "p2", offset: 0.01));
+
+        Assert.True(ok);
+        Assert.Equal(before, File.ReadAllText(LockFile));
+        Assert.Contains(engine.Messages, m => m.Message!.Contains("platform p2 is not in", StringComparison.Ordinal) && m.Message.Contains("-p:ReproLockPlatform=add", StringComparison.Ordinal));
+
+        Assert.True(RunWith("add", Sweep(3, "p2", offset: 0.01)).Ok);
+
+        var entry = ResultsLock.Read(File.ReadAllText(LockFile))["s"];
+        Assert.Equal(["p1", "p2"], entry.Platforms.Keys.ToArray());
+        Assert.Equal("p1", entry.Reference);
+        Assert.Equal("0.710000", entry.Platforms["p2"].Seeds[1]["accuracy"]);
+    }
+
+    [Fact]
+    public void Execute_SettingsChangedOnForeignPlatform_ReplacesEntryWithThisPlatform()
+    {
+        RunWith("", Sweep(3, "p1"));
+        RunWith("add", Sweep(3, "p2"));
+
+        Assert.True(RunWith("", Sweep(4, "p2")).Ok); // a fourth seed: the seed set changed, older numbers no longer describe it
+
+        var entry = ResultsLock.Read(File.ReadAllText(LockFile))["s"];
+        Assert.Equal(["p2"], entry.Platforms.Keys.ToArray());
+        Assert.Equal("p2", entry.Reference);
+        Assert.Equal(4, entry.Platforms["p2"].Seeds.Count);
+    }
+
+    [Fact]
+    public void Execute_UnknownLockPlatformValue_FailsNamingTheProperty()
+    {
+        ResultFiles.WriteOutput(Artifacts, "a", "0.500000");
+
+        var (ok, engine) = RunWith("replace", ResultFiles.Item(Artifacts, "a"));
+
+        Assert.False(ok);
+        Assert.Contains("-p:ReproLockPlatform", Assert.Single(engine.Errors).Message);
     }
 }

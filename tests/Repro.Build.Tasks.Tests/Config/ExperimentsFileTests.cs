@@ -47,6 +47,68 @@ public sealed class ExperimentsFileTests : IDisposable
     }
 
     [Fact]
+    public void Parse_SeedsCountUnderDefaults_SweepsSeedsOneToNAndEachRunHasItsOwnStamps()
+    {
+        var file = Parse(Datasets + """
+
+            defaults:
+              seeds: 3
+            experiments:
+              - name: a
+                dataset: sample
+              - name: b
+                dataset: sample
+                seed: 7
+                seeds: [7, 11]
+            """);
+
+        Assert.Empty(file.Errors);
+        Assert.Equal([1UL, 2, 3], file.Experiments[0].Seeds);
+        Assert.True(file.Experiments[0].IsSweep);
+        Assert.Equal([7UL, 11], file.Experiments[1].Seeds);
+        var run = file.Experiments[0].WithSeed(2);
+        Assert.Equal(2UL, run.Seed);
+        Assert.Contains("\"seed\": 2", run.Canonical(Stage.Split, dir));
+        // The sweep itself is no stage's setting: adding a seed must not make the other seeds' stamps stale.
+        Assert.DoesNotContain("seeds", run.Canonical(Stage.All, dir));
+    }
+
+    [Fact]
+    public void Parse_NoSeeds_RunsTheExperimentsOwnSeedOnly()
+    {
+        var file = Parse(Datasets + """
+
+            experiments:
+              - name: a
+                dataset: sample
+                seed: 4
+            """);
+
+        var a = Assert.Single(file.Experiments);
+        Assert.False(a.IsSweep);
+        Assert.Equal([4UL], a.Seeds);
+    }
+
+    [Theory]
+    [InlineData("seeds: []", "REPRO125", "non-empty list")]
+    [InlineData("seeds: [1, 1]", "REPRO125", "listed twice")]
+    [InlineData("seeds: [1, -2]", "REPRO125", "whole numbers")]
+    [InlineData("seeds: 0", "REPRO123", "between 1 and 1000")]
+    [InlineData("seeds: many", "REPRO122", "a count of seeds")]
+    public void Parse_BadSeeds_ReportsWhatIsWrong(string line, string code, string message)
+    {
+        var file = Parse(Datasets + $"""
+
+            experiments:
+              - name: a
+                dataset: sample
+                {line}
+            """);
+
+        Assert.Contains(message, Single(file, code).Message);
+    }
+
+    [Fact]
     public void Parse_UnknownExperimentKey_ReportsKeyPositionAndSuggestion()
     {
         var file = Parse(Datasets + """

@@ -1,0 +1,229 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Repro.Build.Tasks;
+
+/// <summary>One platform's exact results for an experiment: each seed's locked metrics (metrics.json's text).</summary>
+internal sealed record PlatformResults(NumericsPlatformRecord Platform, SortedDictionary<ulong, IReadOnlyDictionary<string, string>> Seeds)
+{
+    /// <summary>A metric over this platform's seeds.</summary>
+    public SeedStatistics Statistics(string metric) =>
+        SeedStatistics.Of([.. Seeds.Values.Select(m => m.TryGetValue(metric, out var raw) ? double.Parse(raw, CultureInfo.InvariantCulture) : double.NaN).Where(double.IsFinite)]);
+}
+
+/// <summary>
+/// An experiment's entry in the lock file: the settings that produced it (per-seed stamp fingerprints, data and code),
+/// and for each numerics platform that recorded it, every seed's metrics. <see cref="Reference"/> is the platform that
+/// wrote the entry; others are added with -p:ReproLockPlatform=add.
+/// </summary>
+internal sealed record LockEntry(
+    string Name,
+    string Dataset,
+    string Model,
+    string Pretrained,
+    string Freeze,
+    int Epochs,
+    string Device,
+    string Code,
+    string Data,
+    SortedDictionary<ulong, IReadOnlyDictionary<string, string>> Seeds,
+    string Reference,
+    SortedDictionary<string, PlatformResults> Platforms)
+{
+    /// <summary>The entry a set of runs of one experiment (one per seed, one platform) makes on its own.</summary>
+    public static LockEntry FromRuns(IReadOnlyList<ExperimentResult> runs)
+    {
+        var first = runs[0];
+        var seeds = new SortedDictionary<ulong, IReadOnlyDictionary<string, string>>();
+        var platforms = new SortedDictionary<string, PlatformResults>(StringComparer.Ordinal);
+        foreach (var run in runs)
+        {
+            seeds[run.Seed] = ExperimentResult.StampNames.ToDictionary(n => n, n => run.Fingerprints.GetValueOrDefault(n, ""), StringComparer.Ordinal);
+            if (!platforms.TryGetValue(run.Platform.Id, out var results))
+                platforms[run.Platform.Id] = results = new PlatformResults(run.Platform, []);
+            results.Seeds[run.Seed] = run.Metrics;
+        }
+        return new LockEntry(first.Name, first.Dataset, first.Model, first.Pretrained, first.Freeze, first.Epochs, first.Device,
+            first.Fingerprints.GetValueOrDefault("code", ""), first.Fingerprints.GetValueOrDefault("data", ""), seeds, first.Platform.Id, platforms);
+    }
+
+    /// <summary>Same settings, data, code and seeds: results of any platform recorded for one hold for the other.</summary>
+    public bool SameSettings(LockEntry other) =>
+        (Dataset, Model, Pretrained, Freeze, Epochs, Device, Code, Data) == (other.Dataset, other.Model, other.Pretrained, other.Freeze, other.Epochs, other.Device, other.Code, other.Data)
+        && Seeds.Count == other.Seeds.Count
+        && Seeds.All(s => other.Seeds.TryGetValue(s.Key, out var o) && ExperimentResult.StampNames.All(n => s.Value.GetValueOrDefault(n) == o.GetValueOrDefault(n)));
+
+    /// <summary>The platform whose seeds form the distribution another platform is checked against: the most seeds, then the reference.</summary>
+    public PlatformResults? Distribution() =>
+        Platforms.Values.OrderByDescending(p => p.Seeds.Count).ThenBy(p => p.Platform.Id == Reference ? 0 : 1).FirstOrDefault();
+}
+
+/// <summary>
+/// results/experiments.lock.json: read, merged with new runs, written with sorted keys, fixed precision and '\n'
+/// line ends, so a commit shows exactly which results moved and on which platform.
+/// </summary>
+internal static class ResultsLock
+{
+    public const int Version = 2;
+
+    /// <summary>How <see cref="Merge"/> treated the current runs.</summary>
+    public enum MergeOutcome { New, Replaced, Updated, Added, NotRecorded }
+
+    /// <summary>
+    /// The entry after recording <paramref name="current"/> (one platform's runs): a new experiment or changed settings,
+    /// data, code or seeds replace the entry (older platforms' numbers no longer apply); the same settings update
+    /// this platform's results if the entry has them or <paramref name="addPlatform"/> asks for it, and otherwise
+    /// leave the entry as it is (a foreign machine does not rewrite the author's lock by running the experiments).
+    /// </summary>
+    public static (LockEntry Entry, MergeOutcome Outcome) Merge(LockEntry? old, LockEntry current, bool addPlatform)
+    {
+        if (old is null)
+            return (current, MergeOutcome.New);
+        if (!old.SameSettings(current))
+            return (current, MergeOutcome.Replaced);
+        var platforms = new SortedDictionary<string, PlatformResults>(old.Platforms, StringComparer.Ordinal);
+        bool known = platforms.ContainsKey(current.Reference);
+        if (!known && !addPlatform)
+            return (old, MergeOutcome.NotRecorded);
+        foreach (var (id, results) in current.Platforms)
+            platforms[id] = results;
+        return (old with { Platforms = platforms, Seeds = current.Seeds }, known ? MergeOutcome.Updated : MergeOutcome.Added);
+    }
+
+    /// <summary>Reads a lock file's text (empty or missing: no entries). Version 1 files (one result, no platform) read as platform "unrecorded", seed 1.</summary>
+    public static SortedDictionary<string, LockEntry> Read(string? text)
+    {
+        var entries = new SortedDictionary<string, LockEntry>(StringComparer.Ordinal);
+        if (string.IsNullOrWhiteSpace(text))
+            return entries;
+        using var doc = JsonDocument.Parse(text);
+        int version = doc.RootElement.TryGetProperty("version", out var v) ? v.GetInt32() : 1;
+        foreach (var e in doc.RootElement.GetProperty("experiments").EnumerateObject())
+            entries[e.Name] = version >= 2 ? ReadEntry(e.Name, e.Value) : ReadVersion1(e.Name, e.Value);
+        return entries;
+    }
+
+    private static LockEntry ReadEntry(string name, JsonElement v)
+    {
+        var fingerprints = v.GetProperty("fingerprints");
+        var seeds = new SortedDictionary<ulong, IReadOnlyDictionary<string, string>>();
+        foreach (var s in v.GetProperty("seeds").EnumerateObject())
+            seeds[ulong.Parse(s.Name, CultureInfo.InvariantCulture)] = Strings(s.Value);
+        var platforms = new SortedDictionary<string, PlatformResults>(StringComparer.Ordinal);
+        foreach (var p in v.GetProperty("platforms").EnumerateObject())
+        {
+            var results = new SortedDictionary<ulong, IReadOnlyDictionary<string, string>>();
+            foreach (var s in p.Value.GetProperty("seeds").EnumerateObject())
+                results[ulong.Parse(s.Name, CultureInfo.InvariantCulture)] = s.Value.EnumerateObject().ToDictionary(m => m.Name, m => m.Value.GetRawText(), StringComparer.Ordinal);
+            platforms[p.Name] = new PlatformResults(NumericsPlatformRecord.FromJson(p.Value.GetProperty("platform")) with { Id = p.Name }, results);
+        }
+        return new LockEntry(name, Text(v, "dataset"), Text(v, "model"), Text(v, "pretrained"), Text(v, "freeze"), v.GetProperty("epochs").GetInt32(),
+            Text(v, "device"), Text(fingerprints, "code"), Text(fingerprints, "data"), seeds, Text(v, "reference"), platforms);
+    }
+
+    private static LockEntry ReadVersion1(string name, JsonElement v)
+    {
+        var fingerprints = Strings(v.GetProperty("fingerprints"));
+        var metrics = v.GetProperty("test").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetRawText(), StringComparer.Ordinal);
+        var platform = NumericsPlatformRecord.Unrecorded;
+        return new LockEntry(name, Text(v, "dataset"), Text(v, "model"), Text(v, "pretrained"), Text(v, "freeze"), v.GetProperty("epochs").GetInt32(),
+            Text(v, "device"), fingerprints.GetValueOrDefault("code", ""), fingerprints.GetValueOrDefault("data", ""),
+            new() { [1] = ExperimentResult.StampNames.ToDictionary(n => n, n => fingerprints.GetValueOrDefault(n, ""), StringComparer.Ordinal) },
+            platform.Id, new(StringComparer.Ordinal) { [platform.Id] = new PlatformResults(platform, new() { [1] = metrics }) });
+    }
+
+    /// <summary>The lock file's text.</summary>
+    public static string Write(IEnumerable<LockEntry> entries)
+    {
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("version", Version);
+            json.WriteStartObject("experiments");
+            foreach (var e in entries.OrderBy(e => e.Name, StringComparer.Ordinal))
+                WriteEntry(json, e);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray()).Replace("\r\n", "\n", StringComparison.Ordinal) + "\n";
+    }
+
+    private static void WriteEntry(Utf8JsonWriter json, LockEntry e)
+    {
+        json.WriteStartObject(e.Name);
+        json.WriteString("dataset", e.Dataset);
+        json.WriteString("model", e.Model);
+        json.WriteString("pretrained", e.Pretrained);
+        json.WriteString("freeze", e.Freeze);
+        json.WriteNumber("epochs", e.Epochs);
+        json.WriteString("device", e.Device);
+        json.WriteStartObject("fingerprints");
+        json.WriteString("code", e.Code);
+        json.WriteString("data", e.Data);
+        json.WriteEndObject();
+        json.WriteStartObject("seeds");
+        foreach (var (seed, stamps) in e.Seeds)
+        {
+            json.WriteStartObject(seed.ToString(CultureInfo.InvariantCulture));
+            foreach (var name in ExperimentResult.StampNames)
+                json.WriteString(name, stamps.GetValueOrDefault(name, ""));
+            json.WriteEndObject();
+        }
+        json.WriteEndObject();
+        json.WriteString("reference", e.Reference);
+        json.WriteStartObject("platforms");
+        foreach (var (id, results) in e.Platforms)
+        {
+            json.WriteStartObject(id);
+            json.WritePropertyName("platform");
+            results.Platform.Write(json);
+            json.WriteStartObject("summary");
+            json.WriteNumber("n", results.Seeds.Count);
+            foreach (var metric in ExperimentResult.SpreadMetricNames)
+            {
+                var stats = results.Statistics(metric);
+                if (stats.N == 0)
+                    continue;
+                json.WriteStartObject(metric);
+                Number(json, "mean", stats.Mean);
+                if (stats.N >= 2)
+                {
+                    Number(json, "std", stats.Std);
+                    Number(json, "ci95_low", stats.Mean - stats.Ci95HalfWidth);
+                    Number(json, "ci95_high", stats.Mean + stats.Ci95HalfWidth);
+                }
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
+            json.WriteStartObject("seeds");
+            foreach (var (seed, metrics) in results.Seeds)
+            {
+                json.WriteStartObject(seed.ToString(CultureInfo.InvariantCulture));
+                foreach (var name in ExperimentResult.MetricNames.Where(metrics.ContainsKey))
+                {
+                    json.WritePropertyName(name);
+                    json.WriteRawValue(metrics[name], skipInputValidation: true);
+                }
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    private static void Number(Utf8JsonWriter json, string name, double value)
+    {
+        json.WritePropertyName(name);
+        json.WriteRawValue(value.ToString("F6", CultureInfo.InvariantCulture), skipInputValidation: true);
+    }
+
+    private static Dictionary<string, string> Strings(JsonElement element) =>
+        element.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal);
+
+    private static string Text(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() ?? "" : "";
+}

@@ -1,0 +1,121 @@
+using System.Globalization;
+
+namespace Repro.Build.Tasks.Tests;
+
+/// <summary>
+/// VerifyExperiments' comparison: bitwise on a platform the lock recorded, statistical against the locked seeds'
+/// spread on any other (a CI runner rarely has the lock author's CPU), and never a silent pass.
+/// </summary>
+public sealed class VerifyResultsTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("repro-verify-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    private string LockFile => Path.Combine(dir, "results", "experiments.lock.json");
+
+    private string Rerun => Path.Combine(dir, "verify");
+
+    /// <summary>Locks seeds 1..n of sweep "s" on platform "author": accuracies 0.70, 0.72, …; losses 0.50, 0.51, …</summary>
+    private void LockSweep(int n)
+    {
+        string artifacts = Path.Combine(dir, "locked");
+        var runs = Enumerable.Range(1, n).Select(s => ExperimentResult.FromOutput(
+            ResultFiles.WriteOutput(artifacts, "s", F(0.70 + 0.02 * (s - 1)), loss: F(0.50 + 0.01 * (s - 1)), platform: "author", seed: (ulong)s, images: 1000),
+            "c0de", (ulong)s)!).ToList();
+        Directory.CreateDirectory(Path.GetDirectoryName(LockFile)!);
+        File.WriteAllText(LockFile, ResultsLock.Write([LockEntry.FromRuns(runs)]));
+    }
+
+    private (bool Ok, VerifyResults Task, RecordingBuildEngine Engine) Verify(string platform, string accuracy, string loss = "0.520000")
+    {
+        ResultFiles.WriteOutput(Rerun, "s", accuracy, loss: loss, platform: platform, seed: 1, images: 1000);
+        var engine = new RecordingBuildEngine();
+        var task = new VerifyResults { BuildEngine = engine, Experiments = [ResultFiles.Item(Rerun, "s", 1)], LockFile = LockFile, CodeFingerprint = "c0de" };
+        return (task.Execute(), task, engine);
+    }
+
+    private static string F(double v) => v.ToString("F6", CultureInfo.InvariantCulture);
+
+    private static string Log(RecordingBuildEngine engine) =>
+        string.Join("\n", engine.Messages.Select(m => m.Message).Concat(engine.Errors.Select(e => e.Message)));
+
+    [Fact]
+    public void Execute_SamePlatformSameBits_PassesBitwise()
+    {
+        LockSweep(5);
+
+        var (ok, task, engine) = Verify("author", "0.700000", "0.500000");
+
+        Assert.True(ok, Log(engine));
+        Assert.Equal("bitwise", task.CheckKinds);
+        Assert.Contains("s/seed-1: bitwise check on numerics platform author, recorded in the lock: identical", Log(engine));
+    }
+
+    [Fact]
+    public void Execute_SamePlatformOtherBits_FailsBitwise()
+    {
+        LockSweep(5);
+
+        var (ok, _, engine) = Verify("author", "0.701000", "0.500000");
+
+        Assert.False(ok);
+        Assert.Contains("| s/seed-1 | bitwise | accuracy | 70.00% | 70.10% | exact (bitwise) |", Log(engine));
+    }
+
+    [Fact]
+    public void Execute_ForeignPlatformValueInBand_PassesStatisticallyAndSaysSo()
+    {
+        // Locked accuracies 0.70..0.78: mean 0.74, std 0.0316, band ±5.04 std = ±0.159 at n = 5 (1 % false alarms).
+        LockSweep(5);
+
+        var (ok, task, engine) = Verify("ci-runner", "0.770000", "0.540000");
+
+        Assert.True(ok, Log(engine));
+        Assert.Equal("statistical", task.CheckKinds);
+        string log = Log(engine);
+        Assert.Contains("this machine's numerics platform ci-runner is not in the lock; compared with the 5 seeds locked on platform author", log);
+        Assert.Contains("accuracy 77.00% vs 74.00% ± 3.16 pp (band 58.05% – 89.95%): in band", log);
+        Assert.Contains(": pass", log);
+    }
+
+    [Fact]
+    public void Execute_ForeignPlatformValueOutOfBand_FailsStatistically()
+    {
+        LockSweep(5);
+
+        var (ok, _, engine) = Verify("ci-runner", "0.500000");
+
+        Assert.False(ok);
+        string log = Log(engine);
+        Assert.Contains("accuracy 50.00% vs 74.00% ± 3.16 pp (band 58.05% – 89.95%): OUT OF BAND", log);
+        Assert.Contains("| s/seed-1 | statistical | accuracy | 74.00% ± 3.16 pp (n = 5) | 50.00% | 58.05% – 89.95% |", log);
+    }
+
+    [Fact]
+    public void Execute_ForeignPlatformWithoutDistribution_FailsSayingHowToRecordOne()
+    {
+        LockSweep(1);
+
+        var (ok, _, engine) = Verify("ci-runner", "0.700000", "0.500000");
+
+        Assert.False(ok);
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("REPRO312", error.Code);
+        Assert.Contains("-p:ReproLockPlatform=add", error.Message);
+        Assert.Contains("seeds: 5", error.Message);
+    }
+
+    [Fact]
+    public void Execute_SettingsChanged_ReportsStaleLock()
+    {
+        LockSweep(5);
+        ResultFiles.WriteOutput(Rerun, "s", "0.700000", platform: "author", seed: 1, model: "densenet121");
+        var engine = new RecordingBuildEngine();
+        var task = new VerifyResults { BuildEngine = engine, Experiments = [ResultFiles.Item(Rerun, "s", 1)], LockFile = LockFile, CodeFingerprint = "c0de" };
+
+        Assert.False(task.Execute());
+        Assert.Contains("| s/seed-1 | — | train fingerprint |", Log(engine));
+        Assert.Contains("lock is stale", Log(engine));
+    }
+}

@@ -250,14 +250,15 @@ public sealed class ExperimentRunner
 
         var summary = ModelSummary.Create(model.Module, 3, experiment.Crop, experiment.Crop);
         string dataFingerprint = dataHash[..16];
-        AtomicFile.WriteAllText(Paths.Metrics, MetricsJson.Write(experiment.Name, TrainFingerprint, dataFingerprint, metrics, training.History));
+        var platform = NumericsPlatform.Current(device);
+        AtomicFile.WriteAllText(Paths.Metrics, MetricsJson.Write(experiment.Name, TrainFingerprint, dataFingerprint, metrics, training.History, platform));
         AtomicFile.WriteAllText(Paths.History, ReportWriter.HistoryCsv(training.History));
         Plots.Curves(Paths.Curves, experiment.Name, training.History);
         Plots.Confusion(Paths.Confusion, experiment.Name, metrics);
         var (commit, dirty) = Provenance.Git(configDirectory);
         var provenance = new Provenance(commit, dirty, TorchRuntime.TorchSharpVersion, TorchRuntime.LibTorchVersion,
             TorchRuntime.DeviceName(device), experiment.Threads, RuntimeInformation.OSDescription,
-            input.ToString(), TorchRuntime.DeterministicAlgorithms);
+            input.ToString(), TorchRuntime.DeterministicAlgorithms, platform);
         var report = new ReportData(experiment.Name, experiment.Description, experiment.Canonical(Stage.Train | Stage.Test, configDirectory), TrainFingerprint,
             $"{experiment.Dataset.Name} ({experiment.Dataset.Kind}, {dataset.Classes.Count} classes, {dataset.Samples.Count} images)",
             dataHash, split.Train.Count, split.Test.Count, training.Path, summary.Render(), metrics, training.History, provenance,

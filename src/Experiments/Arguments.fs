@@ -44,6 +44,20 @@ type ValidateArgs =
             match this with
             | Config _ -> "experiments.yaml to check (default: ./experiments.yaml)."
 
+type PlatformArgs =
+    | Threads of count: int
+    | Device of kind: string
+    | No_Tf32
+    | Json
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Threads _ -> "LibTorch intra-op threads, as an experiment's `threads` (default 2, the experiments' default)."
+            | Device _ -> "cpu (default), cuda or auto, as an experiment's `device`."
+            | No_Tf32 -> "CUDA: TF32 off, as an experiment with `tf32: false` (default: on, the experiments' default)."
+            | Json -> "print the fields as a JSON object (as in metrics.json) instead of aligned text."
+
 type Command =
     | [<CliPrefix(CliPrefix.None)>] Split of ParseResults<StageArgs>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<StageArgs>
@@ -52,6 +66,7 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Lesion of ParseResults<StageArgs>
     | [<CliPrefix(CliPrefix.None)>] Summary of ParseResults<SummaryArgs>
     | [<CliPrefix(CliPrefix.None)>] Validate of ParseResults<ValidateArgs>
+    | [<CliPrefix(CliPrefix.None)>] Platform of ParseResults<PlatformArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -63,3 +78,4 @@ type Command =
             | Lesion _ -> "ResNet lesion study: test accuracy with each residual block removed."
             | Summary _ -> "print a model summary in torchsummary's format."
             | Validate _ -> "check experiments.yaml and list its experiments."
+            | Platform _ -> "print this machine's numerics platform: what decides the float bits, and its id."

@@ -114,3 +114,13 @@ let validate (args: ParseResults<ValidateArgs>) =
         printfn "%-32s %-12s %-12s %s" e.Name e.Dataset.Name e.Model (String.Join(",", e.Tags))
     printfn "%s: %d experiments, %d datasets, no errors" path file.Experiments.Count file.Datasets.Count
     0
+
+/// Prints the numerics platform a run with these settings would record (metrics.json's "platform"), configured as
+/// an experiment's test stage configures LibTorch, so the id matches the one an experiment would write.
+let platform (args: ParseResults<PlatformArgs>) =
+    let threads = args.GetResult(PlatformArgs.Threads, defaultValue = 2)
+    let device = Repro.Core.Engine.TorchRuntime.ResolveDevice(args.GetResult(PlatformArgs.Device, defaultValue = "cpu"))
+    Repro.Core.Engine.TorchRuntime.Configure(threads, device, not (args.Contains PlatformArgs.No_Tf32)) |> ignore
+    let p = Repro.Core.Engine.NumericsPlatform.Current device
+    if args.Contains PlatformArgs.Json then printf "%s" (p.ToJson()) else printf "%s" (p.Render())
+    0

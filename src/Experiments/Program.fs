@@ -27,6 +27,7 @@ let private dispatch (results: ParseResults<Command>) =
     | Lesion args -> lesion args
     | Summary args -> summary args
     | Validate args -> validate args
+    | Platform args -> platform args
 
 [<EntryPoint>]
 let main argv =

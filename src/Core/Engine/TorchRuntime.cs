@@ -139,13 +139,45 @@ public static class TorchRuntime
     }
 
     /// <summary>Calls a <c>bool at::Context::…() const</c> getter by its mangled name; <c>null</c> when unreachable.</summary>
-    private static bool? ContextFlag(string mangledGetter)
+    internal static bool? ContextFlag(string mangledGetter) => ContextByte(mangledGetter) is { } b ? b != 0 : null;
+
+    /// <summary>
+    /// Calls an <c>at::Context::…() const</c> getter returning a bool or a one-byte enum by its mangled name and
+    /// gives the raw byte; <c>null</c> when unreachable.
+    /// </summary>
+    internal static byte? ContextByte(string mangledGetter)
     {
         if (Context() is not (var lib, var context) || !NativeLibrary.TryGetExport(lib, mangledGetter, out var get))
             return null;
         unsafe
         {
-            return ((delegate* unmanaged<IntPtr, byte>)get)(context) != 0;
+            return ((delegate* unmanaged<IntPtr, byte>)get)(context);
+        }
+    }
+
+    /// <summary>
+    /// Calls a LibTorch function <c>std::string f()</c> by its mangled name (e.g. <c>at::get_cpu_capability()</c>,
+    /// which TorchSharp does not wrap); <c>null</c> when unreachable. Only on Linux x64, where the layout of
+    /// libstdc++'s std::string (pointer, length, 16-byte local buffer) and the System V ABI (a non-trivial return
+    /// value goes through a hidden pointer in the first argument register) are known; other platforms say null.
+    /// </summary>
+    internal static string? CxxStringFunction(string mangledName)
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64
+            || LibTorch is not { } lib || !NativeLibrary.TryGetExport(lib, mangledName, out var function))
+            return null;
+        unsafe
+        {
+            byte* text = stackalloc byte[32];
+            ((delegate* unmanaged<byte*, byte*>)function)(text);
+            byte* data = *(byte**)text;
+            long length = *(long*)(text + 8);
+            string value = System.Text.Encoding.UTF8.GetString(data, checked((int)length));
+            // Short strings live in the local buffer; a longer one was allocated with operator new and must be
+            // given back with libstdc++'s operator delete.
+            if (data != text + 16 && NativeLibrary.TryLoad("libstdc++.so.6", out var cxx) && NativeLibrary.TryGetExport(cxx, "_ZdlPv", out var delete))
+                ((delegate* unmanaged<byte*, void>)delete)(data);
+            return value;
         }
     }
 
@@ -158,6 +190,13 @@ public static class TorchRuntime
         {
             return (lib, ((delegate* unmanaged<IntPtr>)getContext)());
         }
+    }
+
+    /// <summary>Looks up an export of libtorch_cpu by its (mangled) name.</summary>
+    internal static bool TryGetLibTorchExport(string name, out IntPtr address)
+    {
+        address = IntPtr.Zero;
+        return LibTorch is { } lib && NativeLibrary.TryGetExport(lib, name, out address);
     }
 
     private static readonly Lazy<IntPtr?> libTorch = new(LoadLibTorch);

@@ -13,7 +13,10 @@ public static class MetricsJson
 {
     public const int Decimals = 6;
 
-    public static string Write(string experiment, string configFingerprint, string dataFingerprint, TestMetrics test, IReadOnlyList<EpochRecord> history)
+    /// <param name="platform">The numerics platform the test ran on (<see cref="NumericsPlatform"/>): written after
+    /// "epochs" as <c>"platform": {"id": …, fields sorted by key}</c>; left out when null.</param>
+    public static string Write(string experiment, string configFingerprint, string dataFingerprint, TestMetrics test, IReadOnlyList<EpochRecord> history,
+        NumericsPlatform? platform = null)
     {
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
@@ -23,6 +26,7 @@ public static class MetricsJson
             json.WriteString("config", configFingerprint);
             json.WriteString("data", dataFingerprint);
             json.WriteNumber("epochs", history.Count);
+            platform?.WriteJson(json, "platform");
             json.WriteStartObject("test");
             json.WriteNumber("images", test.Count);
             json.WriteNumber("correct", test.Correct);

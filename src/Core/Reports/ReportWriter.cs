@@ -88,6 +88,14 @@ public static class ReportWriter
         md.Append('\n');
         if (r.History.Any(h => h.ResidentMegabytes > 0))
             md.Append("- Resident memory after each epoch: ").Append(string.Join(", ", r.History.Select(h => h.ResidentMegabytes.ToString("F0", CultureInfo.InvariantCulture)))).Append(" MB\n");
+        if (p.Platform is { } platform)
+        {
+            // Results repeat bit for bit only on the same platform id; across ids they agree statistically.
+            md.Append(CultureInfo.InvariantCulture, $"\nNumerics platform `{platform.Id}` (what decides the float bits; `Repro.Experiments platform` prints this machine's):\n\n");
+            md.Append("| field | value |\n|---|---|\n");
+            foreach (var (key, value) in platform.Fields)
+                md.Append(CultureInfo.InvariantCulture, $"| `{key}` | {value.Replace("|", "\\|", StringComparison.Ordinal)} |\n");
+        }
         return md.ToString();
     }
 

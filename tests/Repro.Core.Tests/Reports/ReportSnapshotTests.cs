@@ -1,4 +1,7 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
+using Repro.Core.Engine;
+using static TorchSharp.torch;
 
 namespace Repro.Core.Tests.Reports;
 
@@ -12,7 +15,22 @@ public sealed partial class ReportSnapshotTests(TinyRunFixture run)
     [Fact]
     public void MetricsJson_TinyExperiment_MatchesSnapshot()
     {
-        Snapshot.Verify(File.ReadAllText(run.Runner.Paths.Metrics));
+        string metrics = PlatformJsonObject().Replace(File.ReadAllText(run.Runner.Paths.Metrics),
+            block => PlatformJsonValue().Replace(block.Value, m => SameOnEveryMachine.Contains(m.Groups[1].Value) ? m.Value : $"\"{m.Groups[1].Value}\": \"{{{m.Groups[1].Value}}}\""));
+
+        Snapshot.Verify(metrics);
+    }
+
+    [Fact]
+    public void MetricsJson_TinyExperiment_PlatformIsThisMachines()
+    {
+        using var metrics = JsonDocument.Parse(File.ReadAllText(run.Runner.Paths.Metrics));
+        var platform = metrics.RootElement.GetProperty("platform");
+        Assert.Equal("1", platform.GetProperty("threads").GetString()); // the tiny experiment's `threads: 1`
+
+        TorchRuntime.Configure(1, CPU, tf32: true);
+
+        Assert.Equal(NumericsPlatform.Current(CPU).Id, platform.GetProperty("id").GetString());
     }
 
     [Fact]
@@ -24,6 +42,8 @@ public sealed partial class ReportSnapshotTests(TinyRunFixture run)
         report = DeviceLine().Replace(report, "- Device: {device}, $1, {os}");
         report = DurationsLine().Replace(report, "- Durations: {durations}");
         report = MemoryLine().Replace(report, "- Resident memory after each epoch: {mb}");
+        report = PlatformId().Replace(report, "Numerics platform `{id}`");
+        report = PlatformRow().Replace(report, m => SameOnEveryMachine.Contains(m.Groups[1].Value) ? m.Value : $"| `{m.Groups[1].Value}` | {{{m.Groups[1].Value}}} |");
 
         Snapshot.Verify(report);
     }
@@ -49,4 +69,20 @@ public sealed partial class ReportSnapshotTests(TinyRunFixture run)
 
     [GeneratedRegex("- Resident memory after each epoch: .*")]
     private static partial Regex MemoryLine();
+
+    // The numerics platform's keys always stay (a field added or dropped shows as a diff); its values are scrubbed
+    // to {key} except those that follow from the packages and the experiment rather than from the machine.
+    private static readonly HashSet<string> SameOnEveryMachine = ["torchsharp", "libtorch", "onednn_version", "onednn_allow_tf32", "threads", "device"];
+
+    [GeneratedRegex("Numerics platform `[0-9a-f]{16}`")]
+    private static partial Regex PlatformId();
+
+    [GeneratedRegex("^\\| `(\\w+)` \\| .* \\|$", RegexOptions.Multiline)]
+    private static partial Regex PlatformRow();
+
+    [GeneratedRegex("\"platform\": \\{[^}]*\\}")]
+    private static partial Regex PlatformJsonObject();
+
+    [GeneratedRegex("\"(\\w+)\": \"[^\"\\n]*\"")]
+    private static partial Regex PlatformJsonValue();
 }

@@ -9,6 +9,7 @@ type StageArgs =
     | [<Mandatory; AltCommandLine("-e")>] Experiment of name: string
     | [<AltCommandLine("-o")>] Output of dir: string
     | Discard_Stale_Checkpoint
+    | Verbose
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -17,6 +18,7 @@ type StageArgs =
             | Experiment _ -> "name of the experiment to run."
             | Output _ -> "output folder (default: artifacts/experiments/<name> beside the config)."
             | Discard_Stale_Checkpoint -> "train: delete a checkpoint written for another configuration instead of failing."
+            | Verbose -> "on an error, also print LibTorch's C++ frames and the .NET stack (or set REPRO_VERBOSE=1)."
 
 type SummaryArgs =
     | [<MainCommand; Mandatory>] Model of name: string

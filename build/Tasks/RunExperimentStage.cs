@@ -57,6 +57,15 @@ public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task,
     /// <summary>Seconds to wait for another build that holds the experiment's lock.</summary>
     public int LockTimeoutSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// The program started with "exec &lt;Program&gt; &lt;stage&gt; …": empty means dotnet (DOTNET_HOST_PATH when set).
+    /// Tests put a script here that dies by a signal, since no CPU here crashes on demand.
+    /// </summary>
+    public string HostCommand { get; set; } = "";
+
+    /// <summary>How many of the host's last output lines a failure quotes.</summary>
+    internal const int LastLineCount = 10;
+
     /// <summary>The experiment's name when the stage ran (for the build's up-to-date summary).</summary>
     [Output]
     public string? Ran { get; private set; }
@@ -76,8 +85,9 @@ public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task,
         if (Stage == "train")
             GuardCheckpoint();
 
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var info = new ProcessStartInfo(dotnet)
+        string command = HostCommand is { Length: > 0 } ? HostCommand
+            : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var info = new ProcessStartInfo(command)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -96,20 +106,34 @@ public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task,
 
         Log.LogMessage(MessageImportance.High, $"Repro: {Label}: {Stage}");
         var errors = new List<string>();
+        // The host's last lines of stdout and stderr, in the order they arrived: after a native crash they are
+        // the only trace of where it was.
+        var last = new Queue<string>();
+        bool loggedHostError = false;
         using (process = new Process { StartInfo = info })
         {
-            process.OutputDataReceived += (_, e) => { if (e.Data is not null) Log.LogMessage(MessageImportance.High, $"  {e.Data}"); };
-            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) OnError(e.Data, errors); };
+            process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is null)
+                    return;
+                Remember(last, e.Data);
+                Log.LogMessage(MessageImportance.High, $"  {e.Data}");
+            };
+            process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is null)
+                    return;
+                Remember(last, e.Data);
+                if (OnError(e.Data, errors))
+                    loggedHostError = true;
+            };
             process.Start();
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
+            // Without a timeout this also waits for both output streams to reach their end.
             process.WaitForExit();
             if (process.ExitCode != 0)
-            {
-                string detail = errors.Count > 0 ? ": " + string.Join(" ", errors) : "";
-                Log.LogError("Repro", "REPRO200", null, ConfigFile, 0, 0, 0, 0,
-                    $"experiment '{Experiment}' failed in stage '{Stage}' (exit code {process.ExitCode}){detail}");
-            }
+                LogFailure(process.ExitCode, errors, loggedHostError, last);
         }
         process = null;
         if (!Log.HasLoggedErrors)
@@ -132,18 +156,58 @@ public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task,
     [GeneratedRegex(@"^(?<file>.+)\((?<line>\d+),(?<col>\d+)\): error (?<code>\w+): (?<message>.*)$")]
     private static partial Regex CanonicalError();
 
-    private void OnError(string line, List<string> errors)
+    /// <summary>Logs a positioned error line of the host as an MSBuild error (true), or keeps the line for REPRO200.</summary>
+    private bool OnError(string line, List<string> errors)
     {
         var m = CanonicalError().Match(line);
         if (m.Success)
         {
             int l = int.Parse(m.Groups["line"].Value, System.Globalization.CultureInfo.InvariantCulture);
             int c = int.Parse(m.Groups["col"].Value, System.Globalization.CultureInfo.InvariantCulture);
-            Log.LogError("Repro", m.Groups["code"].Value, null, m.Groups["file"].Value, l, c, l, c, $"{Experiment}: {m.Groups["message"].Value}");
-            return;
+            Log.LogError("Repro", m.Groups["code"].Value, null, m.Groups["file"].Value, l, c, l, c, $"{Label}: {m.Groups["message"].Value}");
+            return true;
         }
         lock (errors)
             errors.Add(line.Trim());
+        return false;
+    }
+
+    private static void Remember(Queue<string> last, string line)
+    {
+        lock (last)
+        {
+            last.Enqueue(line);
+            if (last.Count > LastLineCount)
+                last.Dequeue();
+        }
+    }
+
+    /// <summary>
+    /// REPRO200. A signal (a native crash, the OOM killer) is named and explained, with the host's last lines since
+    /// it printed no error of its own; any other exit keeps the host's error lines, or quotes its last lines when
+    /// it printed none.
+    /// </summary>
+    private void LogFailure(int exitCode, List<string> errors, bool loggedHostError, Queue<string> last)
+    {
+        string[] tail;
+        lock (last)
+            tail = [.. last];
+        string quoted = tail.Length == 0 ? " It printed nothing."
+            : $" Its last {(tail.Length == 1 ? "line" : $"{tail.Length} lines")}:\n" + string.Join("\n", tail.Select(l => "    " + l));
+        string message;
+        if (ProcessSignals.Describe(exitCode) is { } signal)
+        {
+            message = $"experiment '{Label}' failed in stage '{Stage}': the host process was killed by {signal} (exit code {exitCode}).{quoted}"
+                + $"\nSee \"Troubleshooting\" in Repro's {ProcessSignals.Troubleshooting} for what this means and what to do.";
+        }
+        else
+        {
+            string detail = errors.Count > 0 ? ": " + string.Join(" ", errors) : "";
+            message = $"experiment '{Label}' failed in stage '{Stage}' (exit code {exitCode}){detail}";
+            if (errors.Count == 0 && !loggedHostError)
+                message += "." + quoted;
+        }
+        Log.LogError("Repro", "REPRO200", null, ConfigFile, 0, 0, 0, 0, message);
     }
 
     /// <summary>
@@ -163,7 +227,7 @@ public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task,
         string current = key.ToString();
         if (Directory.Exists(checkpoint) && (DiscardCheckpoint || !File.Exists(marker) || File.ReadAllText(marker) != current))
         {
-            Log.LogMessage(MessageImportance.High, $"Repro: {Experiment}: discarding the checkpoint ({(DiscardCheckpoint ? "Force" : "written before the data, settings or code changed")})");
+            Log.LogMessage(MessageImportance.High, $"Repro: {Label}: discarding the checkpoint ({(DiscardCheckpoint ? "Force" : "written before the data, settings or code changed")})");
             Directory.Delete(checkpoint, recursive: true);
         }
         Directory.CreateDirectory(Path.GetDirectoryName(marker)!);
@@ -185,14 +249,14 @@ public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task,
             catch (IOException) when (DateTime.UtcNow < deadline)
             {
                 if (!told)
-                    Log.LogMessage(MessageImportance.High, $"Repro: {Experiment}: another build is running this experiment; waiting up to {LockTimeoutSeconds} s");
+                    Log.LogMessage(MessageImportance.High, $"Repro: {Label}: another build is running this experiment; waiting up to {LockTimeoutSeconds} s");
                 told = true;
                 Thread.Sleep(500);
             }
             catch (IOException)
             {
                 Log.LogError("Repro", "REPRO201", null, path, 0, 0, 0, 0,
-                    $"experiment '{Experiment}' is being run by another build (lock {path} held for over {LockTimeoutSeconds} s); try again when it finishes");
+                    $"experiment '{Label}' is being run by another build (lock {path} held for over {LockTimeoutSeconds} s); try again when it finishes");
                 return null;
             }
         }

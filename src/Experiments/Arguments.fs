@@ -10,6 +10,7 @@ type StageArgs =
     | [<AltCommandLine("-o")>] Output of dir: string
     | Seed of seed: int
     | Discard_Stale_Checkpoint
+    | Verbose
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -19,6 +20,7 @@ type StageArgs =
             | Output _ -> "output folder (default: artifacts/experiments/<name> beside the config, <name>/seed-<s> for a seed of a sweep)."
             | Seed _ -> "run with this seed instead of the experiment's own (one run of a 'seeds:' sweep)."
             | Discard_Stale_Checkpoint -> "train: delete a checkpoint written for another configuration instead of failing."
+            | Verbose -> "on an error, also print LibTorch's C++ frames and the .NET stack (or set REPRO_VERBOSE=1)."
 
 type SummaryArgs =
     | [<MainCommand; Mandatory>] Model of name: string

@@ -29,30 +29,60 @@ let private dispatch (results: ParseResults<Command>) =
     | Validate args -> validate args
     | Platform args -> platform args
 
+/// "sample-resnet50: stage 'train': " for the stage commands, so an error says where it happened.
+let private where (results: ParseResults<Command>) =
+    let stage name (args: ParseResults<StageArgs>) = sprintf "%s: stage '%s': " (args.GetResult StageArgs.Experiment) name
+    match results.GetSubCommand() with
+    | Split args -> stage "split" args
+    | Train args -> stage "train" args
+    | Test args -> stage "test" args
+    | Run args -> stage "run" args
+    | Lesion args -> stage "lesion" args
+    | Summary _
+    | Validate _ -> ""
+
+let private verbose (results: ParseResults<Command>) =
+    let stageVerbose =
+        match results.GetSubCommand() with
+        | Split args | Train args | Test args | Run args | Lesion args -> args.Contains StageArgs.Verbose
+        | Summary _ | Validate _ -> false
+    stageVerbose || Environment.GetEnvironmentVariable "REPRO_VERBOSE" = "1"
+
+/// One line, "error: <experiment>: stage '<stage>': <message>": LibTorch's C++ frame dump only when verbose,
+/// after the line, with the .NET stack.
+let private report (prefix: string) (isVerbose: bool) (e: exn) code =
+    let e =
+        match e with
+        | :? AggregateException as a when a.InnerExceptions.Count = 1 -> a.InnerExceptions[0]
+        | _ -> e
+    let message =
+        match e with
+        // The core's ArgumentExceptions are bad settings; " (Parameter 'head')" says nothing to the user.
+        | :? ArgumentException as a when not (isNull a.ParamName) -> a.Message.Replace(sprintf " (Parameter '%s')" a.ParamName, "")
+        | _ -> e.Message
+    eprintfn "error: %s%s" prefix (Repro.Core.Engine.LibTorchErrors.Summary message)
+    if isVerbose then eprintfn "%O" e
+    code
+
 [<EntryPoint>]
 let main argv =
     let parser = ArgumentParser.Create<Command>(programName = "Repro.Experiments", errorHandler = ProcessExiter())
+    // Parse errors print the usage and exit 2 here (ProcessExiter); everything after is the command's own failure.
+    let results = parser.ParseCommandLine argv
+    let prefix = where results
+    let isVerbose = verbose results
     try
-        dispatch (parser.ParseCommandLine argv)
+        dispatch results
     with
     | ConfigInvalid errors ->
         for e in errors do eprintfn "%O" e
         ExitCode.Config
-    | :? Repro.Core.Data.DataException as e ->
-        eprintfn "error: %s" e.Message
-        ExitCode.Data
-    | :? FileNotFoundException as e ->
-        eprintfn "error: %s" e.Message
-        ExitCode.Data
-    | :? InvalidDataException as e ->
-        eprintfn "error: %s" e.Message
-        ExitCode.Data
+    | :? Repro.Core.Data.DataException
+    | :? FileNotFoundException
+    | :? InvalidDataException as e -> report prefix isVerbose e ExitCode.Data
     | :? OperationCanceledException ->
         eprintfn "interrupted: the last complete epoch is checkpointed; run the same command again to resume"
         ExitCode.Interrupted
-    | :? ArgumentException as e ->
-        eprintfn "error: %s" e.Message
-        ExitCode.Usage
-    | e ->
-        eprintfn "error: %s" e.Message
-        ExitCode.Failed
+    // An unknown model, head or device reaching the core: a settings problem, not a command-line one, so no usage.
+    | :? ArgumentException as e -> report prefix isVerbose e ExitCode.Config
+    | e -> report prefix isVerbose e ExitCode.Failed

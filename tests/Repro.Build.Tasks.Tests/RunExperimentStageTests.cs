@@ -130,4 +130,86 @@ public sealed class RunExperimentStageTests : IDisposable
 
         Assert.False(Directory.Exists(Path.Combine(dir, "out", "checkpoint")));
     }
+
+    /// <summary>An executable script standing in for the host (Unix): no CPU here crashes LibTorch on demand.</summary>
+    private string Script(string name, string body)
+    {
+        string path = Path.Combine(dir, name);
+        File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+
+    private (RunExperimentStage Task, RecordingBuildEngine Engine) CreateCrashing(string body)
+    {
+        var (task, engine) = Create(lockTimeoutSeconds: 1);
+        task.Experiment = "sample-resnet50";
+        task.Stage = "train";
+        task.Outputs = [];
+        task.HostCommand = Script("host.sh", body);
+        return (task, engine);
+    }
+
+    [Fact]
+    public void Execute_HostDiesOfSigfpe_ErrorNamesSignalExperimentStageLastLinesAndReadme()
+    {
+        var (task, engine) = CreateCrashing("for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo \"sample-resnet50: step $i\"; done\nkill -FPE $$");
+
+        Assert.False(task.Execute());
+
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("REPRO200", error.Code);
+        string message = error.Message!;
+        Assert.StartsWith("experiment 'sample-resnet50' failed in stage 'train': the host process was killed by SIGFPE (arithmetic fault in native code) (exit code 136).", message);
+        // The last 10 lines, in the order printed; the first two are gone.
+        Assert.Contains("Its last 10 lines:\n" + string.Join("\n", Enumerable.Range(3, 10).Select(i => $"    sample-resnet50: step {i}")), message);
+        Assert.DoesNotContain("step 2\n", message);
+        Assert.EndsWith("See \"Troubleshooting\" in Repro's README.md#troubleshooting for what this means and what to do.", message);
+        Assert.Null(task.Ran);
+    }
+
+    [Fact]
+    public void Execute_HostKilledBySigkill_ErrorSaysOftenOutOfMemory()
+    {
+        var (task, engine) = CreateCrashing("echo 'sample-resnet50: epoch 1/3' >&2\nkill -KILL $$");
+
+        Assert.False(task.Execute());
+
+        string message = Assert.Single(engine.Errors).Message!;
+        Assert.Contains("killed by SIGKILL (killed, often out of memory) (exit code 137). Its last line:\n    sample-resnet50: epoch 1/3\n", message);
+        Assert.Contains("README.md#troubleshooting", message);
+    }
+
+    [Fact]
+    public void Execute_HostFailsWithoutErrorLine_ErrorKeepsExitCodeAndQuotesLastLines()
+    {
+        var (task, engine) = CreateCrashing("echo 'sample-resnet50: loading'\nexit 1");
+
+        Assert.False(task.Execute());
+
+        Assert.Equal("experiment 'sample-resnet50' failed in stage 'train' (exit code 1). Its last line:\n    sample-resnet50: loading", Assert.Single(engine.Errors).Message);
+    }
+
+    [Fact]
+    public void Execute_HostFailsWithErrorLine_ErrorIsTodaysMessage()
+    {
+        var (task, engine) = CreateCrashing("echo 'sample-resnet50: loading'\necho 'error: no such file' >&2\nexit 4");
+
+        Assert.False(task.Execute());
+
+        Assert.Equal("experiment 'sample-resnet50' failed in stage 'train' (exit code 4): error: no such file", Assert.Single(engine.Errors).Message);
+    }
+
+    [Theory]
+    [InlineData(136, "SIGFPE (arithmetic fault in native code)")]
+    [InlineData(139, "SIGSEGV (invalid memory access in native code)")]
+    [InlineData(134, "SIGABRT (aborted by native code)")]
+    [InlineData(137, "SIGKILL (killed, often out of memory)")]
+    [InlineData(1, null)]
+    [InlineData(128, null)]
+    public void Describe_ExitCode_NamesSignalOnUnix(int exitCode, string? expected)
+    {
+        Assert.Equal(expected, ProcessSignals.Describe(exitCode));
+    }
 }

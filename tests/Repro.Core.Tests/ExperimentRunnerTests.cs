@@ -111,14 +111,11 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
     public void Run_Bf16OnCpu_SaysSoAndRunsInFloat32()
     {
         using var tiny = new TinyExperiment("bf16: true", "freeze: backbone", "cache_features: true", "head: linear", "epochs: 1");
-        var log = new List<string>();
-        var runner = tiny.Runner(log: log);
 
-        runner.Split();
-        runner.Train();
-        runner.Test();
+        var (runner, printed) = tiny.RunAllInHost();
 
-        Assert.Contains("bf16 applies on CUDA only; this run is on the CPU, in float32", log);
+        // The host prints the core's log lines as "<experiment>: <line>".
+        Assert.Contains("tiny: bf16 applies on CUDA only; this run is on the CPU, in float32", printed);
         Assert.Contains("- Numerics: float32, LibTorch deterministic algorithms on", File.ReadAllText(runner.Paths.Report));
     }
 
@@ -128,11 +125,8 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
     public void Run_ChannelsLast_TrainsTestsAndReportSaysLayout()
     {
         using var tiny = new TinyExperiment("channels_last: true", "epochs: 1", "head: linear");
-        var runner = tiny.Runner();
 
-        runner.Split();
-        runner.Train();
-        runner.Test();
+        var runner = tiny.RunAll();
 
         Assert.Contains("- Numerics: float32, channels-last, LibTorch deterministic algorithms on", File.ReadAllText(runner.Paths.Report));
     }

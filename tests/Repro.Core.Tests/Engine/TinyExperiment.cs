@@ -67,15 +67,21 @@ internal sealed class TinyExperiment : IDisposable
         return Assert.Single(file.Experiments);
     }
 
-    /// <summary>Split, train and test into <paramref name="output"/>; returns the runner for its paths.</summary>
-    public ExperimentRunner RunAll(string output = "out")
+    /// <summary>
+    /// Split, train and test into <paramref name="output"/> in the F# host as a child process, as the build runs
+    /// them (a native crash fails the test, naming the signal); returns a runner for the paths and what the host printed.
+    /// </summary>
+    public (ExperimentRunner Runner, List<string> Printed) RunAllInHost(string output = "out")
     {
         var runner = Runner(output);
-        runner.Split();
-        runner.Train();
-        runner.Test();
-        return runner;
+        var printed = new List<string>();
+        foreach (var stage in new[] { "split", "train", "test" })
+            printed.AddRange(HostProcess.Run(stage, ConfigPath, Experiment.Name, runner.Paths.Directory));
+        return (runner, printed);
     }
+
+    /// <summary>Split, train and test into <paramref name="output"/> (in the F# host); returns the runner for its paths.</summary>
+    public ExperimentRunner RunAll(string output = "out") => RunAllInHost(output).Runner;
 
     public void Dispose() => dir.Dispose();
 }

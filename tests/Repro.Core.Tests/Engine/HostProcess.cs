@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using System.Reflection;
+using Repro.Build.Tasks;
+
+namespace Repro.Core.Tests.Engine;
+
+/// <summary>
+/// Runs a whole stage the way the build does: the F# host (Repro.Experiments.dll) as a child process. A native crash
+/// in LibTorch (SIGFPE in oneDNN on some CPUs) then fails the one test, naming the signal, instead of killing the
+/// test host and aborting the whole run.
+/// </summary>
+internal static class HostProcess
+{
+    /// <summary>This configuration's Repro.Experiments.dll, built first through the test project's reference.</summary>
+    public static string Assembly { get; } = typeof(HostProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "ReproHostAssembly").Value!;
+
+    /// <summary>Runs <c>&lt;stage&gt; --config … --experiment … --output …</c>; returns what it printed (stdout and stderr).</summary>
+    public static List<string> Run(string stage, string configFile, string experiment, string output)
+    {
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var info = new ProcessStartInfo(dotnet)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(configFile)!,
+        };
+        foreach (var arg in new[] { "exec", Assembly, stage, "--config", configFile, "--experiment", experiment, "--output", output })
+            info.ArgumentList.Add(arg);
+
+        var lines = new List<string>();
+        using var process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (lines) lines.Add(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (lines) lines.Add(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"{experiment}: {stage} did not finish in 10 minutes:\n{string.Join('\n', lines)}");
+        }
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            string how = ProcessSignals.Describe(process.ExitCode) is { } signal ? $"was killed by {signal}" : "failed";
+            Assert.Fail($"{experiment}: the host's {stage} {how} (exit code {process.ExitCode}); see {ProcessSignals.Troubleshooting}. Last lines:\n"
+                + string.Join('\n', lines.TakeLast(10)));
+        }
+        return lines;
+    }
+}

@@ -31,7 +31,12 @@ let private dispatch (results: ParseResults<Command>) =
 
 /// "sample-resnet50: stage 'train': " for the stage commands, so an error says where it happened.
 let private where (results: ParseResults<Command>) =
-    let stage name (args: ParseResults<StageArgs>) = sprintf "%s: stage '%s': " (args.GetResult StageArgs.Experiment) name
+    let stage name (args: ParseResults<StageArgs>) =
+        let run =
+            match args.TryGetResult StageArgs.Seed with
+            | Some seed -> sprintf "%s/seed-%d" (args.GetResult StageArgs.Experiment) seed
+            | None -> args.GetResult StageArgs.Experiment
+        sprintf "%s: stage '%s': " run name
     match results.GetSubCommand() with
     | Split args -> stage "split" args
     | Train args -> stage "train" args
@@ -39,13 +44,14 @@ let private where (results: ParseResults<Command>) =
     | Run args -> stage "run" args
     | Lesion args -> stage "lesion" args
     | Summary _
-    | Validate _ -> ""
+    | Validate _
+    | Platform _ -> ""
 
 let private verbose (results: ParseResults<Command>) =
     let stageVerbose =
         match results.GetSubCommand() with
         | Split args | Train args | Test args | Run args | Lesion args -> args.Contains StageArgs.Verbose
-        | Summary _ | Validate _ -> false
+        | Summary _ | Validate _ | Platform _ -> false
     stageVerbose || Environment.GetEnvironmentVariable "REPRO_VERBOSE" = "1"
 
 /// One line, "error: <experiment>: stage '<stage>': <message>": LibTorch's C++ frame dump only when verbose,

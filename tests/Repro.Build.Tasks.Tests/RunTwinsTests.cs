@@ -1,0 +1,65 @@
+using System.Globalization;
+
+namespace Repro.Build.Tasks.Tests;
+
+public sealed class RunTwinsTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("repro-twin-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    [Fact]
+    public void Welch_EqualSpreadsMeansFivePointsApart_GivesTextbookTAndInterval()
+    {
+        // t = -0.05 / sqrt(2 * 0.001 / 5) = -2.5 with 8 degrees of freedom: two-sided p = 0.0369.
+        var a = SeedStatistics.Of([0.70, 0.72, 0.74, 0.76, 0.78]);
+        var b = SeedStatistics.Of([0.75, 0.77, 0.79, 0.81, 0.83]);
+
+        var (diff, low, high, p) = RunTwins.Welch(a, b);
+
+        Assert.Equal(-0.05, diff, 12);
+        Assert.Equal(0.0369, p, 4);
+        Assert.Equal(-0.05 - 2.306004 * 0.02, low, 5);
+        Assert.Equal(-0.05 + 2.306004 * 0.02, high, 5);
+    }
+
+    [Fact]
+    public void Execute_TwoSeeds_RunsTheTwinOncePerRunCachesItAndWritesTheComparison()
+    {
+        string artifacts = Path.Combine(dir, "artifacts");
+        var items = new[] { 1UL, 2UL }.Select(s =>
+        {
+            ResultFiles.WriteOutput(artifacts, "s", s == 1 ? "0.700000" : "0.720000", seed: s);
+            File.WriteAllText(Path.Combine(artifacts, "experiments", "s", $"seed-{s}", "split.tsv"), "path\tlabel\tclass\tsplit\tsha256\n");
+            var item = ResultFiles.Item(artifacts, "s", s);
+            item.SetMetadata("ConfigFile", Path.Combine(dir, "experiments.yaml"));
+            return (Microsoft.Build.Framework.ITaskItem)item;
+        }).ToArray();
+        // A stand-in for scripts/twin.py: counts its calls and answers like it, one JSON line.
+        string script = Path.Combine(dir, "twin.sh");
+        File.WriteAllText(script, """
+            echo run >> "$(dirname "$0")/calls"
+            seed=$6
+            echo "{\"seed\": $seed, \"torch\": \"1.13\", \"torchvision\": \"0.14\", \"accuracy\": 0.7$seed, \"loss\": 0.5, \"macro_f1\": 0.4, \"correct\": 7, \"images\": 10}"
+            """);
+        RunTwins Task() => new()
+        {
+            BuildEngine = new RecordingBuildEngine(),
+            Experiments = items,
+            Script = script,
+            Python = "/bin/sh",
+            ReportFile = Path.Combine(dir, "docs", "validation.md"),
+        };
+
+        Assert.True(Task().Execute());
+        Assert.True(Task().Execute());
+
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(dir, "calls")).Length);
+        string report = File.ReadAllText(Path.Combine(dir, "docs", "validation.md"));
+        Assert.Contains("## s", report);
+        Assert.Contains("| 2 | 72.00% | 72.00% |", report);
+        Assert.Contains("| accuracy | 71.00% ± 1.41 pp | 71.50% ± 0.71 pp |", report);
+        Assert.Contains("indistinguishable at 5 %", report);
+        Assert.Contains(double.Parse("0.72", CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture), File.ReadAllText(Path.Combine(artifacts, "experiments", "s", "seed-2", "pytorch.json")));
+    }
+}

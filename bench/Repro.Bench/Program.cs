@@ -10,8 +10,11 @@ using SkiaSharp;
 //   Repro.Bench dump <image> <out.raw>        full-size decode as raw RGB bytes
 //   Repro.Bench profile <dir>                 time decode sizes and transforms separately
 //   Repro.Bench train|eval|epoch [--model resnet50|densenet121] [--size 224] [--batch 32] [--steps 3] [--warmup 1]
-//               [--threads 2] [--loop repro|raw] [--channels-last] [--dir <imagefolder> --epochs 3 --loader-threads 2]
+//               [--threads 2] [--loop repro|raw] [--channels-last] [--strided-downsample]
+//               [--dir <imagefolder> --epochs 3 --loader-threads 2]
 //                                             model benchmarks, one JSON line (TrainBench.cs; scripts/bench.sh)
+//   Repro.Bench strided-1x1 <in> <out> <batch> <side> [--subsampled]
+//                                             does backward of a 1x1 stride-2 conv crash here (StridedConvCheck.cs)
 return args switch
 {
     ["generate", var dir, .. var rest] => Generate(dir, rest.Length > 0 ? int.Parse(rest[0], CultureInfo.InvariantCulture) : 300),
@@ -22,6 +25,7 @@ return args switch
         rest.Length > 2 ? int.Parse(rest[2], CultureInfo.InvariantCulture) : null),
     ["profile", var dir] => Profile(dir),
     [var mode and ("train" or "eval" or "epoch"), .. var rest] => Repro.Bench.TrainBench.Run(mode, rest),
+    ["strided-1x1", .. var rest] => Repro.Bench.StridedConvCheck.Run(rest),
     ["open", var kind, var dir] => Open(kind, dir),
     ["dump", var file, var output] => Dump(file, output),
     _ => Usage(),

@@ -60,6 +60,7 @@ internal static class TrainBench
         public bool ChannelsLast;
         public bool ChannelsLastWeights;
         public bool PlainRuntime;
+        public bool StridedDownsample;
         public string Device = "cpu";
 
         public static Options Parse(string[] args)
@@ -85,6 +86,7 @@ internal static class TrainBench
                     case "--channels-last": o.ChannelsLast = true; break;
                     case "--channels-last-weights": o.ChannelsLastWeights = true; break;
                     case "--plain-runtime": o.PlainRuntime = true; break;
+                    case "--strided-downsample": o.StridedDownsample = true; break;
                     case "--device": o.Device = v(); break;
                     default: throw new ArgumentException($"unknown option {args[i]}");
                 }
@@ -121,6 +123,14 @@ internal static class TrainBench
             foreach (var (_, module) in model.named_modules())
                 if (module is TorchSharp.Modules.Conv2d conv)
                     conv.weight = new TorchSharp.Modules.Parameter(InputFormat.ToChannelsLast(conv.weight.detach()), conv.weight.requires_grad);
+        }
+        if (o.StridedDownsample)
+        {
+            // The plain strided 1x1 shortcut convolution instead of Repro's subsampled form, to time what the
+            // subsampled form costs (docs/benchmarks.md); it crashes on the CPUs that Downsample describes.
+            foreach (var (_, module) in model.named_modules())
+                if (module is Downsample downsample)
+                    downsample.Strided = true;
         }
         return model;
     }
@@ -307,7 +317,7 @@ internal static class TrainBench
         var d = new Dictionary<string, object>
         {
             ["side"] = o.Loop == "raw" ? "raw" : "repro", ["mode"] = mode, ["model"] = o.Model, ["size"] = o.Size,
-            ["batch"] = o.Batch, ["threads"] = o.Threads, ["channels_last"] = o.ChannelsLast, ["channels_last_weights"] = o.ChannelsLastWeights, ["device"] = Device.ToString(),
+            ["batch"] = o.Batch, ["threads"] = o.Threads, ["channels_last"] = o.ChannelsLast, ["strided_downsample"] = o.StridedDownsample, ["channels_last_weights"] = o.ChannelsLastWeights, ["device"] = Device.ToString(),
             ["step_s"] = times, ["step_s_median"] = median, ["images_per_s"] = o.Batch / median, ["rss_peak_mb"] = ProcStatusMb("VmHWM"),
         };
         foreach (var (k, v) in extra)

@@ -162,7 +162,8 @@ public sealed class ModelSummary
     private static bool IsContainer(nn.Module module)
     {
         var type = module.GetType();
-        if (module is Sequential)
+        // Downsample stands in for torchvision's nn.Sequential shortcut, which torchsummary does not hook either.
+        if (module is Sequential or Downsample)
             return true;
         return type.IsGenericType && type.GetGenericTypeDefinition() is var d
             && (d == typeof(ModuleList<>) || d == typeof(ModuleDict<>));

@@ -90,9 +90,9 @@ public sealed class ResNet : Module<Tensor, Tensor>, IClassifier
         Module<Tensor, Tensor>? downsample = null;
         if (stride != 1 || inplanes != planes * Bottleneck.Expansion)
         {
-            downsample = Sequential(
-                ("0", Conv2d(inplanes, planes * Bottleneck.Expansion, kernel_size: 1, stride: stride, bias: false)),
-                ("1", BatchNorm2d(planes * Bottleneck.Expansion)));
+            // torchvision's Sequential(conv1x1 with stride, BatchNorm2d), with the stride taken by subsampling:
+            // see Downsample for the oneDNN crash this avoids.
+            downsample = new Downsample(inplanes, planes * Bottleneck.Expansion, stride);
         }
         var modules = new List<(string, Module<Tensor, Tensor>)> { ("0", new Bottleneck(inplanes, planes, stride, downsample)) };
         inplanes = planes * Bottleneck.Expansion;

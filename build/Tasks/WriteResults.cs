@@ -110,6 +110,17 @@ public sealed class WriteResults : Microsoft.Build.Utilities.Task
                 $"| {runs.Count} | {Spread("accuracy", accuracy)} | {Interval("accuracy", accuracy)} | {Spread("loss", Stats(runs, "loss"))} | {Spread("macro_f1", Stats(runs, "macro_f1"))} " +
                 $"| {(tutorial is null ? "" : $"{tutorial.TestAccuracy * 100:F2}%")} | {r.Epochs} | {time} |\n");
         }
+        // Only when a run skipped something, so that results.md of clean data keeps its exact table.
+        var skipped = groups
+            .Select(g => (g.Runs[0].Name, Files: g.Items.Select(i => SkippedImageList.FromOutput(i.GetMetadata("OutputDirectory"))).FirstOrDefault(f => f.Count > 0)))
+            .Where(s => s.Files is not null)
+            .ToList();
+        if (skipped.Count > 0)
+        {
+            md.Append("\n## Skipped images\n\nImages that did not decode, left out by `skip_corrupt: true` (all of them are in each run's metrics.json):\n\n");
+            foreach (var (name, files) in skipped)
+                md.Append(CultureInfo.InvariantCulture, $"- {name}: {SkippedImages.Describe(files!)}\n");
+        }
         var sweeps = groups.Where(g => g.Runs.Count > 1).ToList();
         if (sweeps.Count > 0)
         {

@@ -157,6 +157,17 @@ public sealed class ExperimentsFile
                     var node2 = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "pretrained" }).Value ?? map;
                     Error(node2, "REPRO110", $"pretrained weights not found: {weights}");
                 }
+                // LibTorch would only fail inside training ("Output size is too small"), without naming the setting.
+                if (values["model"] is string model && ModelInput.Models.Contains(model) && values["crop"] is long crop
+                    && ModelInput.Collapse(model, (int)crop) is { } collapse)
+                {
+                    var cropNode = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "crop" }).Value
+                        ?? map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "model" }).Value ?? map;
+                    Error(cropNode, "REPRO115",
+                        $"crop {crop} is too small for {model} (minimum {ModelInput.MinimumCrop(model)}): its feature map would be empty after " +
+                        $"'{collapse.Layer.Name}' ({collapse.Layer.Kernel}x{collapse.Layer.Kernel}, stride {collapse.Layer.Stride}, padding {collapse.Layer.Padding}; " +
+                        $"{collapse.Input}x{collapse.Input} in)");
+                }
                 if (values["tutorial"] is string { Length: > 0 } tutorial && TutorialFigure.Find(tutorial) is null)
                 {
                     var tutorialNode = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "tutorial" }).Value ?? map;

@@ -35,7 +35,7 @@ public static class Schema
             Choices: ["imagefolder", "flower", "oxford-pet", "cifar10", "idx"]),
         new("root", SettingKind.Path, Stage.All, null, "folder holding the data, relative to experiments.yaml"),
         new("download", SettingKind.Bool, Stage.None, false, "fetch and verify the official archives when root is missing"),
-        new("skip_corrupt", SettingKind.Bool, Stage.All, false, "skip unreadable images (counted in the report) instead of failing"),
+        new("skip_corrupt", SettingKind.Bool, Stage.All, false, "skip unreadable images instead of failing; their count and names show in the split output, metrics.json, report.md and results.md"),
     ];
 
     /// <summary>Keys of an experiment; every key but <c>name</c> may also appear under <c>defaults:</c>.</summary>
@@ -47,11 +47,11 @@ public static class Schema
         new("seed", SettingKind.Int, Stage.All, 1L, "seeds the split, initial weights, shuffling and augmentation", 0, int.MaxValue),
         new("seeds", SettingKind.Seeds, Stage.None, null, "seed sweep: a list such as [1, 2, 3], or a count n for seeds 1..n; each seed runs as its own experiment under <name>/seed-<s>/, results show mean ± std (overrides seed)", 1, 1000),
         new("model", SettingKind.Choice, Stage.Train | Stage.Test, "resnet50", "architecture", Choices: ["resnet50", "densenet121"]),
-        new("pretrained", SettingKind.Path, Stage.Train | Stage.Test, null, "imagenet (torchvision's weights, downloaded and hash-checked), a torchvision checkpoint (.pth), or none (random init)"),
+        new("pretrained", SettingKind.Path, Stage.Train | Stage.Test, null, "imagenet (torchvision's weights, downloaded and hash-checked), a torchvision checkpoint (.pth) with a classifier of any size, or none (random init); the backbone loads strictly, the checkpoint's classifier is kept when head is linear with the experiment's class count, otherwise replaced by head (report.md says which)"),
         new("head", SettingKind.Choice, Stage.Train | Stage.Test, "linear", "classifier head: linear, or seed (the tutorial's MLP)", Choices: ["linear", "seed"]),
         new("freeze", SettingKind.Choice, Stage.Train | Stage.Test, "none", "none: fine-tune everything; backbone: train the head only", Choices: ["none", "backbone"]),
         new("cache_features", SettingKind.Bool, Stage.Train | Stage.Test, false, "with freeze: backbone, compute backbone features once and train the head on them"),
-        new("crop", SettingKind.Int, Stage.Train | Stage.Test, 224L, "input size in pixels (square crop)", 8, 1024),
+        new("crop", SettingKind.Int, Stage.Train | Stage.Test, 224L, "input size in pixels (square crop); at least the model's minimum, computed from its strides and pools (resnet50 1, densenet121 29; REPRO115 below it)", 8, 1024),
         new("augment", SettingKind.Bool, Stage.Train | Stage.Test, true, "training transform: RandomResizedCrop + horizontal flip; false = evaluation transform"),
         new("normalize", SettingKind.Choice, Stage.Train | Stage.Test, "imagenet", "input normalisation: imagenet mean/std, or half (0.5/0.5, the tutorial's)", Choices: ["imagenet", "half"]),
         new("batch", SettingKind.Int, Stage.Train | Stage.Test, 32L, "training batch size", 1, 65536),

@@ -66,7 +66,8 @@ public sealed class ExperimentRunner
         var dataset = OpenDataset();
         var split = MakeSplit(dataset);
         var manifest = Splits.WriteManifest(dataset, split, Paths.SplitManifest);
-        log($"split: {manifest.TrainCount} train / {manifest.TestCount} test images, manifest {manifest.Hash[..16]}");
+        string skipped = dataset.SkippedFiles.Count > 0 ? "; " + SkippedImages.Describe(dataset.SkippedFiles) : "";
+        log($"split: {manifest.TrainCount} train / {manifest.TestCount} test images, manifest {manifest.Hash[..16]}{skipped}");
         return manifest;
     }
 
@@ -134,6 +135,8 @@ public sealed class ExperimentRunner
         var (device, input) = Prepare();
         var (dataset, split, dataHash) = LoadSplit();
         using var model = BuildModel(dataset.Classes.Count);
+        if (model.Classifier is { } classifier)
+            log($"pretrained weights: backbone from the checkpoint; {classifier}");
         Place(model, device, input.Type);
         if (discardStaleCheckpoint)
             DiscardStaleCheckpoint();
@@ -251,7 +254,7 @@ public sealed class ExperimentRunner
         var summary = ModelSummary.Create(model.Module, 3, experiment.Crop, experiment.Crop);
         string dataFingerprint = dataHash[..16];
         var platform = NumericsPlatform.Current(device);
-        AtomicFile.WriteAllText(Paths.Metrics, MetricsJson.Write(experiment.Name, TrainFingerprint, dataFingerprint, metrics, training.History, platform));
+        AtomicFile.WriteAllText(Paths.Metrics, MetricsJson.Write(experiment.Name, TrainFingerprint, dataFingerprint, metrics, training.History, platform, dataset.SkippedFiles));
         AtomicFile.WriteAllText(Paths.History, ReportWriter.HistoryCsv(training.History));
         Plots.Curves(Paths.Curves, experiment.Name, training.History);
         Plots.Confusion(Paths.Confusion, experiment.Name, metrics);
@@ -262,7 +265,8 @@ public sealed class ExperimentRunner
         var report = new ReportData(experiment.Name, experiment.Description, experiment.Canonical(Stage.Train | Stage.Test, configDirectory), TrainFingerprint,
             $"{experiment.Dataset.Name} ({experiment.Dataset.Kind}, {dataset.Classes.Count} classes, {dataset.Samples.Count} images)",
             dataHash, split.Train.Count, split.Test.Count, training.Path, summary.Render(), metrics, training.History, provenance,
-            TimeSpan.FromSeconds(training.Seconds), testTime, TutorialFigure.Find(experiment.Tutorial), experiment.Seed);
+            TimeSpan.FromSeconds(training.Seconds), testTime, TutorialFigure.Find(experiment.Tutorial), experiment.Seed,
+            experiment.Dataset.SkipCorrupt ? dataset.SkippedFiles : null, model.Classifier);
         AtomicFile.WriteAllText(Paths.Report, ReportWriter.Write(report));
         return metrics;
     }

@@ -98,6 +98,35 @@ public sealed class WriteResultsTests : IDisposable
     }
 
     [Fact]
+    public void Execute_RunSkippedImages_TableUnchangedAndSkippedSectionListsFirstFiles()
+    {
+        ResultFiles.WriteOutput(Artifacts, "a", "0.912345");
+        ResultFiles.WriteOutput(Artifacts, "b", "0.500000");
+        string metrics = Path.Combine(Artifacts, "experiments", "b", "metrics.json");
+        File.WriteAllText(metrics, File.ReadAllText(metrics).Replace("\"epochs\": 2,",
+            "\"skipped\": {\"count\": 4, \"files\": [\"a/1.jpg\", \"a/2.png\", \"b/3.jpg\", \"b/4.jpg\"]},\n  \"epochs\": 2,", StringComparison.Ordinal));
+
+        Assert.True(Run("a", "b").Ok);
+
+        string table = File.ReadAllText(Path.Combine(Artifacts, "results.md"));
+        Assert.Contains("| a | tiny | resnet50 | no | no | 1 | 91.23% |  | 0.5000 | 0.4000 | 90.11% | 2 | 00:01:01 |", table);
+        Assert.Contains("| b | tiny | resnet50 | no | no | 1 | 50.00% |  | 0.5000 | 0.4000 |  | 2 | 00:01:01 |", table);
+        Assert.Contains("## Skipped images", table);
+        Assert.Contains("- b: 4 unreadable images skipped: a/1.jpg, a/2.png, b/3.jpg and 1 more\n", table);
+        Assert.DoesNotContain("- a:", table);
+    }
+
+    [Fact]
+    public void Execute_NoRunSkippedImages_NoSkippedSection()
+    {
+        ResultFiles.WriteOutput(Artifacts, "a", "0.912345");
+
+        Assert.True(Run("a").Ok);
+
+        Assert.DoesNotContain("Skipped", File.ReadAllText(Path.Combine(Artifacts, "results.md")));
+    }
+
+    [Fact]
     public void Execute_MetricsMissing_LogsErrorNamingExperiment()
     {
         Directory.CreateDirectory(Path.Combine(Artifacts, "experiments", "a"));

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Repro.Core.Engine;
+using Repro.Core.Tests.Data;
 using Repro.Core.Tests.Engine;
 using Xunit.Abstractions;
 
@@ -24,6 +25,52 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
         var runner = again.RunAll();
 
         Assert.Equal(ReferenceMetrics, File.ReadAllBytes(runner.Paths.Metrics));
+    }
+
+    [Fact]
+    public void Run_SkipCorruptWithTruncatedJpegAndPng_SplitLineMetricsAndReportNameThem()
+    {
+        using var dir = new TempDir();
+        string root = Path.Combine(dir.Path, "ds");
+        foreach (var (cls, seed) in new[] { ("a", 1), ("b", 2) })
+        {
+            Directory.CreateDirectory(Path.Combine(root, cls));
+            for (int i = 0; i < 6; i++)
+                Fixtures.WriteImage(Path.Combine(root, cls, $"{i}.png"), 20, 20, SkiaSharp.SKEncodedImageFormat.Png, seed * 10 + i);
+        }
+        var jpeg = Fixtures.Encode(20, 20, SkiaSharp.SKEncodedImageFormat.Jpeg);
+        var png = Fixtures.Encode(20, 20, SkiaSharp.SKEncodedImageFormat.Png);
+        File.WriteAllBytes(Path.Combine(root, "a", "zz-truncated.jpg"), jpeg[..(jpeg.Length / 3)]);
+        File.WriteAllBytes(Path.Combine(root, "b", "zz-truncated.png"), png[..(png.Length / 3)]);
+        string config = Path.Combine(dir.Path, "experiments.yaml");
+        File.WriteAllText(config, """
+            datasets:
+              ds: {kind: imagefolder, root: ds, skip_corrupt: true}
+            experiments:
+              - {name: sc, dataset: ds, split: 0.25, crop: 16, augment: false, batch: 8, epochs: 1, threads: 1, loader_threads: 1}
+            """);
+        var file = Repro.Config.ExperimentsFile.Load(config);
+        Assert.Empty(file.Errors);
+        var log = new List<string>();
+        var runner = new ExperimentRunner(Assert.Single(file.Experiments), dir.Path, Path.Combine(dir.Path, "out"), log: log.Add);
+
+        runner.Split();
+        runner.Train();
+        runner.Test();
+        byte[] metrics = File.ReadAllBytes(runner.Paths.Metrics);
+        runner.Test();
+
+        Assert.Contains(log, l => l.StartsWith("split: 10 train / 2 test images, manifest ", StringComparison.Ordinal)
+            && l.EndsWith("; 2 unreadable images skipped: a/zz-truncated.jpg, b/zz-truncated.png", StringComparison.Ordinal));
+        using (var json = JsonDocument.Parse(metrics))
+        {
+            var skipped = json.RootElement.GetProperty("skipped");
+            Assert.Equal(2, skipped.GetProperty("count").GetInt32());
+            Assert.Equal(["a/zz-truncated.jpg", "b/zz-truncated.png"], skipped.GetProperty("files").EnumerateArray().Select(f => f.GetString()));
+        }
+        Assert.Equal(metrics, File.ReadAllBytes(runner.Paths.Metrics));
+        string report = File.ReadAllText(runner.Paths.Report);
+        Assert.Contains("- Dataset: ds (imagefolder, 2 classes, 12 images)\n- skip_corrupt: 2 unreadable images skipped: a/zz-truncated.jpg, b/zz-truncated.png\n", report);
     }
 
     [Fact]

@@ -46,19 +46,53 @@ public static partial class Checkpoint
     /// <param name="renameKey">Maps legacy key names to current ones, e.g. <see cref="DenseNet.UpgradeLegacyKey"/>.</param>
     public static void Load(nn.Module model, string path, Func<string, string>? renameKey = null)
     {
+        var loaded = ReadFile(path, renameKey);
+        try
+        {
+            Load(model, loaded, path);
+        }
+        finally
+        {
+            foreach (var tensor in loaded.Values)
+                tensor.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Reads <paramref name="path"/> (hash-checked as <see cref="Load(nn.Module, string, Func{string, string}?)"/> does)
+    /// into name -> tensor, keys renamed by <paramref name="renameKey"/>, so that a caller can look at the entries
+    /// (a classifier's shape, say) before loading them. The tensors belong to the caller, who disposes them.
+    /// </summary>
+    public static Dictionary<string, Tensor> ReadFile(string path, Func<string, string>? renameKey = null)
+    {
         if (!File.Exists(path))
             throw new FileNotFoundException($"checkpoint '{path}' does not exist", path);
         VerifyHash(path);
-
-        // The model's own tensors are taken outside the scope that frees the file's tensors.
-        // PyTorch's order, so the entries an error lists first are the model's first.
-        var target = StateDict(model);
-        var names = target.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+        // The scope frees what the readers allocate on the way; only the entries themselves leave it.
         using var scope = NewDisposeScope();
         var loaded = ReadStateDict(path, renameKey ?? (k => k));
+        foreach (var tensor in loaded.Values)
+            tensor.DetachFromDisposeScope();
+        return loaded;
+    }
+
+    /// <summary>
+    /// Loads entries read from <paramref name="path"/> (see <see cref="ReadFile"/>) into <paramref name="model"/>,
+    /// as strictly as <see cref="Load(nn.Module, string, Func{string, string}?)"/>, except that entries under
+    /// <paramref name="excludedPrefix"/> (e.g. <c>fc.</c>, a classifier that is being replaced) are neither required,
+    /// nor loaded, nor unexpected, on either side. Call it outside a dispose scope: the model's own tensors are
+    /// listed here, and a scope would free them.
+    /// </summary>
+    public static void Load(nn.Module model, IReadOnlyDictionary<string, Tensor> loaded, string path, string? excludedPrefix = null)
+    {
+        bool Included(string key) => excludedPrefix is null || !key.StartsWith(excludedPrefix, StringComparison.Ordinal);
+
+        // PyTorch's order, so the entries an error lists first are the model's first.
+        var target = StateDict(model).Where(e => Included(e.Name)).ToList();
+        var names = target.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
 
         var missing = target.Select(e => e.Name).Where(k => !loaded.ContainsKey(k) && !IsLegacyBatchNormCounter(k, loaded)).ToList();
-        var unexpected = loaded.Keys.Where(k => !names.Contains(k)).Order(StringComparer.Ordinal).ToList();
+        var unexpected = loaded.Keys.Where(k => Included(k) && !names.Contains(k)).Order(StringComparer.Ordinal).ToList();
         var mismatched = target
             .Where(e => loaded.TryGetValue(e.Name, out var t) && (!t.shape.SequenceEqual(e.Tensor.shape) || t.dtype != e.Tensor.dtype))
             .Select(e => $"{e.Name}: file {Describe(loaded[e.Name])} vs model {Describe(e.Tensor)}")
@@ -75,6 +109,7 @@ public static partial class Checkpoint
             };
         }
 
+        using var scope = NewDisposeScope();
         using var _ = no_grad();
         foreach (var (key, tensor) in target)
         {
@@ -171,7 +206,7 @@ public static partial class Checkpoint
 
     // PyTorch's BatchNorm (_NormBase._load_from_state_dict) accepts state_dicts written before
     // num_batches_tracked existed (PyTorch < 0.4.1, e.g. torchvision's original ImageNet files) and sets it to 0.
-    private static bool IsLegacyBatchNormCounter(string key, Dictionary<string, Tensor> loaded) =>
+    private static bool IsLegacyBatchNormCounter(string key, IReadOnlyDictionary<string, Tensor> loaded) =>
         key.EndsWith(".num_batches_tracked", StringComparison.Ordinal)
         && loaded.ContainsKey(key[..^"num_batches_tracked".Length] + "running_mean");
 

@@ -9,7 +9,9 @@ namespace Repro.Core.Models;
 /// <param name="Arch">Architecture name (<c>resnet50</c>, <c>densenet121</c>).</param>
 /// <param name="Head">Head name (<c>linear</c>, <c>seed</c>).</param>
 /// <param name="FrozenBackbone">Whether only the head trains.</param>
-public sealed record BuiltModel(nn.Module<Tensor, Tensor> Module, string Arch, string Head, bool FrozenBackbone) : IDisposable
+/// <param name="Classifier">With a pretrained checkpoint, where the classifier came from, for the report
+/// ("classifier from the checkpoint (fc, 10 classes)" or "new head: …; checkpoint's 1000-class fc dropped"); else null.</param>
+public sealed record BuiltModel(nn.Module<Tensor, Tensor> Module, string Arch, string Head, bool FrozenBackbone, string? Classifier = null) : IDisposable
 {
     /// <summary>The parameters the optimizer should update (<c>requires_grad</c>); call after moving the model to its device.</summary>
     public IReadOnlyList<Parameter> TrainableParameters() => Module.parameters().Where(p => p.requires_grad).ToList();
@@ -29,14 +31,16 @@ public static class ModelBuilder
 
     /// <summary>
     /// Builds <paramref name="arch"/> with head <paramref name="head"/> for <paramref name="numClasses"/> classes.
-    /// With <paramref name="pretrainedPath"/>, the ImageNet model (1000 classes) is built, the checkpoint loaded
-    /// strictly (see <see cref="Checkpoint.Load"/>), and the ImageNet classifier then replaced by the head.
+    /// With <paramref name="pretrainedPath"/>, a checkpoint of the architecture with a classifier of any size (or
+    /// none): the backbone loads strictly (see <see cref="Checkpoint.Load(nn.Module, IReadOnlyDictionary{string, Tensor}, string, string?)"/>);
+    /// the checkpoint's classifier is kept when it is exactly the head asked for (<c>linear</c> with
+    /// <paramref name="numClasses"/> outputs), otherwise it is dropped and the head built fresh.
     /// </summary>
     /// <param name="arch"><c>resnet50</c> or <c>densenet121</c>.</param>
     /// <param name="numClasses">Number of classes of the experiment's dataset.</param>
     /// <param name="head"><c>linear</c> or <c>seed</c> (see <see cref="Heads"/>).</param>
     /// <param name="freeze"><c>none</c> or <c>backbone</c>: <c>requires_grad</c> false on every parameter outside the head.</param>
-    /// <param name="pretrainedPath">A torchvision ImageNet checkpoint, or null for random initialisation.</param>
+    /// <param name="pretrainedPath">A torchvision checkpoint (ImageNet's or a user's, any class count), or null for random initialisation.</param>
     public static BuiltModel Build(string arch, int numClasses, string head, string freeze, string? pretrainedPath)
     {
         if (!Heads.Names.Contains(head))
@@ -44,29 +48,80 @@ public static class ModelBuilder
         if (!FreezeModes.Contains(freeze))
             throw new ArgumentException($"unknown freeze mode '{freeze}' (known: {string.Join(", ", FreezeModes)})", nameof(freeze));
 
-        var model = Zoo.Create(arch, pretrainedPath is null ? numClasses : 1000);
+        // With weights the 1000-class model is built first, whatever the checkpoint holds: the random stream then
+        // reaches a new head in the same state as it always did, so the new head's initial weights (and every
+        // locked result of a pretrained experiment) do not depend on the checkpoint's classifier size.
+        var model = Zoo.Create(arch, pretrainedPath is null ? numClasses : ImageNetClasses);
         try
         {
             var classifier = (IClassifier)model;
+            string? origin = null;
             if (pretrainedPath is not null)
-                Checkpoint.Load(model, pretrainedPath, model is DenseNet ? DenseNet.UpgradeLegacyKey : null);
-            // Without weights, a linear head keeps the architecture's own classifier and its torchvision initialisation.
-            if (pretrainedPath is not null || head != "linear")
             {
-                var old = classifier.Classifier;
-                classifier.Classifier = Heads.Create(head, arch, classifier.FeatureCount, numClasses);
-                old.Dispose();
+                var loaded = Checkpoint.ReadFile(pretrainedPath, model is DenseNet ? DenseNet.UpgradeLegacyKey : null);
+                try
+                {
+                    origin = LoadPretrained(model, classifier, arch, numClasses, head, loaded, pretrainedPath);
+                }
+                finally
+                {
+                    foreach (var tensor in loaded.Values)
+                        tensor.Dispose();
+                }
+            }
+            else if (head != "linear")
+            {
+                // Without weights, a linear head keeps the architecture's own classifier and its torchvision initialisation.
+                Replace(classifier, Heads.Create(head, arch, classifier.FeatureCount, numClasses));
             }
             bool frozen = freeze == "backbone";
             if (frozen)
                 FreezeBackbone(model);
-            return new BuiltModel(model, arch, head, frozen);
+            return new BuiltModel(model, arch, head, frozen, origin);
         }
         catch
         {
             model.Dispose();
             throw;
         }
+    }
+
+    private const int ImageNetClasses = 1000;
+
+    /// <summary>Loads a checkpoint's backbone strictly, keeps or replaces its classifier, and says which for the report.</summary>
+    private static string LoadPretrained(nn.Module<Tensor, Tensor> model, IClassifier classifier, string arch, int numClasses, string head,
+        IReadOnlyDictionary<string, Tensor> loaded, string path)
+    {
+        string name = classifier.ClassifierName;
+        string prefix = name + ".";
+        var fileClassifier = loaded.Where(e => e.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(e => e.Key[prefix.Length..], e => e.Value);
+        // A linear classifier is exactly {weight (classes, features), bias (classes)}; anything else is described by its keys.
+        int? fileClasses = fileClassifier.Count == 2 && fileClassifier.TryGetValue("weight", out var w) && fileClassifier.TryGetValue("bias", out var b)
+            && w.shape.Length == 2 && w.shape[1] == classifier.FeatureCount && b.shape.SequenceEqual([w.shape[0]])
+            ? checked((int)w.shape[0]) : null;
+
+        if (head == "linear" && fileClasses == numClasses)
+        {
+            if (numClasses != ImageNetClasses)
+                Replace(classifier, Heads.Create("linear", arch, classifier.FeatureCount, numClasses));
+            Checkpoint.Load(model, loaded, path);
+            return $"classifier from the checkpoint ({name}, {numClasses} classes)";
+        }
+
+        Checkpoint.Load(model, loaded, path, excludedPrefix: prefix);
+        Replace(classifier, Heads.Create(head, arch, classifier.FeatureCount, numClasses));
+        string headName = head == "seed" ? "seed MLP" : head;
+        string dropped = fileClasses is { } n ? $"checkpoint's {n}-class {name} dropped"
+            : fileClassifier.Count == 0 ? "the checkpoint has no classifier"
+            : $"checkpoint's {name} ({string.Join(", ", fileClassifier.Keys.Order(StringComparer.Ordinal))}) dropped";
+        return $"new head: {headName}, {numClasses} classes; {dropped}";
+    }
+
+    private static void Replace(IClassifier classifier, nn.Module<Tensor, Tensor> head)
+    {
+        var old = classifier.Classifier;
+        classifier.Classifier = head;
+        old.Dispose();
     }
 
     /// <summary>Sets <c>requires_grad</c> false on every parameter outside the classifier head.</summary>

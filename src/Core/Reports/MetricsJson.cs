@@ -15,8 +15,11 @@ public static class MetricsJson
 
     /// <param name="platform">The numerics platform the test ran on (<see cref="NumericsPlatform"/>): written after
     /// "epochs" as <c>"platform": {"id": …, fields sorted by key}</c>; left out when null.</param>
+    /// <param name="skipped">Images <c>skip_corrupt</c> left out (paths relative to the dataset root): written after
+    /// "data" as <c>"skipped": {"count": n, "files": [all, ordinal order]}</c>, and only when there are any, so that
+    /// the file of a dataset without unreadable images keeps its format (and its bytes).</param>
     public static string Write(string experiment, string configFingerprint, string dataFingerprint, TestMetrics test, IReadOnlyList<EpochRecord> history,
-        NumericsPlatform? platform = null)
+        NumericsPlatform? platform = null, IReadOnlyCollection<string>? skipped = null)
     {
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
@@ -25,6 +28,16 @@ public static class MetricsJson
             json.WriteString("experiment", experiment);
             json.WriteString("config", configFingerprint);
             json.WriteString("data", dataFingerprint);
+            if (skipped is { Count: > 0 })
+            {
+                json.WriteStartObject("skipped");
+                json.WriteNumber("count", skipped.Count);
+                json.WriteStartArray("files");
+                foreach (var file in skipped.Order(StringComparer.Ordinal))
+                    json.WriteStringValue(file);
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
             json.WriteNumber("epochs", history.Count);
             platform?.WriteJson(json, "platform");
             json.WriteStartObject("test");

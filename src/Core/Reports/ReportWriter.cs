@@ -6,6 +6,8 @@ using Repro.Core.Engine;
 namespace Repro.Core.Reports;
 
 /// <summary>Everything report.md shows about one experiment.</summary>
+/// <remarks><c>SkippedImages</c>: null when <c>skip_corrupt</c> is off, else the images it left out (maybe none).
+/// <c>Classifier</c>: with pretrained weights, whether the checkpoint's classifier was kept or replaced.</remarks>
 public sealed record ReportData(
     string Experiment,
     string Description,
@@ -23,7 +25,9 @@ public sealed record ReportData(
     TimeSpan TrainDuration,
     TimeSpan TestDuration,
     TutorialFigure? Tutorial,
-    ulong Seed = 0);
+    ulong Seed = 0,
+    IReadOnlyCollection<string>? SkippedImages = null,
+    string? Classifier = null);
 
 /// <summary>Writes report.md: result first, then configuration, data, per-class table, plots, summary and provenance.</summary>
 public static class ReportWriter
@@ -51,8 +55,12 @@ public static class ReportWriter
 
         md.Append("## Data\n\n");
         md.Append(CultureInfo.InvariantCulture, $"- Dataset: {r.DatasetDescription}\n");
+        if (r.SkippedImages is { } skipped)
+            md.Append("- skip_corrupt: ").Append(skipped.Count == 0 ? "every image decoded, none skipped" : SkippedImages.Describe(skipped)).Append('\n');
         md.Append(CultureInfo.InvariantCulture, $"- Split manifest: `{r.SplitManifestHash}` ({r.TrainImages} train, {r.TestImages} test images)\n");
         md.Append(CultureInfo.InvariantCulture, $"- Training path: {r.TrainingPath}\n");
+        if (r.Classifier is { } classifier)
+            md.Append(CultureInfo.InvariantCulture, $"- Pretrained weights: backbone from the checkpoint; {classifier}\n");
         md.Append("- Testing: evaluation mode, no gradients, evaluation transform (resize to crop/0.875, center crop).\n\n");
 
         md.Append("## Per class\n\n| class | images | correct | accuracy (recall) | precision | F1 |\n|---|---|---|---|---|---|\n");

@@ -214,6 +214,62 @@ public sealed class ExperimentsFileTests : IDisposable
     }
 
     [Fact]
+    public void Parse_CropBelowModelMinimum_ReportsErrorAtCropWithMinimumAndLayer()
+    {
+        var file = Parse(Datasets + """
+
+            experiments:
+              - name: a
+                dataset: sample
+                model: densenet121
+                crop: 28
+            """);
+
+        var error = Single(file, "REPRO115");
+        Assert.Equal("crop 28 is too small for densenet121 (minimum 29): its feature map would be empty after "
+            + "'features.transition3.pool' (2x2, stride 2, padding 0; 1x1 in)", error.Message);
+        Assert.Equal((9, 11), (error.Line, error.Column));
+    }
+
+    [Fact]
+    public void Parse_CropAtModelMinimumFromDefaults_Accepted()
+    {
+        var file = Parse(Datasets + """
+
+            defaults:
+              crop: 29
+            experiments:
+              - name: a
+                dataset: sample
+                model: densenet121
+              - name: b
+                dataset: sample
+                model: resnet50
+                crop: 8
+            """);
+
+        Assert.Empty(file.Errors);
+    }
+
+    [Fact]
+    public void Parse_SmallCropFromDefaults_ReportsErrorAtModel()
+    {
+        var file = Parse(Datasets + """
+
+            defaults:
+              crop: 16
+            experiments:
+              - name: a
+                dataset: sample
+                model: densenet121
+            """);
+
+        var error = Single(file, "REPRO115");
+        Assert.StartsWith("crop 16 is too small for densenet121 (minimum 29)", error.Message, StringComparison.Ordinal);
+        Assert.Equal((10, 12), (error.Line, error.Column));
+    }
+
+    [Fact]
     public void Parse_DuplicateName_ReportsSecondNameAndFirstLine()
     {
         var file = Parse(Datasets + """

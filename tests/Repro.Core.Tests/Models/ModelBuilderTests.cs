@@ -41,8 +41,117 @@ public sealed class ModelBuilderTests : IDisposable
 
         var error = Assert.Throws<CheckpointException>(() => ModelBuilder.Build("resnet50", 10, "linear", "none", path));
 
-        Assert.Equal(320, error.Missing.Count);
+        // 320 ResNet entries less fc.weight and fc.bias: the file has no 2048-feature classifier, so the model's is
+        // replaced and only the backbone must match.
+        Assert.Equal(318, error.Missing.Count);
         Assert.Equal(727, error.Unexpected.Count);
+    }
+
+    private string SaveDensenet(int classes, int seed, string name, Func<(string Name, Tensor Tensor), bool>? keep = null, (string, Tensor)? extra = null)
+    {
+        torch.manual_seed(seed);
+        using var model = Zoo.densenet121(classes);
+        string path = Path.Combine(dir, name);
+        var dict = new System.Collections.Specialized.OrderedDictionary();
+        foreach (var (key, tensor) in Checkpoint.StateDict(model).Where(keep ?? (_ => true)))
+            dict.Add(key, tensor);
+        if (extra is var (extraName, extraTensor))
+            dict.Add(extraName, extraTensor);
+        TorchSharp.PyBridge.PyTorchPickler.PickleStateDict(path, dict);
+        return path;
+    }
+
+    private static void AssertSameEntries(nn.Module model, string path, string except)
+    {
+        var loaded = Checkpoint.ReadFile(path);
+        try
+        {
+            var actual = Checkpoint.StateDict(model).ToDictionary(e => e.Name, e => e.Tensor);
+            foreach (var (name, expected) in loaded.Where(e => !e.Key.StartsWith(except, StringComparison.Ordinal)))
+                Assert.True(actual[name].eq(expected).all().item<bool>(), name);
+        }
+        finally
+        {
+            foreach (var t in loaded.Values)
+                t.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Build_PretrainedLinearSameClassCount_KeepsCheckpointClassifier()
+    {
+        string path = SaveDensenet(7, 1, "seven.pth");
+
+        using var built = ModelBuilder.Build("densenet121", 7, "linear", "none", path);
+
+        Assert.Equal("classifier from the checkpoint (classifier, 7 classes)", built.Classifier);
+        AssertSameEntries(built.Module, path, except: "none");
+    }
+
+    [Fact]
+    public void Build_PretrainedOtherClassCount_LoadsBackboneReplacesClassifierAndSaysSo()
+    {
+        string path = SaveDensenet(7, 1, "seven.pth");
+
+        using var built = ModelBuilder.Build("densenet121", 10, "linear", "none", path);
+
+        Assert.Equal("new head: linear, 10 classes; checkpoint's 7-class classifier dropped", built.Classifier);
+        AssertSameEntries(built.Module, path, except: "classifier.");
+        using var logits = built.Module.call(torch.randn(1, 3, 32, 32));
+        Assert.Equal(new long[] { 1, 10 }, logits.shape);
+    }
+
+    [Fact]
+    public void Build_PretrainedSeedHeadWithLinearClassifierOfSameCount_NewSeedHead()
+    {
+        string path = SaveDensenet(10, 1, "ten.pth");
+
+        using var built = ModelBuilder.Build("densenet121", 10, "seed", "none", path);
+
+        Assert.Equal("new head: seed MLP, 10 classes; checkpoint's 10-class classifier dropped", built.Classifier);
+        Assert.IsType<Sequential>(((IClassifier)built.Module).Classifier);
+    }
+
+    [Fact]
+    public void Build_PretrainedWithoutClassifier_NewHeadSaysCheckpointHasNone()
+    {
+        string path = SaveDensenet(7, 1, "backbone.pth", e => !e.Name.StartsWith("classifier.", StringComparison.Ordinal));
+
+        using var built = ModelBuilder.Build("densenet121", 10, "linear", "none", path);
+
+        Assert.Equal("new head: linear, 10 classes; the checkpoint has no classifier", built.Classifier);
+    }
+
+    [Fact]
+    public void Build_PretrainedBackboneEntryMissingAndOneExtra_RefusedNamingBothWhateverTheClassifier()
+    {
+        // A file entry the model lacks, outside the classifier, is unexpected whether or not the classifier is kept.
+        using var extra = torch.zeros(3);
+        string path = SaveDensenet(7, 1, "broken.pth", e => e.Name != "features.norm5.weight", ("features.extra", extra));
+
+        var error = Assert.Throws<CheckpointException>(() => ModelBuilder.Build("densenet121", 10, "seed", "none", path));
+
+        Assert.Equal(["features.norm5.weight"], error.Missing);
+        Assert.Equal(["features.extra"], error.Unexpected);
+        Assert.Empty(error.Mismatched);
+    }
+
+    [Fact]
+    public void Build_NewHeadFromCheckpointsOfDifferentSizes_SameInitialHeadWeights()
+    {
+        // The new head's initial weights are part of a result; they must not depend on the file's classifier size.
+        string imagenet = SaveDensenet(1000, 1, "imagenet.pth");
+        string seven = SaveDensenet(7, 1, "seven.pth");
+
+        torch.manual_seed(9);
+        using var a = ModelBuilder.Build("densenet121", 10, "seed", "none", imagenet);
+        torch.manual_seed(9);
+        using var b = ModelBuilder.Build("densenet121", 10, "seed", "none", seven);
+
+        var headA = Checkpoint.StateDict(((IClassifier)a.Module).Classifier);
+        var headB = Checkpoint.StateDict(((IClassifier)b.Module).Classifier);
+        foreach (var ((name, x), (_, y)) in headA.Zip(headB))
+            Assert.True(x.eq(y).all().item<bool>(), name);
     }
 
     [Theory]

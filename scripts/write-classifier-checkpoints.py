@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Writes torchvision checkpoints with classifiers of several sizes, for Repro's pretrained-loading test.
+
+Usage: write-classifier-checkpoints.py OUTDIR
+
+OUTDIR receives state_dicts of torchvision models with random weights (BatchNorm statistics randomised, as in
+check-torchvision-parity.py, so that misplaced buffers would show):
+  resnet50_1000.pth     torchvision.models.resnet50() (ImageNet-sized fc), zip format
+  resnet50_10.pth       torchvision.models.resnet50(num_classes=10), zip format: a user's fine-tuned model
+  densenet121_5.pth     torchvision.models.densenet121(num_classes=5) with torchvision's legacy key names
+                        (`norm.1`, `conv.2`, ...) in the legacy (pre-1.6, non-zip) format
+  logits.pth            {"input": x, "<file stem>": eval-mode logits, ...} for each file
+
+Repro's test (tests/Repro.Core.Tests/Models/PretrainedCheckpointTests.cs) runs it with /usr/bin/python3
+(Debian's python3-torch and python3-torchvision) in a temporary folder and deletes the files afterwards
+(a resnet50 file is about 100 MB).
+"""
+import re
+import sys
+
+import torch
+import torchvision
+
+
+def randomise_batchnorm(model: torch.nn.Module) -> None:
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+                m.num_batches_tracked.fill_(7)
+
+
+def legacy_densenet_names(state_dict):
+    # The inverse of torchvision/models/densenet.py `_load_state_dict`.
+    pattern = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))((?:[12])\.(?:weight|bias|running_mean|running_var))$")
+    out = {}
+    for key, value in state_dict.items():
+        m = pattern.match(key)
+        out[f"{m.group(1)}.{m.group(2)}" if m else key] = value
+    return out
+
+
+def main(outdir: str) -> None:
+    torch.manual_seed(0)
+    # 64 pixels: large enough for both architectures, small enough to keep the test quick.
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    result = {"input": x}
+    for arch, classes, legacy in (("resnet50", 1000, False), ("resnet50", 10, False), ("densenet121", 5, True)):
+        model = getattr(torchvision.models, arch)(num_classes=classes)
+        randomise_batchnorm(model)
+        model.eval()
+        stem = f"{arch}_{classes}"
+        with torch.no_grad():
+            result[stem] = model(x)
+        state = dict(model.state_dict())
+        if legacy:
+            state = legacy_densenet_names(state)
+        torch.save(state, f"{outdir}/{stem}.pth", _use_new_zipfile_serialization=not legacy)
+    torch.save(result, f"{outdir}/logits.pth")
+    print(f"torch {torch.__version__} torchvision {torchvision.__version__}: wrote {outdir}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(sys.argv[1])

@@ -28,6 +28,7 @@ let private dispatch (results: ParseResults<Command>) =
     | Summary args -> summary args
     | Validate args -> validate args
     | Platform args -> platform args
+    | Diff_Plots args -> diffPlots args
 
 [<EntryPoint>]
 let main argv =

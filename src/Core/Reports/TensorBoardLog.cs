@@ -25,7 +25,8 @@ public sealed class TensorBoardLog
     private TensorBoardLog(string directory, string stage)
     {
         this.directory = directory;
-        suffix = "." + stage;
+        // SummaryWriter puts its own '.' before the suffix: events.out.tfevents.<time>.<host>.<pid>.1.<stage>.
+        suffix = stage;
     }
 
     /// <summary>A log for one stage ("train" or "test") of the run whose output folder is <paramref name="runDirectory"/>.</summary>
@@ -36,7 +37,7 @@ public sealed class TensorBoardLog
     {
         writer = null;
         if (Directory.Exists(directory))
-            foreach (var file in Directory.EnumerateFiles(directory, "events.out.tfevents.*" + suffix))
+            foreach (var file in Directory.EnumerateFiles(directory, "events.out.tfevents.*." + suffix))
                 File.Delete(file);
     }
 

@@ -43,7 +43,7 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
     /// <summary>Folder for each experiment's base/head snapshots and plots; default: diff/ beside <see cref="DiffFile"/>.</summary>
     public string? PlotsDirectory { get; set; }
 
-    /// <summary>The table that was printed.</summary>
+    /// <summary>The metrics table (the diff file adds per-experiment sections with per-class deltas and plots below it).</summary>
     [Output]
     public string Table { get; private set; } = "";
 
@@ -78,10 +78,11 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         if (string.IsNullOrEmpty(BaseRevision))
             foreach (var name in old.Keys.Except(@new.Keys).ToList())
                 old.Remove(name);
-        Table = Diff(old, @new, oldLabel, newLabel) + Details(old.Keys.Union(@new.Keys).Order(StringComparer.Ordinal).ToList(), oldLabel, newLabel);
-        WriteResults.WriteIfChanged(DiffFile, Table);
+        Table = Diff(old, @new, oldLabel, newLabel);
+        string markdown = Table + Details(old.Keys.Union(@new.Keys).Order(StringComparer.Ordinal).ToList(), oldLabel, newLabel);
+        WriteResults.WriteIfChanged(DiffFile, markdown);
         // One message per line: MSBuild indents messages, and a single multi-line one would be indented only once.
-        foreach (var line in Table.TrimEnd('\n').Split('\n'))
+        foreach (var line in markdown.TrimEnd('\n').Split('\n'))
             Log.LogMessage(MessageImportance.High, line);
         Log.LogMessage(MessageImportance.High, $"Repro: diff written to {DiffFile}");
         return !Log.HasLoggedErrors;

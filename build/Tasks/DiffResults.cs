@@ -65,9 +65,9 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         else
         {
             oldText = GitShow(BaseRevision, LockFile);
-            oldLabel = BaseRevision;
+            oldLabel = Label(BaseRevision);
             newText = string.IsNullOrEmpty(HeadRevision) ? (File.Exists(LockFile) ? File.ReadAllText(LockFile) : null) : GitShow(HeadRevision, LockFile);
-            newLabel = string.IsNullOrEmpty(HeadRevision) ? "working tree" : HeadRevision;
+            newLabel = string.IsNullOrEmpty(HeadRevision) ? "working tree" : Label(HeadRevision);
         }
         if (Log.HasLoggedErrors)
             return false;
@@ -287,6 +287,10 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
             md.Append("| (no changes) | | | | |\n");
         return md.ToString();
     }
+
+    /// <summary>A revision as tables and plot titles name it: a full commit id (CI passes the base's) shortened to 12 digits as git does.</summary>
+    internal static string Label(string revision) =>
+        revision.Length == 40 && revision.All(char.IsAsciiHexDigit) ? revision[..12] : revision;
 
     /// <summary>The platforms' results to compare: the same platform on both sides when there is one, else each side's distribution.</summary>
     private static (PlatformResults? Old, PlatformResults? New) Compared(LockEntry? old, LockEntry? @new)

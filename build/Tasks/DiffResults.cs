@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+using Repro.Config;
 
 namespace Repro.Build.Tasks;
 
@@ -9,6 +11,10 @@ namespace Repro.Build.Tasks;
 /// Prints a markdown table of metric changes (old, new, delta) ready to paste into a pull request: by default
 /// between the lock file and the experiments' current outputs; with <see cref="BaseRevision"/>, between the
 /// lock file at that git revision and the working tree's lock file (or the lock at <see cref="HeadRevision"/>).
+/// For each experiment whose results snapshot (results/&lt;experiment&gt;.md) changed, it adds per-class deltas and
+/// links to two plots (training curves overlaid, confusion change), and returns what the plots need in
+/// <see cref="Plots"/>: the base and head snapshots written under the plots folder, for the F# host's <c>diff-plots</c>
+/// to draw. The base side is the committed snapshot at the base revision (git show), so nothing re-runs.
 /// </summary>
 public sealed class DiffResults : Microsoft.Build.Utilities.Task
 {
@@ -34,9 +40,16 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
     [Required]
     public string CodeFingerprint { get; set; } = "";
 
-    /// <summary>The table that was printed.</summary>
+    /// <summary>Folder for each experiment's base/head snapshots and plots; default: diff/ beside <see cref="DiffFile"/>.</summary>
+    public string? PlotsDirectory { get; set; }
+
+    /// <summary>The metrics table (the diff file adds per-experiment sections with per-class deltas and plots below it).</summary>
     [Output]
     public string Table { get; private set; } = "";
+
+    /// <summary>One item per experiment to plot, with metadata Base, Head (snapshot files), BaseLabel, HeadLabel, Curves and Confusion (PNGs; Confusion empty when the classes differ), ConfusionArgument (the host's option for it, or empty).</summary>
+    [Output]
+    public ITaskItem[] Plots { get; private set; } = [];
 
     public override bool Execute()
     {
@@ -51,10 +64,10 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         }
         else
         {
-            oldText = GitShow(BaseRevision);
-            oldLabel = BaseRevision;
-            newText = string.IsNullOrEmpty(HeadRevision) ? (File.Exists(LockFile) ? File.ReadAllText(LockFile) : null) : GitShow(HeadRevision);
-            newLabel = string.IsNullOrEmpty(HeadRevision) ? "working tree" : HeadRevision;
+            oldText = GitShow(BaseRevision, LockFile);
+            oldLabel = Label(BaseRevision);
+            newText = string.IsNullOrEmpty(HeadRevision) ? (File.Exists(LockFile) ? File.ReadAllText(LockFile) : null) : GitShow(HeadRevision, LockFile);
+            newLabel = string.IsNullOrEmpty(HeadRevision) ? "working tree" : Label(HeadRevision);
         }
         if (Log.HasLoggedErrors)
             return false;
@@ -66,9 +79,10 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
             foreach (var name in old.Keys.Except(@new.Keys).ToList())
                 old.Remove(name);
         Table = Diff(old, @new, oldLabel, newLabel);
-        WriteResults.WriteIfChanged(DiffFile, Table);
+        string markdown = Table + Details(old.Keys.Union(@new.Keys).Order(StringComparer.Ordinal).ToList(), oldLabel, newLabel);
+        WriteResults.WriteIfChanged(DiffFile, markdown);
         // One message per line: MSBuild indents messages, and a single multi-line one would be indented only once.
-        foreach (var line in Table.TrimEnd('\n').Split('\n'))
+        foreach (var line in markdown.TrimEnd('\n').Split('\n'))
             Log.LogMessage(MessageImportance.High, line);
         Log.LogMessage(MessageImportance.High, $"Repro: diff written to {DiffFile}");
         return !Log.HasLoggedErrors;
@@ -97,13 +111,125 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         }
     }
 
-    /// <summary>The lock file at a revision; an empty result when it did not exist there.</summary>
-    private string? GitShow(string revision)
+    /// <summary>
+    /// Per experiment whose snapshot differs between the sides: a section with the plots' links and the per-class
+    /// deltas; the plots themselves are drawn afterwards by the host from the <see cref="Plots"/> items.
+    /// </summary>
+    private string Details(IReadOnlyList<string> names, string oldLabel, string newLabel)
+    {
+        var md = new StringBuilder();
+        var plots = new List<ITaskItem>();
+        string diffDirectory = Path.GetDirectoryName(Path.GetFullPath(DiffFile))!;
+        string plotsDirectory = string.IsNullOrEmpty(PlotsDirectory) ? Path.Combine(diffDirectory, "diff") : Path.GetFullPath(PlotsDirectory);
+        foreach (var name in names)
+        {
+            var (oldText, newText) = SnapshotTexts(name);
+            if (oldText == newText)
+                continue;
+            md.Append(CultureInfo.InvariantCulture, $"\n## {name}\n\n");
+            if (oldText is null || newText is null)
+            {
+                md.Append(CultureInfo.InvariantCulture, $"No results snapshot (results/{name}.md) {(oldText is null ? $"at {oldLabel}" : $"in {newLabel}")}: nothing to plot against.\n");
+                continue;
+            }
+            ResultsSnapshot a, b;
+            try
+            {
+                (a, b) = (ResultsSnapshot.Parse(oldText), ResultsSnapshot.Parse(newText));
+            }
+            catch (InvalidDataException e)
+            {
+                Log.LogError("Repro", "REPRO321", null, ResultSnapshots.PathFor(LockFile, name), 0, 0, 0, 0, $"unreadable results snapshot: {e.Message}");
+                continue;
+            }
+            string folder = Path.Combine(plotsDirectory, name);
+            Directory.CreateDirectory(folder);
+            var item = new TaskItem(name);
+            item.SetMetadata("Base", Path.Combine(folder, "base.md"));
+            item.SetMetadata("Head", Path.Combine(folder, "head.md"));
+            item.SetMetadata("BaseLabel", oldLabel);
+            item.SetMetadata("HeadLabel", newLabel);
+            item.SetMetadata("Curves", Path.Combine(folder, "curves.png"));
+            bool sameClasses = a.Classes.Select(c => c.Name).SequenceEqual(b.Classes.Select(c => c.Name)) && a.Classes.Count > 0;
+            item.SetMetadata("Confusion", sameClasses ? Path.Combine(folder, "confusion-change.png") : "");
+            item.SetMetadata("ConfusionArgument", sameClasses ? $" --confusion \"{item.GetMetadata("Confusion")}\"" : "");
+            WriteResults.WriteIfChanged(item.GetMetadata("Base"), oldText);
+            WriteResults.WriteIfChanged(item.GetMetadata("Head"), newText);
+            plots.Add(item);
+
+            string Link(string path) => Path.GetRelativePath(diffDirectory, path).Replace('\\', '/');
+            md.Append(CultureInfo.InvariantCulture, $"![{name}: training curves, {oldLabel} dashed vs {newLabel}]({Link(item.GetMetadata("Curves"))})\n");
+            if (sameClasses)
+            {
+                md.Append(CultureInfo.InvariantCulture, $"![{name}: confusion matrix change, {newLabel} - {oldLabel}]({Link(item.GetMetadata("Confusion"))})\n\n");
+                md.Append(PerClass(a, b));
+            }
+            else
+            {
+                md.Append("\nThe two sides have different classes: no per-class comparison.\n");
+            }
+        }
+        Plots = [.. plots];
+        return md.ToString();
+    }
+
+    /// <summary>Per-class accuracy and F1, old and new, of the first seed on each side (the snapshots' per-class tables).</summary>
+    internal static string PerClass(ResultsSnapshot a, ResultsSnapshot b)
+    {
+        var md = new StringBuilder();
+        string seed = a.Runs.Count > 1 || b.Runs.Count > 1 ? $" (first seed: {a.Runs.FirstOrDefault()?.Seed} vs {b.Runs.FirstOrDefault()?.Seed})" : "";
+        md.Append(CultureInfo.InvariantCulture, $"Per class{seed}:\n\n| class | accuracy (old) | accuracy (new) | delta | F1 (old) | F1 (new) | delta |\n|---|---|---|---|---|---|---|\n");
+        int unchanged = 0;
+        for (int i = 0; i < b.Classes.Count; i++)
+        {
+            var (o, n) = (a.Classes[i].Values, b.Classes[i].Values);
+            // Only the classes that moved: with dozens of classes the table would otherwise bury them.
+            if (o.GetValueOrDefault("accuracy") == n.GetValueOrDefault("accuracy") && o.GetValueOrDefault("f1") == n.GetValueOrDefault("f1"))
+            {
+                unchanged++;
+                continue;
+            }
+            md.Append(CultureInfo.InvariantCulture,
+                $"| {b.Classes[i].Name} | {ExperimentResult.Display("accuracy", o.GetValueOrDefault("accuracy"))} | {ExperimentResult.Display("accuracy", n.GetValueOrDefault("accuracy"))} | {Delta("accuracy", o.GetValueOrDefault("accuracy"), n.GetValueOrDefault("accuracy"))} " +
+                $"| {o.GetValueOrDefault("f1") ?? "—"} | {n.GetValueOrDefault("f1") ?? "—"} | {Delta("f1", o.GetValueOrDefault("f1"), n.GetValueOrDefault("f1"))} |\n");
+        }
+        if (unchanged > 0)
+            md.Append(CultureInfo.InvariantCulture, $"\n{unchanged} of {b.Classes.Count} classes unchanged.\n");
+        return md.ToString();
+    }
+
+    /// <summary>
+    /// An experiment's snapshot on each side: with a base revision, results/&lt;name&gt;.md there and in the working tree
+    /// (or at the head revision); without, the working tree's committed snapshot against one made from the outputs.
+    /// </summary>
+    private (string? Old, string? New) SnapshotTexts(string name)
+    {
+        string path = ResultSnapshots.PathFor(LockFile, name);
+        string? working = File.Exists(path) ? File.ReadAllText(path) : null;
+        if (string.IsNullOrEmpty(BaseRevision))
+        {
+            string dir = Path.Combine(ArtifactsDirectory, "experiments", name);
+            var runs = new List<(ulong, string)>();
+            if (File.Exists(Path.Combine(dir, "metrics.json")))
+                runs.Add((1, dir));
+            if (Directory.Exists(dir))
+                foreach (var seedDir in Directory.EnumerateDirectories(dir, "seed-*"))
+                    if (ulong.TryParse(Path.GetFileName(seedDir)["seed-".Length..], NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong seed) && File.Exists(Path.Combine(seedDir, "metrics.json")))
+                        runs.Add((seed, seedDir));
+            return (working, ResultSnapshots.FromOutputs(name, runs)?.Render());
+        }
+        string? old = GitShow(BaseRevision, path, quiet: true);
+        string? @new = string.IsNullOrEmpty(HeadRevision) ? working : GitShow(HeadRevision, path, quiet: true);
+        return (old, @new);
+    }
+
+    /// <summary>A file at a revision; null when it did not exist there (said once for the lock file, silently for snapshots).</summary>
+    private string? GitShow(string revision, string file, bool quiet = false)
     {
         string dir = Path.GetDirectoryName(Path.GetFullPath(LockFile))!;
         var info = new ProcessStartInfo("git") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Directory.Exists(dir) ? dir : Path.GetDirectoryName(dir)! };
         // "rev:./path" resolves relative to the working directory, so this works wherever the lock sits in the repository.
-        string relative = Path.GetRelativePath(info.WorkingDirectory, Path.GetFullPath(LockFile)).Replace('\\', '/');
+        string relative = Path.GetRelativePath(info.WorkingDirectory, Path.GetFullPath(file)).Replace('\\', '/');
         foreach (var arg in new[] { "show", $"{revision}:./{relative}" })
             info.ArgumentList.Add(arg);
         using var git = Process.Start(info)!;
@@ -114,10 +240,12 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
             return stdout.Result;
         if (stderr.Contains("does not exist in", StringComparison.Ordinal) || stderr.Contains("exists on disk, but not in", StringComparison.Ordinal))
         {
+            if (quiet)
+                return null;
             Log.LogMessage(MessageImportance.High, $"Repro: {revision} has no {relative}; every result counts as new");
             return null;
         }
-        Log.LogError("Repro", "REPRO320", null, LockFile, 0, 0, 0, 0, $"git show {revision}:./{relative} failed: {stderr.Trim()}");
+        Log.LogError("Repro", "REPRO320", null, file, 0, 0, 0, 0, $"git show {revision}:./{relative} failed: {stderr.Trim()}");
         return null;
     }
 
@@ -159,6 +287,10 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
             md.Append("| (no changes) | | | | |\n");
         return md.ToString();
     }
+
+    /// <summary>A revision as tables and plot titles name it: a full commit id (CI passes the base's) shortened to 12 digits as git does.</summary>
+    internal static string Label(string revision) =>
+        revision.Length == 40 && revision.All(char.IsAsciiHexDigit) ? revision[..12] : revision;
 
     /// <summary>The platforms' results to compare: the same platform on both sides when there is one, else each side's distribution.</summary>
     private static (PlatformResults? Old, PlatformResults? New) Compared(LockEntry? old, LockEntry? @new)

@@ -9,7 +9,9 @@ namespace Repro.Build.Tasks;
 /// After the stages: locks the selected experiments' results in the committed lock file (every seed, under this
 /// machine's numerics platform; entries of experiments not selected keep their previous entry; the file is rewritten
 /// only when its content changes), writes results.md, one table of the selection beside the tutorial's own figures,
-/// and for each seed sweep a summary report.md (mean ± std, 95 % interval, per-seed values) in the experiment's folder.
+/// for each seed sweep a summary report.md (mean ± std, 95 % interval, per-seed values) in the experiment's folder, and
+/// for each experiment whose results are locked the committed snapshot results/&lt;experiment&gt;.md beside the lock.
+/// Ends the build with a short table: each experiment's accuracy, its change against the lock, and whether it ran.
 /// </summary>
 public sealed class WriteResults : Microsoft.Build.Utilities.Task
 {
@@ -31,6 +33,9 @@ public sealed class WriteResults : Microsoft.Build.Utilities.Task
 
     /// <summary>"add": record this platform's exact results beside those already locked for the same settings.</summary>
     public string LockPlatform { get; set; } = "";
+
+    /// <summary>The runs any stage of which ran in this build (the others were up to date), for the closing summary.</summary>
+    public ITaskItem[] Ran { get; set; } = [];
 
     public override bool Execute()
     {
@@ -59,10 +64,17 @@ public sealed class WriteResults : Microsoft.Build.Utilities.Task
         if (Log.HasLoggedErrors)
             return false;
 
-        foreach (var (current, _, _, _) in groups)
+        var before = new Dictionary<string, LockEntry?>(StringComparer.Ordinal);
+        var snapshots = new List<string>();
+        foreach (var (current, _, _, items) in groups)
         {
+            before[current.Name] = locked.GetValueOrDefault(current.Name);
             var (entry, outcome) = ResultsLock.Merge(locked.GetValueOrDefault(current.Name), current, LockPlatform == "add");
             locked[current.Name] = entry;
+            // The snapshot shows the lock's own results: a foreign platform's runs that the lock did not take must not
+            // replace them. An added platform keeps the reference platform's snapshot too.
+            if (outcome is not (ResultsLock.MergeOutcome.NotRecorded or ResultsLock.MergeOutcome.Added))
+                snapshots.Add(current.Name);
             if (outcome == ResultsLock.MergeOutcome.NotRecorded)
                 Log.LogMessage(MessageImportance.High,
                     $"Repro: {current.Name}: this machine's numerics platform {current.Reference} is not in {Path.GetFileName(LockFile)} " +
@@ -77,7 +89,40 @@ public sealed class WriteResults : Microsoft.Build.Utilities.Task
         foreach (var (current, runs, first, items) in groups.Where(g => g.First.GetMetadata("Sweep") == "true"))
             WriteIfChanged(Path.Combine(first.GetMetadata("ExperimentDirectory"), "report.md"), SweepReport(current, runs, first));
         WriteIfChanged(ReportFile, Table(groups.Select(g => (g.Runs, g.First, g.Items)).ToList()));
+        foreach (var (current, _, _, items) in groups.Where(g => snapshots.Contains(g.Current.Name)))
+        {
+            var snapshot = ResultSnapshots.FromOutputs(current.Name, [.. items.Select(i => (Seed(i), i.GetMetadata("OutputDirectory")))]);
+            string path = ResultSnapshots.PathFor(LockFile, current.Name);
+            if (snapshot is not null && WriteIfChanged(path, snapshot.Render()))
+                Log.LogMessage(MessageImportance.High, $"Repro: updated {path}");
+        }
+        var ran = Ran.Select(r => r.ItemSpec).ToHashSet(StringComparer.Ordinal);
+        foreach (var line in Summary([.. groups.Select(g => (g.Current, before[g.Current.Name], g.Items.Any(i => ran.Contains(i.ItemSpec))))]))
+            Log.LogMessage(MessageImportance.High, line);
         return !Log.HasLoggedErrors;
+    }
+
+    /// <summary>
+    /// The closing table, the first thing a person reads after a build: per experiment the test accuracy (mean ± std
+    /// over a sweep's seeds), its change against the lock as it was before this build (the same platform's numbers
+    /// when the lock has them), and whether any of its runs ran or all were up to date.
+    /// </summary>
+    internal static IEnumerable<string> Summary(IReadOnlyList<(LockEntry Current, LockEntry? Before, bool Ran)> rows)
+    {
+        var table = new List<string[]> { new[] { "experiment", "test accuracy", "Δ vs lock", "status" } };
+        foreach (var (current, before, ran) in rows)
+        {
+            var now = current.Platforms[current.Reference].Statistics("accuracy");
+            var then = before is null ? null
+                : before.Platforms.TryGetValue(current.Reference, out var same) ? same.Statistics("accuracy")
+                : before.Distribution()?.Statistics("accuracy");
+            string delta = then is null || then.N == 0 ? "new"
+                : ((now.Mean - then.Mean) * 100).ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture) + " pp"
+                  + (before!.Platforms.ContainsKey(current.Reference) ? "" : " (other platform)");
+            table.Add([current.Name, Spread("accuracy", now), delta, ran ? "ran" : "up to date"]);
+        }
+        var widths = Enumerable.Range(0, 4).Select(c => table.Max(r => r[c].Length)).ToArray();
+        return table.Select(r => "Repro: " + string.Join("  ", r.Select((cell, c) => cell.PadRight(widths[c]))).TrimEnd());
     }
 
     internal static string ExperimentName(ITaskItem item) => item.GetMetadata("Experiment") is { Length: > 0 } name ? name : item.ItemSpec;

@@ -48,6 +48,7 @@ public sealed class Experiment(string name, DatasetConfig dataset, IReadOnlyDict
     public bool Tf32 => (bool)Values["tf32"]!;
     public bool Bf16 => (bool)Values["bf16"]!;
     public bool ChannelsLast => (bool)Values["channels_last"]!;
+    public bool TensorBoard => (bool)Values["tensorboard"]!;
     public ulong Seed => (ulong)Int("seed");
 
     /// <summary>

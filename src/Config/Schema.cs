@@ -74,6 +74,7 @@ public static class Schema
         new("tf32", SettingKind.Bool, Stage.Train | Stage.Test, true, "CUDA: allow TF32 matrix multiplications"),
         new("bf16", SettingKind.Bool, Stage.Train | Stage.Test, false, "CUDA: train in bfloat16"),
         new("channels_last", SettingKind.Bool, Stage.Train | Stage.Test, false, "NHWC input layout: faster convolutions at larger crops; reproducible, but not the same results as NCHW"),
+        new("tensorboard", SettingKind.Bool, Stage.None, true, "write TensorBoard event files to the run's tensorboard/ folder (results do not depend on it)"),
         new("tags", SettingKind.StringList, Stage.None, Array.Empty<string>(), "labels for selecting experiments (-p:Experiment=<tag>)"),
         new("description", SettingKind.String, Stage.None, "", "free text shown in the report"),
         new("tutorial", SettingKind.String, Stage.None, "", "the tutorial's result this experiment corresponds to, e.g. flower-resnet50"),

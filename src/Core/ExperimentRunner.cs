@@ -146,7 +146,8 @@ public sealed class ExperimentRunner
         var evalPipeline = new InputPipeline(experiment.Crop, false, Normalization);
         using var train = new DataLoader(dataset, split.Train, trainPipeline, experiment.Batch, shuffle: true, experiment.Seed, experiment.LoaderThreads);
         using var validation = new DataLoader(dataset, split.Test, evalPipeline, experiment.TestBatch, shuffle: false, experiment.Seed, experiment.LoaderThreads);
-        var trainer = new Trainer(experiment, model.Module, model.SetTrainingMode, device, Paths.Checkpoints, TrainFingerprint, progress, input);
+        var board = experiment.TensorBoard ? TensorBoardLog.ForStage(Paths.Directory, "train") : null;
+        var trainer = new Trainer(experiment, model.Module, model.SetTrainingMode, device, Paths.Checkpoints, TrainFingerprint, progress, input, board);
         bool cached = experiment.CacheFeatures && model.FrozenBackbone;
         if (experiment.CacheFeatures && !model.FrozenBackbone)
             log("cache_features needs 'freeze: backbone'; training through the whole network");
@@ -258,6 +259,12 @@ public sealed class ExperimentRunner
         AtomicFile.WriteAllText(Paths.History, ReportWriter.HistoryCsv(training.History));
         Plots.Curves(Paths.Curves, experiment.Name, training.History);
         Plots.Confusion(Paths.Confusion, experiment.Name, metrics);
+        if (experiment.TensorBoard)
+        {
+            var board = TensorBoardLog.ForStage(Paths.Directory, "test");
+            board.Reset();
+            board.Test(metrics, training.History.Count, Paths.Confusion, experiment.Values);
+        }
         var (commit, dirty) = Provenance.Git(configDirectory);
         var provenance = new Provenance(commit, dirty, TorchRuntime.TorchSharpVersion, TorchRuntime.LibTorchVersion,
             TorchRuntime.DeviceName(device), experiment.Threads, RuntimeInformation.OSDescription,

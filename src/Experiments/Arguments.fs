@@ -60,6 +60,25 @@ type PlatformArgs =
             | No_Tf32 -> "CUDA: TF32 off, as an experiment with `tf32: false` (default: on, the experiments' default)."
             | Json -> "print the fields as a JSON object (as in metrics.json) instead of aligned text."
 
+/// Two results snapshots (results/<experiment>.md) to draw the differences of.
+type DiffPlotsArgs =
+    | [<Mandatory>] Base of path: string
+    | [<Mandatory>] Head of path: string
+    | Base_Label of text: string
+    | Head_Label of text: string
+    | [<Mandatory>] Curves of png: string
+    | Confusion of png: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Base _ -> "the old side's snapshot, e.g. results/<experiment>.md at the base revision."
+            | Head _ -> "the new side's snapshot."
+            | Base_Label _ -> "the old side's name in legends and titles (default: base)."
+            | Head_Label _ -> "the new side's name (default: head)."
+            | Curves _ -> "PNG to write: both sides' training curves overlaid."
+            | Confusion _ -> "PNG to write: the confusion matrix change, head minus base (needs the same classes)."
+
 type Command =
     | [<CliPrefix(CliPrefix.None)>] Split of ParseResults<StageArgs>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<StageArgs>
@@ -69,6 +88,7 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Summary of ParseResults<SummaryArgs>
     | [<CliPrefix(CliPrefix.None)>] Validate of ParseResults<ValidateArgs>
     | [<CliPrefix(CliPrefix.None)>] Platform of ParseResults<PlatformArgs>
+    | [<CliPrefix(CliPrefix.None)>] Diff_Plots of ParseResults<DiffPlotsArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -81,3 +101,4 @@ type Command =
             | Summary _ -> "print a model summary in torchsummary's format."
             | Validate _ -> "check experiments.yaml and list its experiments."
             | Platform _ -> "print this machine's numerics platform: what decides the float bits, and its id."
+            | Diff_Plots _ -> "draw two results snapshots' differences (training curves, confusion change) as PNGs; used by DiffExperiments."

@@ -124,3 +124,22 @@ let platform (args: ParseResults<PlatformArgs>) =
     let p = Repro.Core.Engine.NumericsPlatform.Current device
     if args.Contains PlatformArgs.Json then printf "%s" (p.ToJson()) else printf "%s" (p.Render())
     0
+
+/// DiffExperiments' plots: reads two results snapshots (no training, no TorchSharp) and draws their differences.
+let diffPlots (args: ParseResults<DiffPlotsArgs>) =
+    let read (path: string) =
+        try ResultsSnapshot.Parse(File.ReadAllText path)
+        with :? InvalidDataException as e -> raise (InvalidDataException(sprintf "%s: %s" path e.Message))
+    let baseSnapshot = read (args.GetResult DiffPlotsArgs.Base)
+    let headSnapshot = read (args.GetResult DiffPlotsArgs.Head)
+    let baseLabel = args.GetResult(DiffPlotsArgs.Base_Label, defaultValue = "base")
+    let headLabel = args.GetResult(DiffPlotsArgs.Head_Label, defaultValue = "head")
+    let curves = args.GetResult DiffPlotsArgs.Curves
+    Repro.Core.Reports.Plots.CurvesDiff(curves, headSnapshot.Experiment, baseLabel, baseSnapshot, headLabel, headSnapshot)
+    printfn "%s: curves -> %s" headSnapshot.Experiment curves
+    match args.TryGetResult DiffPlotsArgs.Confusion with
+    | Some png ->
+        Repro.Core.Reports.Plots.ConfusionDiff(png, headSnapshot.Experiment, baseLabel, baseSnapshot, headLabel, headSnapshot)
+        printfn "%s: confusion change -> %s" headSnapshot.Experiment png
+    | None -> ()
+    0

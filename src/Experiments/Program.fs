@@ -28,6 +28,7 @@ let private dispatch (results: ParseResults<Command>) =
     | Summary args -> summary args
     | Validate args -> validate args
     | Platform args -> platform args
+    | Diff_Plots args -> diffPlots args
 
 /// "sample-resnet50: stage 'train': " for the stage commands, so an error says where it happened.
 let private where (results: ParseResults<Command>) =

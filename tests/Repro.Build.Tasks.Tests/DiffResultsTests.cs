@@ -52,7 +52,10 @@ public sealed class DiffResultsTests : IDisposable
             | a | loss | 0.500000 | 0.400000 | -0.100000 |
 
             """.Replace("\r\n", "\n", StringComparison.Ordinal), task.Table);
-        Assert.Equal(task.Table, File.ReadAllText(Path.Combine(dir, "artifacts", "diff.md")));
+        // Below the table, the file says why there are no plots: nothing committed under results/ to compare with.
+        string diff = File.ReadAllText(Path.Combine(dir, "artifacts", "diff.md"));
+        Assert.StartsWith(task.Table, diff);
+        Assert.Contains("No results snapshot (results/a.md) at locked: nothing to plot against.", diff);
     }
 
     [Fact]
@@ -137,5 +140,70 @@ public sealed class DiffResultsTests : IDisposable
         git.StandardOutput.ReadToEnd();
         git.WaitForExit();
         Assert.True(git.ExitCode == 0, $"git {string.Join(' ', args)}: {error}");
+    }
+}
+
+public sealed class DiffResultsSnapshotTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("repro-diff-snapshot-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    private string Artifacts => Path.Combine(dir, "artifacts");
+
+    private string LockFile => Path.Combine(dir, "results", "experiments.lock.json");
+
+    [Fact]
+    public void Execute_OutputsDifferFromCommittedSnapshot_PerClassDeltasPlotLinksAndPlotItems()
+    {
+        // The committed side: a lock and results/a.md made from one run; then the run's outputs change by one image.
+        string run = ResultSnapshotsTests.WriteRichOutput(Artifacts, "a", seed: null);
+        Directory.CreateDirectory(Path.GetDirectoryName(LockFile)!);
+        File.WriteAllText(LockFile, ResultsLock.Write([LockEntry.FromRuns([ExperimentResult.FromOutput(run, "c0de")!])]));
+        File.WriteAllText(Path.Combine(dir, "results", "a.md"), ResultSnapshots.FromOutputs("a", [(1, run)])!.Render());
+        ResultSnapshotsTests.WriteRichOutput(Artifacts, "a", seed: null, shift: 1, accuracy: "0.500000");
+        var task = new DiffResults
+        {
+            BuildEngine = new RecordingBuildEngine(),
+            LockFile = LockFile,
+            ArtifactsDirectory = Artifacts,
+            DiffFile = Path.Combine(Artifacts, "diff.md"),
+            CodeFingerprint = "c0de",
+        };
+
+        Assert.True(task.Execute());
+
+        string diff = File.ReadAllText(task.DiffFile);
+        Assert.Contains("![a: training curves, locked dashed vs working tree](diff/a/curves.png)", diff);
+        Assert.Contains("![a: confusion matrix change, working tree - locked](diff/a/confusion-change.png)", diff);
+        Assert.Contains("| b|x | 50.00% | 0.00% | -50.00 pp | 0.500000 | 0.500000 | 0.000000 |", diff);
+        Assert.Contains("2 of 3 classes unchanged.", diff);
+        var plot = Assert.Single(task.Plots);
+        Assert.Equal("a", plot.ItemSpec);
+        Assert.Equal(File.ReadAllText(Path.Combine(dir, "results", "a.md")), File.ReadAllText(plot.GetMetadata("Base")));
+        Assert.Contains("| b\\|x | 2 | 0 | 0.000000 |", File.ReadAllText(plot.GetMetadata("Head")));
+        Assert.EndsWith("confusion-change.png\"", plot.GetMetadata("ConfusionArgument"));
+    }
+
+    [Fact]
+    public void Execute_SnapshotUnchanged_NoSectionAndNoPlots()
+    {
+        string run = ResultSnapshotsTests.WriteRichOutput(Artifacts, "a", seed: null);
+        Directory.CreateDirectory(Path.GetDirectoryName(LockFile)!);
+        File.WriteAllText(LockFile, ResultsLock.Write([LockEntry.FromRuns([ExperimentResult.FromOutput(run, "c0de")!])]));
+        File.WriteAllText(Path.Combine(dir, "results", "a.md"), ResultSnapshots.FromOutputs("a", [(1, run)])!.Render());
+        var task = new DiffResults
+        {
+            BuildEngine = new RecordingBuildEngine(),
+            LockFile = LockFile,
+            ArtifactsDirectory = Artifacts,
+            DiffFile = Path.Combine(Artifacts, "diff.md"),
+            CodeFingerprint = "c0de",
+        };
+
+        Assert.True(task.Execute());
+
+        Assert.Empty(task.Plots);
+        Assert.DoesNotContain("## a", File.ReadAllText(task.DiffFile));
     }
 }

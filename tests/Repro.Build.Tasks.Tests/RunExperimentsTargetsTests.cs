@@ -103,6 +103,19 @@ public sealed class RunExperimentsTargetsTests(ExperimentBuildFixture fixture)
     }
 
     [Fact]
+    public void RunExperiments_FirstBuild_WritesSnapshotsTensorBoardAndClosingSummary()
+    {
+        Succeeded(fixture.Initial);
+        string snapshot = File.ReadAllText(Path.Combine(fixture.Directory, "results", "a.md"));
+        Assert.Contains("## Confusion matrix, rows: true class, columns: predicted", snapshot);
+        Assert.DoesNotContain(fixture.Directory, snapshot);
+        Assert.True(File.Exists(Path.Combine(fixture.Directory, "results", "b.md")));
+        Assert.Single(System.IO.Directory.GetFiles(fixture.Output("a", "tensorboard"), "events.out.tfevents.*.train"));
+        Assert.Matches(@"Repro: experiment\s+test accuracy\s+Δ vs lock\s+status", fixture.Initial.Log);
+        Assert.Matches(@"Repro: a\s+\d+\.\d\d%\s+new\s+ran", fixture.Initial.Log);
+    }
+
+    [Fact]
     public void RunExperiments_NothingChanged_ReportsEveryExperimentUpToDate()
     {
         var result = Build();

@@ -201,4 +201,31 @@ public sealed class WriteResultsTests : IDisposable
         Assert.False(ok);
         Assert.Contains("-p:ReproLockPlatform", Assert.Single(engine.Errors).Message);
     }
+
+    [Fact]
+    public void Execute_SweepRanThenUpToDate_WritesSnapshotBesideLockOnceAndSummaryTable()
+    {
+        var items = new ulong[] { 1, 2 }.Select(seed =>
+        {
+            ResultSnapshotsTests.WriteRichOutput(Artifacts, "s", seed, accuracy: seed == 1 ? "0.666667" : "0.833333");
+            return (Microsoft.Build.Framework.ITaskItem)ResultFiles.Item(Artifacts, "s", seed);
+        }).ToArray();
+        var engine = new RecordingBuildEngine();
+        var task = new WriteResults { BuildEngine = engine, Experiments = items, LockFile = LockFile, ReportFile = Path.Combine(Artifacts, "results.md"), CodeFingerprint = "c0de", Ran = [items[1]] };
+
+        Assert.True(task.Execute());
+
+        string snapshot = Path.Combine(dir, "results", "s.md");
+        Assert.Contains("| mean ± std | 0.750000 ± 0.117851 |", File.ReadAllText(snapshot));
+        var messages = engine.Messages.Select(m => m.Message).ToList();
+        Assert.Contains("Repro: experiment  test accuracy      Δ vs lock  status", messages);
+        Assert.Contains("Repro: s           75.00% ± 11.79 pp  new        ran", messages);
+
+        var past = new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(snapshot, past);
+        var again = new RecordingBuildEngine();
+        Assert.True(new WriteResults { BuildEngine = again, Experiments = items, LockFile = LockFile, ReportFile = Path.Combine(Artifacts, "results.md"), CodeFingerprint = "c0de" }.Execute());
+        Assert.Equal(past, File.GetLastWriteTimeUtc(snapshot));
+        Assert.Contains("Repro: s           75.00% ± 11.79 pp  0.00 pp    up to date", again.Messages.Select(m => m.Message));
+    }
 }

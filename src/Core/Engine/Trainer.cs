@@ -4,6 +4,7 @@ using Repro.Config;
 using Repro.Core.Data;
 using Repro.Core.IO;
 using Repro.Core.Models;
+using Repro.Core.Reports;
 using Parameter = TorchSharp.Modules.Parameter;
 using DataLoader = Repro.Core.Data.DataLoader;
 using TorchSharp;
@@ -25,14 +26,19 @@ public sealed class Trainer
     private readonly string configFingerprint;
     private readonly IProgress<TrainProgress>? progress;
     private readonly InputFormat input;
+    private readonly TensorBoardLog? board;
     private TimeSpan lastReport;
+    private long step;
 
     /// <param name="setTraining">Puts the model in training or evaluation mode (a frozen backbone stays in evaluation mode).</param>
     /// <param name="configFingerprint">Identifies the training configuration; a checkpoint of another one is refused.</param>
     /// <param name="input">The model's input type and layout (default: float32, NCHW).</param>
+    /// <param name="board">TensorBoard event files for this run's steps and epochs; null: none.</param>
     public Trainer(Experiment experiment, nn.Module<Tensor, Tensor> model, Action<bool> setTraining, Device device,
-        string checkpointDirectory, string configFingerprint, IProgress<TrainProgress>? progress = null, InputFormat? input = null)
+        string checkpointDirectory, string configFingerprint, IProgress<TrainProgress>? progress = null, InputFormat? input = null,
+        TensorBoardLog? board = null)
     {
+        this.board = board;
         this.input = input ?? InputFormat.Default;
         this.experiment = experiment;
         this.model = model;
@@ -54,6 +60,7 @@ public sealed class Trainer
         int start = Resume(optimizer, history);
 
         long stepsPerEpoch = Math.Max(1, (train.Count + experiment.Batch - 1) / experiment.Batch);
+        StartBoard(start, stepsPerEpoch);
         for (int epoch = start; epoch < experiment.Epochs; epoch++)
         {
             // Dropout draws from LibTorch's generator: reseeding per epoch makes a resumed epoch draw what an
@@ -99,6 +106,7 @@ public sealed class Trainer
 
         long n = trainX.shape[0];
         long stepsPerEpoch = Math.Max(1, (n + experiment.Batch - 1) / experiment.Batch);
+        StartBoard(start, stepsPerEpoch);
         for (int epoch = start; epoch < experiment.Epochs; epoch++)
         {
             TorchRuntime.Seed(TorchRuntime.Derive(experiment.Seed, (ulong)epoch, 0xD5));
@@ -122,6 +130,17 @@ public sealed class Trainer
         }
         head.eval();
         return history;
+    }
+
+    /// <summary>
+    /// A run from scratch replaces the previous run's event file; a resumed one keeps it (the checkpointed epochs'
+    /// steps are in it) and continues the step count after them.
+    /// </summary>
+    private void StartBoard(int startEpoch, long stepsPerEpoch)
+    {
+        if (startEpoch == 0)
+            board?.Reset();
+        step = startEpoch * stepsPerEpoch;
     }
 
     private (Tensor Features, Tensor Labels) ComputeFeatures(IClassifier classifier, DataLoader loader)
@@ -153,6 +172,9 @@ public sealed class Trainer
             nn.utils.clip_grad_norm_(trainable, experiment.ClipGradNorm);
         optimizer.step();
         totals.Add(loss.detach(), logits.detach().argmax(1).eq(y).sum(), y.shape[0]);
+        // Reading the loss back waits for the device each step; only done when TensorBoard is on.
+        board?.Step(step, loss.detach().to(float64).cpu().item<double>(), totals.Lr);
+        step++;
     }
 
     /// <summary>
@@ -222,6 +244,7 @@ public sealed class Trainer
         // Measured at the same point of every epoch, after the checkpoint's buffers are gone, so growth from one
         // epoch to the next shows a leak rather than a transient peak.
         history.Add(record with { ResidentMegabytes = ResidentMemory.Megabytes() });
+        board?.Epoch(record);
         AtomicFile.WriteAllText(StatePath, JsonSerializer.Serialize(new CheckpointState(configFingerprint, epoch, history)));
         foreach (var old in Directory.EnumerateFiles(checkpointDirectory, "*-*.bin"))
             if (old != ModelPath(epoch) && old != OptimizerPath(epoch))

@@ -1,3 +1,5 @@
+using System.Globalization;
+using Repro.Config;
 using Repro.Core.Engine;
 using ScottPlot;
 
@@ -105,6 +107,121 @@ public static class Plots
     }
 
     /// <summary>
+    /// DiffExperiments: the base's and the head's training curves overlaid (base dashed, head solid; train blue,
+    /// validation orange), loss and accuracy side by side, from the two results snapshots. A sweep plots the mean over
+    /// its seeds at each epoch.
+    /// </summary>
+    public static void CurvesDiff(string path, string title, string baseLabel, ResultsSnapshot @base, string headLabel, ResultsSnapshot head)
+    {
+        var multi = new Multiplot();
+        multi.AddPlots(2);
+        multi.Layout = new ScottPlot.MultiplotLayouts.Columns();
+        var loss = multi.GetPlot(0);
+        var accuracy = multi.GetPlot(1);
+        int epochs = 1;
+        foreach (var (label, snapshot, pattern) in new[] { (baseLabel, @base, LinePattern.Dashed), (headLabel, head, LinePattern.Solid) })
+        {
+            string seeds = snapshot.Runs.Count > 1 ? $", mean of {snapshot.Runs.Count} seeds" : "";
+            var (xs, trainLoss, trainAccuracy, validationLoss, validationAccuracy) = MeanHistory(snapshot);
+            epochs = Math.Max(epochs, xs.Length);
+            AddSeries(loss, xs, trainLoss, $"train ({label}{seeds})", Colors.Blue, pattern);
+            AddSeries(loss, xs, validationLoss, $"validation ({label}{seeds})", Colors.Orange, pattern);
+            AddSeries(accuracy, xs, trainAccuracy.Select(a => 100 * a).ToArray(), $"train ({label}{seeds})", Colors.Blue, pattern);
+            AddSeries(accuracy, xs, validationAccuracy.Select(a => 100 * a).ToArray(), $"validation ({label}{seeds})", Colors.Orange, pattern);
+        }
+        loss.Title($"{title}: loss, {baseLabel} (dashed) vs {headLabel}");
+        loss.XLabel("epoch");
+        loss.YLabel("cross-entropy");
+        accuracy.Title($"{title}: accuracy, {baseLabel} (dashed) vs {headLabel}");
+        accuracy.XLabel("epoch");
+        accuracy.YLabel("accuracy (%)");
+        accuracy.Axes.SetLimitsY(0, 100);
+        foreach (var p in new[] { loss, accuracy })
+        {
+            p.ShowLegend(Edge.Bottom);
+            p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+            if (epochs == 1)
+                p.Axes.SetLimitsX(0.5, 1.5);
+        }
+        Save(path, img => multi.SavePng(img, 1400, 620));
+    }
+
+    /// <summary>Per epoch, the mean over a snapshot's seeds of train/validation loss and accuracy.</summary>
+    private static (double[] Epochs, double[] TrainLoss, double[] TrainAccuracy, double[] ValidationLoss, double[] ValidationAccuracy) MeanHistory(ResultsSnapshot snapshot)
+    {
+        var rows = snapshot.Runs.SelectMany(r => r.History).GroupBy(h => Value(h, "epoch")).OrderBy(g => g.Key).ToList();
+        double[] Mean(string column) => [.. rows.Select(g => g.Average(h => Value(h, column)))];
+        return ([.. rows.Select(g => g.Key)], Mean("train_loss"), Mean("train_accuracy"), Mean("validation_loss"), Mean("validation_accuracy"));
+    }
+
+    private static double Value(IReadOnlyDictionary<string, string> row, string column) =>
+        row.TryGetValue(column, out var raw) && double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : double.NaN;
+
+    /// <summary>
+    /// DiffExperiments: the change of the confusion matrix, head minus base (the first seed's of each), as a heat map
+    /// that is blue where the head has more images in a cell and red where it has fewer: a better model gains on the
+    /// diagonal and loses off it. Both snapshots must have the same classes.
+    /// </summary>
+    public static void ConfusionDiff(string path, string title, string baseLabel, ResultsSnapshot @base, string headLabel, ResultsSnapshot head)
+    {
+        var classes = head.Classes.Select(c => c.Name).ToList();
+        if (!classes.SequenceEqual(@base.Classes.Select(c => c.Name)))
+            throw new ArgumentException($"{title}: the base and head snapshots have different classes; no confusion difference to draw");
+        int n = classes.Count;
+        var plot = new Plot();
+        var values = new double[n, n];
+        double max = 1;
+        for (int r = 0; r < n; r++)
+            for (int c = 0; c < n; c++)
+                max = Math.Max(max, Math.Abs(values[r, c] = head.Confusion[r, c] - @base.Confusion[r, c]));
+        var heatmap = plot.Add.Heatmap(values);
+        heatmap.Colormap = new RedWhiteBlue();
+        // Symmetric about zero, so white always means "unchanged".
+        heatmap.ManualRange = new ScottPlot.Range(-max, max);
+        heatmap.Rectangle = new CoordinateRect(-0.5, n - 0.5, -0.5, n - 0.5);
+        for (int r = 0; r < n; r++)
+        {
+            for (int c = 0; c < n; c++)
+            {
+                double d = values[r, c];
+                var text = plot.Add.Text(d == 0 ? "0" : d.ToString("+0;-0", CultureInfo.InvariantCulture), c, n - 1 - r);
+                text.LabelAlignment = Alignment.MiddleCenter;
+                text.LabelFontSize = n > 20 ? 8 : 12;
+                text.LabelFontColor = Math.Abs(d) > max / 2 ? Colors.White : Colors.Black;
+            }
+        }
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. Enumerable.Range(0, n).Select(i => new Tick(i, classes[i]))]);
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. Enumerable.Range(0, n).Select(i => new Tick(n - 1 - i, classes[i]))]);
+        plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        plot.Axes.Bottom.MinimumSize = 120;
+        plot.Axes.Left.MinimumSize = 120;
+        plot.Add.ColorBar(heatmap);
+        plot.Axes.SetLimits(-0.5, n - 0.5, -0.5, n - 0.5);
+        long Correct(ResultsSnapshot s) => Enumerable.Range(0, n).Sum(i => s.Confusion[i, i]);
+        string seed = head.Runs.Count > 1 || @base.Runs.Count > 1 ? ", first seed" : "";
+        plot.Title($"{title}: confusion change, {headLabel} - {baseLabel}{seed} (correct {Correct(@base)} -> {Correct(head)})");
+        plot.XLabel("predicted");
+        plot.YLabel("true");
+        int size = Math.Max(700, 60 * n + 260);
+        Save(path, img => plot.SavePng(img, size, size));
+    }
+
+    /// <summary>Red for fewer images in a cell, white for no change, blue for more (a diverging map, symmetric about 0.5).</summary>
+    private sealed class RedWhiteBlue : IColormap
+    {
+        public string Name => "red white blue";
+
+        public Color GetColor(double normalizedIntensity)
+        {
+            double x = double.IsFinite(normalizedIntensity) ? Math.Clamp(normalizedIntensity, 0, 1) : 0.5;
+            var (r, g, b) = x < 0.5 ? ((byte)178, (byte)24, (byte)43) : ((byte)33, (byte)102, (byte)172);
+            double t = Math.Abs(x - 0.5) * 2;
+            return new Color((byte)Math.Round(255 + t * (r - 255)), (byte)Math.Round(255 + t * (g - 255)), (byte)Math.Round(255 + t * (b - 255)));
+        }
+    }
+
+    /// <summary>
     /// White for zero to dark blue for the largest count, as confusion matrices are usually read: ScottPlot's
     /// Blues runs the other way, which makes the diagonal the palest part and hides the counts on it.
     /// </summary>
@@ -127,13 +244,15 @@ public static class Plots
         }
     }
 
-    private static void AddSeries(Plot plot, double[] xs, double[] ys, string label, Color color)
+    private static void AddSeries(Plot plot, double[] xs, double[] ys, string label, Color color, LinePattern? pattern = null)
     {
         var line = plot.Add.Scatter(xs, ys);
         line.LegendText = label;
         line.Color = color;
         line.LineWidth = 2;
         line.MarkerSize = 7;
+        if (pattern is { } p)
+            line.LinePattern = p;
     }
 
     private static void Save(string path, Action<string> save) => IO.AtomicFile.WriteVia(path, temp =>

@@ -46,13 +46,14 @@ let private where (results: ParseResults<Command>) =
     | Lesion args -> stage "lesion" args
     | Summary _
     | Validate _
-    | Platform _ -> ""
+    | Platform _
+    | Diff_Plots _ -> ""
 
 let private verbose (results: ParseResults<Command>) =
     let stageVerbose =
         match results.GetSubCommand() with
         | Split args | Train args | Test args | Run args | Lesion args -> args.Contains StageArgs.Verbose
-        | Summary _ | Validate _ | Platform _ -> false
+        | Summary _ | Validate _ | Platform _ | Diff_Plots _ -> false
     stageVerbose || Environment.GetEnvironmentVariable "REPRO_VERBOSE" = "1"
 
 /// One line, "error: <experiment>: stage '<stage>': <message>": LibTorch's C++ frame dump only when verbose,

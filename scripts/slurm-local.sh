@@ -102,10 +102,12 @@ start() {
 
 stop_daemons() {
   for name in slurmd slurmctld; do
-    local pidfile="$dir/run/$name.pid"
-    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-      kill "$(cat "$pidfile")"
-      for _ in $(seq 1 20); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.5; done
+    local pidfile="$dir/run/$name.pid" pid
+    # Read once: the daemon removes its pid file as it exits.
+    pid="$(cat "$pidfile" 2>/dev/null || true)"
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill "$pid"
+      for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     fi
     rm -f "$pidfile"
   done

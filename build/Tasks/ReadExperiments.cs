@@ -96,6 +96,13 @@ public sealed class ReadExperiments : Microsoft.Build.Utilities.Task
         item.SetMetadata("Tutorial", experiment.Tutorial);
         item.SetMetadata("ConfigFile", configFile);
         item.SetMetadata("Line", experiment.Line.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // Slurm resources of the run (-p:ReproScheduler=slurm); slurm_cpus 0 asks for as many CPUs as the run's threads.
+        long cpus = (long)experiment.Values["slurm_cpus"]! is > 0 and var c ? c : experiment.Threads;
+        item.SetMetadata("SlurmPartition", (string?)experiment.Values["slurm_partition"] ?? "");
+        item.SetMetadata("SlurmCpus", cpus.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        item.SetMetadata("SlurmMem", (string?)experiment.Values["slurm_mem"] ?? "");
+        item.SetMetadata("SlurmTime", (string?)experiment.Values["slurm_time"] ?? "");
+        item.SetMetadata("SlurmGpus", ((long)experiment.Values["slurm_gpus"]!).ToString(System.Globalization.CultureInfo.InvariantCulture));
         return item;
     }
 

@@ -210,29 +210,9 @@ public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task,
         Log.LogError("Repro", "REPRO200", null, ConfigFile, 0, 0, 0, 0, message);
     }
 
-    /// <summary>
-    /// Keeps the checkpoint folder only when it was written from the same <see cref="CheckpointInputs"/>, which
-    /// stamps/checkpoint-inputs.txt records before the host starts (an interrupted train then resumes).
-    /// </summary>
-    private void GuardCheckpoint()
-    {
-        string checkpoint = Path.Combine(OutputDirectory, "checkpoint");
-        string marker = Path.Combine(OutputDirectory, "stamps", "checkpoint-inputs.txt");
-        var key = new StringBuilder();
-        foreach (var input in CheckpointInputs.Select(i => i.ItemSpec).Order(StringComparer.Ordinal))
-        {
-            var info = new FileInfo(input);
-            key.Append(CultureInfo.InvariantCulture, $"{input}\t{(info.Exists ? info.Length : -1)}\t{(info.Exists ? info.LastWriteTimeUtc.Ticks : 0)}\n");
-        }
-        string current = key.ToString();
-        if (Directory.Exists(checkpoint) && (DiscardCheckpoint || !File.Exists(marker) || File.ReadAllText(marker) != current))
-        {
-            Log.LogMessage(MessageImportance.High, $"Repro: {Label}: discarding the checkpoint ({(DiscardCheckpoint ? "Force" : "written before the data, settings or code changed")})");
-            Directory.Delete(checkpoint, recursive: true);
-        }
-        Directory.CreateDirectory(Path.GetDirectoryName(marker)!);
-        File.WriteAllText(marker, current);
-    }
+    /// <summary>Keeps the checkpoint only when written from the same <see cref="CheckpointInputs"/> (see <see cref="CheckpointGuard"/>).</summary>
+    private void GuardCheckpoint() =>
+        CheckpointGuard.Apply(Log, Label, OutputDirectory, CheckpointInputs.Select(i => i.ItemSpec), DiscardCheckpoint, new HashSet<string>(StringComparer.Ordinal));
 
     /// <summary>One build at a time per experiment: a second waits, then stops with a clear message.</summary>
     private FileStream? AcquireLock()

@@ -78,6 +78,12 @@ public static class Schema
         new("tags", SettingKind.StringList, Stage.None, Array.Empty<string>(), "labels for selecting experiments (-p:Experiment=<tag>)"),
         new("description", SettingKind.String, Stage.None, "", "free text shown in the report"),
         new("tutorial", SettingKind.String, Stage.None, "", "the tutorial's result this experiment corresponds to, e.g. flower-resnet50"),
+        // Slurm resources (-p:ReproScheduler=slurm): where and with what a run executes, never what it computes.
+        new("slurm_partition", SettingKind.String, Stage.None, "", "Slurm: partition (sbatch --partition); empty = the cluster's default"),
+        new("slurm_cpus", SettingKind.Int, Stage.None, 0L, "Slurm: CPUs per run (sbatch --cpus-per-task); 0 = the run's threads", 0, 4096),
+        new("slurm_mem", SettingKind.String, Stage.None, "", "Slurm: memory per run (sbatch --mem, e.g. 8G); empty = the partition's default"),
+        new("slurm_time", SettingKind.String, Stage.None, "", "Slurm: time limit of a run (sbatch --time, e.g. 2:00:00); empty = the partition's default"),
+        new("slurm_gpus", SettingKind.Int, Stage.None, 0L, "Slurm: GPUs per run (sbatch --gpus); 0 = none asked for", 0, 64),
     ];
 
     public static SettingSpec? FindExperimentKey(string key) => ExperimentKeys.FirstOrDefault(k => k.Key == key);

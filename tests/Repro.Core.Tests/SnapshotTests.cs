@@ -39,4 +39,32 @@ public sealed class SnapshotTests : IDisposable
 
         Assert.False(File.Exists(Path.Combine(dir, "FakeTests.Method.received.txt")));
     }
+
+    [Fact]
+    public void VerifyNumbersOnPlatform_SamePlatformOtherNumber_Fails()
+    {
+        File.WriteAllText(Path.Combine(dir, "FakeTests.Method.verified.txt"), "# numerics platform: aaaa (numbers exact on this platform, masked on others)\n\"accuracy\": 0.750000\n");
+
+        var error = Assert.Throws<FailException>(() => Snapshot.VerifyNumbersOnPlatform("\"accuracy\": 0.763000\n", "aaaa", null, FakeTestFile, "Method"));
+
+        Assert.Contains("line 2 + \"accuracy\": 0.763000", error.Message);
+    }
+
+    [Fact]
+    public void VerifyNumbersOnPlatform_OtherPlatformOtherNumberSameFormat_Passes()
+    {
+        File.WriteAllText(Path.Combine(dir, "FakeTests.Method.verified.txt"), "# numerics platform: aaaa (numbers exact on this platform, masked on others)\n\"accuracy\": 0.750000\n");
+
+        Snapshot.VerifyNumbersOnPlatform("\"accuracy\": 0.763000\n", "bbbb", null, FakeTestFile, "Method");
+    }
+
+    [Fact]
+    public void VerifyNumbersOnPlatform_OtherPlatformOtherFormat_FailsNamingBothPlatforms()
+    {
+        File.WriteAllText(Path.Combine(dir, "FakeTests.Method.verified.txt"), "# numerics platform: aaaa (numbers exact on this platform, masked on others)\n\"accuracy\": 0.750000\n");
+
+        var error = Assert.Throws<FailException>(() => Snapshot.VerifyNumbersOnPlatform("\"top1\": 0.763000\n", "bbbb", null, FakeTestFile, "Method"));
+
+        Assert.Contains("accepted on platform aaaa, this is bbbb", error.Message);
+    }
 }

@@ -10,9 +10,40 @@ namespace Repro.Core.Tests;
 /// (LF endings); a mismatch or a missing verified file writes <c>….received.txt</c> beside it (git-ignored) and
 /// fails. Accept a change by renaming received to verified after reading the diff.
 /// </summary>
-public static class Snapshot
+public static partial class Snapshot
 {
     private const int DiffLines = 8;
+
+    private const string PlatformHeader = "# numerics platform: ";
+
+    /// <summary>
+    /// Like <see cref="Verify"/> for text holding trained numbers: the snapshot's first line records the numerics platform
+    /// it was accepted on. On that platform the text must be equal to the bit; on another (another CPU's kernels sum in
+    /// another order, and training turns last bits into other numbers) every number is masked on both sides and only
+    /// the rest must be equal, so the format stays locked everywhere while the numbers are checked where they can be.
+    /// Reproducibility of numbers across platforms is VerifyExperiments' statistical check, not a snapshot's.
+    /// </summary>
+    public static void VerifyNumbersOnPlatform(string text, string platformId, string? name = null, [CallerFilePath] string file = "", [CallerMemberName] string member = "")
+    {
+        text = PlatformHeader + platformId + " (numbers exact on this platform, masked on others)\n" + text.Replace("\r\n", "\n", StringComparison.Ordinal);
+        string verifiedPath = Path.Combine(SourceDirectory(file), $"{Path.GetFileNameWithoutExtension(file)}.{member}{(name is null ? "" : "." + name)}.verified.txt");
+        if (File.Exists(verifiedPath))
+        {
+            string verified = File.ReadAllText(verifiedPath).Replace("\r\n", "\n", StringComparison.Ordinal);
+            string lockedOn = verified.StartsWith(PlatformHeader, StringComparison.Ordinal) ? verified[PlatformHeader.Length..].Split(' ', '\n')[0] : "";
+            if (lockedOn.Length > 0 && lockedOn != platformId)
+            {
+                string Masked(string t) => Number().Replace(t[(t.IndexOf('\n', StringComparison.Ordinal) + 1)..], "{n}");
+                if (Masked(verified) == Masked(text))
+                    return;
+                Assert.Fail($"snapshot format differs from {verifiedPath} (accepted on platform {lockedOn}, this is {platformId}; numbers masked):\n{Diff(Masked(verified), Masked(text))}");
+            }
+        }
+        Verify(text, name, file, member);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"-?\d+(\.\d+)?([eE][-+]?\d+)?")]
+    private static partial System.Text.RegularExpressions.Regex Number();
 
     /// <summary>Compares <paramref name="text"/> with the verified snapshot of the calling test.</summary>
     /// <param name="text">The text under test; CRLF is normalised to LF.</param>

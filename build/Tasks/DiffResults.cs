@@ -100,12 +100,13 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         foreach (var dir in Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal))
         {
             var runs = new List<ExperimentResult>();
-            if (ExperimentResult.FromOutput(dir, CodeFingerprint) is { } single)
-                runs.Add(single);
             foreach (var seedDir in Directory.EnumerateDirectories(dir, "seed-*"))
                 if (ulong.TryParse(Path.GetFileName(seedDir)["seed-".Length..], NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong seed)
                     && ExperimentResult.FromOutput(seedDir, CodeFingerprint, seed) is { } run)
                     runs.Add(run);
+            // A sweep's seed folders are its results; files beside them are left from before the experiment had seeds.
+            if (runs.Count == 0 && ExperimentResult.FromOutput(dir, CodeFingerprint) is { } single)
+                runs.Add(single);
             if (runs.Count > 0)
                 yield return LockEntry.FromRuns([.. runs.OrderBy(r => r.Seed)]);
         }

@@ -11,66 +11,15 @@ namespace Repro.Build.Tasks;
 /// Runs one stage of one experiment in the F# host as a child process (LibTorch's native memory stays out of
 /// MSBuild), streams its output into the build log, and turns a failure into an error naming the experiment.
 /// </summary>
-public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task, ICancelableTask
+public sealed partial class RunExperimentStage : ExperimentStageTask, ICancelableTask
 {
     private Process? process;
-
-    /// <summary>The experiment's name.</summary>
-    [Required]
-    public string Experiment { get; set; } = "";
-
-    /// <summary>The run's name in messages (<c>&lt;name&gt;/seed-&lt;s&gt;</c> for a seed of a sweep); empty: the experiment's name.</summary>
-    public string RunName { get; set; } = "";
-
-    /// <summary>The seed of one run of a sweep, passed to the host as <c>--seed</c>; empty: the experiment's own seed.</summary>
-    public string Seed { get; set; } = "";
-
-    /// <summary>split, train or test.</summary>
-    [Required]
-    public string Stage { get; set; } = "";
-
-    /// <summary>The experiments.yaml the experiment comes from.</summary>
-    [Required]
-    public string ConfigFile { get; set; } = "";
-
-    /// <summary>The F# host's assembly (Repro.Experiments.dll).</summary>
-    [Required]
-    public string Program { get; set; } = "";
-
-    /// <summary>The experiment's output folder.</summary>
-    [Required]
-    public string OutputDirectory { get; set; } = "";
-
-    /// <summary>Files this stage produces; deleted before it runs so that a failed run leaves nothing that looks complete.</summary>
-    public ITaskItem[] Outputs { get; set; } = [];
-
-    /// <summary>
-    /// Train stage: files whose content or timestamp a resumable checkpoint must match (the train stamp, split.tsv,
-    /// the host's assemblies). The host resumes any checkpoint of the same settings; the build reruns train also
-    /// when the data or the code changed, and then a checkpoint written before the change must not be resumed.
-    /// </summary>
-    public ITaskItem[] CheckpointInputs { get; set; } = [];
-
-    /// <summary>Train stage: delete any checkpoint first (-p:Force=true means from scratch).</summary>
-    public bool DiscardCheckpoint { get; set; }
 
     /// <summary>Seconds to wait for another build that holds the experiment's lock.</summary>
     public int LockTimeoutSeconds { get; set; } = 30;
 
-    /// <summary>
-    /// The program started with "exec &lt;Program&gt; &lt;stage&gt; …": empty means dotnet (DOTNET_HOST_PATH when set).
-    /// Tests put a script here that dies by a signal, since no CPU here crashes on demand.
-    /// </summary>
-    public string HostCommand { get; set; } = "";
-
     /// <summary>How many of the host's last output lines a failure quotes.</summary>
     internal const int LastLineCount = 10;
-
-    /// <summary>The experiment's name when the stage ran (for the build's up-to-date summary).</summary>
-    [Output]
-    public string? Ran { get; private set; }
-
-    private string Label => RunName.Length > 0 ? RunName : Experiment;
 
     public override bool Execute()
     {
@@ -79,30 +28,19 @@ public sealed partial class RunExperimentStage : Microsoft.Build.Utilities.Task,
         if (lockFile is null)
             return false;
 
-        foreach (var output in Outputs)
-            if (File.Exists(output.ItemSpec))
-                File.Delete(output.ItemSpec);
+        DeleteOutputs();
         if (Stage == "train")
             GuardCheckpoint();
 
-        string command = HostCommand is { Length: > 0 } ? HostCommand
-            : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var info = new ProcessStartInfo(command)
+        var info = new ProcessStartInfo(Command)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(ConfigFile))!,
         };
-        foreach (var arg in new[] { "exec", Program, Stage, "--config", ConfigFile, "--experiment", Experiment, "--output", OutputDirectory })
+        foreach (var arg in HostArguments())
             info.ArgumentList.Add(arg);
-        if (Seed.Length > 0)
-        {
-            info.ArgumentList.Add("--seed");
-            info.ArgumentList.Add(Seed);
-        }
-        if (Stage == "train")
-            info.ArgumentList.Add("--discard-stale-checkpoint");
 
         Log.LogMessage(MessageImportance.High, $"Repro: {Label}: {Stage}");
         var errors = new List<string>();

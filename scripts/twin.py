@@ -10,12 +10,18 @@ seeds, by design.
 Transforms follow torchvision's reference recipe, which Repro ports: evaluation = Resize(floor(crop / 0.875)) with
 PIL's antialiased bilinear filter, then CenterCrop(crop); training with augment = RandomResizedCrop(crop) +
 RandomHorizontalFlip. Grey images are converted to RGB, as Repro's decoder does.
+
+The tutorial-faithful switches of stamps/train.json are honoured as Repro honours them: frozen_bn_train (a frozen
+backbone goes to training mode with the head, BatchNorm statistics drifting), test_augment (the test split read with the
+training transform) and load_nonstrict (load_state_dict(strict=False) without renaming legacy DenseNet keys; the JSON
+line then says how many entries were skipped).
 """
 import argparse
 import gzip
 import json
 import math
 import os
+import re
 import struct
 import sys
 
@@ -90,12 +96,34 @@ def seed_head(arch, features, classes):
     return nn.Sequential(nn.Linear(features, h), nn.ReLU(inplace=True), nn.Linear(h, classes))
 
 
+# torchvision/models/densenet.py, _load_state_dict: the published densenet121-a639ec97.pth names dense-layer entries
+# `norm.1`, `conv.2`, …; torchvision renames them on load, as Repro's DenseNet.UpgradeLegacyKey does.
+LEGACY_DENSENET = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
+
+
+def upgrade_legacy_keys(state):
+    return {LEGACY_DENSENET.sub(r"\1\2", k): v for k, v in state.items()}
+
+
 def build_model(s, classes):
+    """The model, its classifier's name, and with load_nonstrict how many model entries the load skipped (else None)."""
     arch = s["model"]
     model = getattr(torchvision.models, arch)(num_classes=classes)
     classifier = "fc" if arch == "resnet50" else "classifier"
-    if s.get("pretrained"):
+    skipped = None
+    if s.get("pretrained") and s.get("load_nonstrict"):
+        # The tutorial's load: whatever matches by name, nothing renamed, nothing reported (its DenseNet bug).
         state = torch.load(s["pretrained"], map_location="cpu")
+        own = model.state_dict()
+        head = {k: v for k, v in state.items() if k.startswith(classifier + ".")}
+        keep_head = s["head"] == "linear" and head and all(k in own and own[k].shape == v.shape for k, v in head.items())
+        state = {k: v for k, v in state.items() if keep_head or not k.startswith(classifier + ".")}
+        missing, _ = model.load_state_dict(state, strict=False)
+        skipped = len([k for k in missing if keep_head or not k.startswith(classifier + ".")])
+    elif s.get("pretrained"):
+        state = torch.load(s["pretrained"], map_location="cpu")
+        if arch == "densenet121":
+            state = upgrade_legacy_keys(state)
         own = model.state_dict()
         # The backbone strictly; the classifier only when its shape fits (as Repro does).
         backbone = {k: v for k, v in state.items() if not k.startswith(classifier + ".")}
@@ -111,7 +139,7 @@ def build_model(s, classes):
     if s["freeze"] == "backbone":
         for name, p in model.named_parameters():
             p.requires_grad = name.startswith(classifier + ".")
-    return model, classifier
+    return model, classifier, skipped
 
 
 def set_train_mode(model, classifier, frozen):
@@ -176,16 +204,19 @@ def main():
     mean, std = MEAN_STD[s["normalize"]]
     evaluation = T.Compose([T.Resize(int(math.floor(crop / 0.875 + 1e-9))), T.CenterCrop(crop), T.ToTensor(), T.Normalize(mean, std)])
     training = T.Compose([T.RandomResizedCrop(crop), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(mean, std)]) if s["augment"] else evaluation
+    # test_augment: the tutorial's one transform for both folders.
+    testing = training if s.get("test_augment") else evaluation
 
     train_rows, test_rows, classes = read_manifest(os.path.join(a.run, "split.tsv"))
     root = os.path.join(a.config_dir, s["dataset.root"])
     kind = s["dataset.kind"]
     generator = torch.Generator().manual_seed(a.seed)
     train = torch.utils.data.DataLoader(ManifestDataset(root, kind, train_rows, training), batch_size=int(s["batch"]), shuffle=True, generator=generator)
-    test = torch.utils.data.DataLoader(ManifestDataset(root, kind, test_rows, evaluation), batch_size=128, shuffle=False)
+    test = torch.utils.data.DataLoader(ManifestDataset(root, kind, test_rows, testing), batch_size=128, shuffle=False)
 
-    model, classifier = build_model(s, len(classes))
-    frozen = s["freeze"] == "backbone"
+    model, classifier, skipped = build_model(s, len(classes))
+    # frozen_bn_train: model.train() on the whole network, as the tutorial did.
+    frozen = s["freeze"] == "backbone" and not s.get("frozen_bn_train")
     opt = optimizer_for(s, [p for p in model.parameters() if p.requires_grad])
     for _ in range(int(s["epochs"])):
         set_train_mode(model, classifier, frozen)
@@ -195,7 +226,8 @@ def main():
             loss.backward()
             opt.step()
     result = evaluate(model, test, len(classes))
-    print(json.dumps({"seed": a.seed, "torch": torch.__version__, "torchvision": torchvision.__version__, **result}))
+    extra = {} if skipped is None else {"skipped_entries": skipped}
+    print(json.dumps({"seed": a.seed, "torch": torch.__version__, "torchvision": torchvision.__version__, **result, **extra}))
 
 
 if __name__ == "__main__":

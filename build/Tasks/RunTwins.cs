@@ -35,6 +35,10 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
     /// <summary>Significance level of the verdict.</summary>
     public double Alpha { get; set; } = 0.05;
 
+    /// <summary>Optional markdown appended to the report as written (an analysis of the tables, e.g.
+    /// docs/validation-transfer-notes.md for the transfer twin's bug study); empty for none.</summary>
+    public string NotesFile { get; set; } = "";
+
     public override bool Execute()
     {
         var rows = new List<(string Experiment, ulong Seed, ExperimentResult Repro, JsonElement Torch)>();
@@ -106,6 +110,16 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
         var platforms = rows.Select(r => r.Repro.Platform.Describe()).Distinct();
         md.Append(CultureInfo.InvariantCulture, $"Repro numerics platform: {string.Join("; ", platforms)}. Python side: {string.Join("; ", torchVersions)}.\n\n");
         md.Append("Regenerate: `dotnet build -t:TwinExperiments -p:Experiment=<name or tag>` (PyTorch results are cached per run as `pytorch.json`).\n");
+        // One line per experiment first, so that recipes differing in one setting (the tutorial-faithful switches, say) read side by side.
+        md.Append("\n## Summary: test accuracy\n\n| experiment | seeds | Repro mean ± std | PyTorch mean ± std | difference [95 % interval] | Welch p | verdict |\n|---|---|---|---|---|---|---|\n");
+        foreach (var group in rows.GroupBy(r => r.Experiment))
+        {
+            var a = SeedStatistics.Of([.. group.Select(r => r.Repro.Value("accuracy")).OfType<double>()]);
+            var b = SeedStatistics.Of([.. group.Select(r => Number(r.Torch, "accuracy"))]);
+            var (diff, low, high, p) = Welch(a, b);
+            md.Append(CultureInfo.InvariantCulture,
+                $"| {group.Key} | {group.Count()} | {WriteResults.Spread("accuracy", a)} | {WriteResults.Spread("accuracy", b)} | {Delta("accuracy", diff)} [{Delta("accuracy", low)}, {Delta("accuracy", high)}] | {p:0.000} | {Verdict(p)} |\n");
+        }
         foreach (var group in rows.GroupBy(r => r.Experiment))
         {
             var runs = group.OrderBy(r => r.Seed).ToList();
@@ -117,7 +131,7 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
                 var a = SeedStatistics.Of([.. runs.Select(r => r.Repro.Value(metric)).OfType<double>()]);
                 var b = SeedStatistics.Of([.. runs.Select(r => Number(r.Torch, metric))]);
                 var (diff, low, high, p) = Welch(a, b);
-                string verdict = double.IsNaN(p) ? "too few seeds" : p < Alpha ? "differs" : $"indistinguishable at {Alpha * 100:0} %";
+                string verdict = Verdict(p);
                 md.Append(CultureInfo.InvariantCulture,
                     $"| {WriteResults.Label(metric)} | {WriteResults.Spread(metric, a)} | {WriteResults.Spread(metric, b)} | {Delta(metric, diff)} [{Delta(metric, low)}, {Delta(metric, high)}] | {p:0.000} | {verdict} |\n");
             }
@@ -128,8 +142,13 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
                     $"| {WriteResults.Format("loss", r.Repro.Value("loss"))} | {WriteResults.Format("loss", Number(r.Torch, "loss"))} " +
                     $"| {WriteResults.Format("macro_f1", r.Repro.Value("macro_f1"))} | {WriteResults.Format("macro_f1", Number(r.Torch, "macro_f1"))} |\n");
         }
+        if (NotesFile.Length > 0)
+            md.Append('\n').Append(File.ReadAllText(NotesFile).Replace("\r\n", "\n", StringComparison.Ordinal).TrimEnd()).Append('\n');
         return md.ToString();
     }
+
+    private string Verdict(double p) =>
+        double.IsNaN(p) ? "too few seeds" : p < Alpha ? "differs" : string.Create(CultureInfo.InvariantCulture, $"indistinguishable at {Alpha * 100:0} %");
 
     /// <summary>Welch's unequal-variance t-test: difference of means, its 95 % interval (Welch–Satterthwaite df), two-sided p.</summary>
     internal static (double Difference, double Low, double High, double P) Welch(SeedStatistics a, SeedStatistics b)

@@ -50,6 +50,9 @@ public sealed class Experiment(string name, DatasetConfig dataset, IReadOnlyDict
     public bool ChannelsLast => (bool)Values["channels_last"]!;
     public bool TensorBoard => (bool)Values["tensorboard"]!;
     public ulong Seed => (ulong)Int("seed");
+    public bool FrozenBatchNormTrains => Values.GetValueOrDefault("frozen_bn_train") as bool? ?? false;
+    public bool TestAugment => Values.GetValueOrDefault("test_augment") as bool? ?? false;
+    public bool LoadNonStrict => Values.GetValueOrDefault("load_nonstrict") as bool? ?? false;
 
     /// <summary>
     /// The seeds this experiment runs with: <c>seeds:</c> when given (a sweep, each seed its own run under
@@ -89,8 +92,17 @@ public sealed class Experiment(string name, DatasetConfig dataset, IReadOnlyDict
             json.WriteString("dataset.kind", Dataset.Kind);
             json.WriteString("dataset.root", Relative(Dataset.Root, baseDirectory));
             json.WriteBoolean("dataset.skip_corrupt", Dataset.SkipCorrupt);
+            // Only when set, so that datasets without a class filter keep their fingerprints.
+            if (Dataset.Classes is { } classes)
+            {
+                json.WriteStartArray("dataset.classes");
+                foreach (int c in classes) json.WriteNumberValue(c);
+                json.WriteEndArray();
+            }
             foreach (var spec in Schema.ExperimentKeys.Where(s => (s.Stages & stage) != 0).OrderBy(s => s.Key, StringComparer.Ordinal))
             {
+                if (!spec.CanonicalAtDefault && Equals(Values.GetValueOrDefault(spec.Key), spec.Default))
+                    continue;
                 switch (Values[spec.Key])
                 {
                     case null: json.WriteNull(spec.Key); break;

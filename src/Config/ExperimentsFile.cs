@@ -11,7 +11,8 @@ public sealed record ConfigError(string File, int Line, int Column, string Code,
 }
 
 /// <summary>A named dataset under <c>datasets:</c>, its root resolved against the file's folder.</summary>
-public sealed record DatasetConfig(string Name, string Kind, string Root, bool Download, bool SkipCorrupt, int Line);
+/// <param name="Classes">With <c>classes:</c>, the dataset's class indices to keep, in their new order; else null (all).</param>
+public sealed record DatasetConfig(string Name, string Kind, string Root, bool Download, bool SkipCorrupt, int Line, IReadOnlyList<int>? Classes = null);
 
 /// <summary>experiments.yaml, validated: every error in the file is collected before anything runs.</summary>
 public sealed class ExperimentsFile
@@ -152,7 +153,10 @@ public sealed class ExperimentsFile
                     Error(datasetNode, "REPRO109", $"unknown dataset '{datasetName}'" + (hint is null ? "" : $"; did you mean '{hint}'?") + $" (defined: {string.Join(", ", datasets.Keys)})");
                     continue;
                 }
-                if (values["pretrained"] is string weights && weights != Experiment.ImageNetWeights && !File.Exists(weights))
+                // A checkpoint under <config dir>/artifacts/ is generated on demand (the transfer twin's backbones,
+                // scripts/pretrain-twin-backbone.py): a fresh checkout lacks it, which must not fail every other experiment.
+                if (values["pretrained"] is string weights && weights != Experiment.ImageNetWeights && !File.Exists(weights)
+                    && !weights.StartsWith(System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDir, "artifacts")) + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal))
                 {
                     var node2 = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "pretrained" }).Value ?? map;
                     Error(node2, "REPRO110", $"pretrained weights not found: {weights}");
@@ -168,6 +172,13 @@ public sealed class ExperimentsFile
                         $"'{collapse.Layer.Name}' ({collapse.Layer.Kernel}x{collapse.Layer.Kernel}, stride {collapse.Layer.Stride}, padding {collapse.Layer.Padding}; " +
                         $"{collapse.Input}x{collapse.Input} in)");
                 }
+                // The tutorial-faithful switches only mean something with what they change; set alone they would silently do nothing.
+                if (values["frozen_bn_train"] is true && values["freeze"] is not "backbone")
+                    Error(NodeOf(map, "frozen_bn_train"), "REPRO126", "'frozen_bn_train' needs 'freeze: backbone' (it leaves a frozen backbone's BatchNorm layers in training mode)");
+                if (values["load_nonstrict"] is true && values["pretrained"] is null)
+                    Error(NodeOf(map, "load_nonstrict"), "REPRO126", "'load_nonstrict' needs 'pretrained' (it changes how pretrained weights load)");
+                if (values["test_augment"] is true && values["augment"] is false)
+                    Error(NodeOf(map, "test_augment"), "REPRO126", "'test_augment' needs 'augment: true' (it tests with the training transform, which is the evaluation one without augment)");
                 if (values["tutorial"] is string { Length: > 0 } tutorial && TutorialFigure.Find(tutorial) is null)
                 {
                     var tutorialNode = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "tutorial" }).Value ?? map;
@@ -215,9 +226,14 @@ public sealed class ExperimentsFile
                     var rootNode = entry.Children.First(c => c.Key is YamlScalarNode { Value: "root" }).Value;
                     Error(rootNode, "REPRO113", $"dataset '{name}': folder not found: {root} (set 'download: true' to fetch it)");
                 }
-                datasets[name] = new DatasetConfig(name, kind, root, download, values.GetValueOrDefault("skip_corrupt") as bool? ?? false, (int)entry.Start.Line);
+                var classes = values.GetValueOrDefault("classes") is long[] kept ? kept.Select(c => checked((int)c)).ToArray() : null;
+                datasets[name] = new DatasetConfig(name, kind, root, download, values.GetValueOrDefault("skip_corrupt") as bool? ?? false, (int)entry.Start.Line, classes);
             }
         }
+
+        /// <summary>The value node of <paramref name="key"/> in <paramref name="map"/>, or the map itself when the key came from defaults.</summary>
+        private static YamlNode NodeOf(YamlMappingNode map, string key) =>
+            map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: { } k } && k == key).Value ?? map;
 
         private void ReadSettings(YamlMappingNode map, Dictionary<string, object?> values, bool allowName)
         {
@@ -248,6 +264,8 @@ public sealed class ExperimentsFile
             }
             if (spec.Kind == SettingKind.Seeds)
                 return ReadSeeds(spec, node);
+            if (spec.Kind == SettingKind.IntList)
+                return ReadIntList(spec, node);
             if (node is not YamlScalarNode scalar)
             {
                 Error(node, "REPRO121", $"'{spec.Key}' must be a single value, not a {(node is YamlSequenceNode ? "list" : "mapping")}");
@@ -327,6 +345,34 @@ public sealed class ExperimentsFile
                 seeds.Add(seed);
             }
             return seeds.ToArray();
+        }
+
+        /// <summary>A non-empty list of distinct whole numbers within the spec's range (<c>classes: [5, 6, 7]</c>), as <c>long[]</c>.</summary>
+        private object? ReadIntList(SettingSpec spec, YamlNode node)
+        {
+            if (node is not YamlSequenceNode list || list.Children.Count == 0)
+            {
+                Error(node, "REPRO127", $"'{spec.Key}' must be a non-empty list of whole numbers such as [5, 6, 7]");
+                return spec.Default;
+            }
+            var items = new List<long>();
+            foreach (var item in list.Children)
+            {
+                if (item is not YamlScalarNode { Value: { } s } || !long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long value))
+                {
+                    Error(item, "REPRO127", $"'{spec.Key}' must list whole numbers");
+                    return spec.Default;
+                }
+                if (!InRange(spec, item, value))
+                    return spec.Default;
+                if (items.Contains(value))
+                {
+                    Error(item, "REPRO127", $"{value} is listed twice in '{spec.Key}'");
+                    return spec.Default;
+                }
+                items.Add(value);
+            }
+            return items.ToArray();
         }
 
         private bool InRange(SettingSpec spec, YamlNode node, double value)

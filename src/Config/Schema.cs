@@ -12,9 +12,12 @@ public enum Stage
 }
 
 /// <summary>The type of a setting's value.</summary>
-public enum SettingKind { String, Int, Number, Bool, Choice, Path, StringList, Split, Seeds }
+public enum SettingKind { String, Int, Number, Bool, Choice, Path, StringList, Split, Seeds, IntList }
 
 /// <summary>One key of an experiment (or of <c>defaults</c>): its type, range, default and the stages it affects.</summary>
+/// <remarks><c>CanonicalAtDefault</c> false: the key is left out of a stage's canonical settings while it has its
+/// default, so adding such a key leaves the fingerprints (and locked results) of every experiment that does not set it
+/// unchanged.</remarks>
 public sealed record SettingSpec(
     string Key,
     SettingKind Kind,
@@ -23,7 +26,8 @@ public sealed record SettingSpec(
     string Help,
     double Min = double.MinValue,
     double Max = double.MaxValue,
-    string[]? Choices = null);
+    string[]? Choices = null,
+    bool CanonicalAtDefault = true);
 
 /// <summary>The documented schema of experiments.yaml. README.md's key table is written from it.</summary>
 public static class Schema
@@ -36,6 +40,7 @@ public static class Schema
         new("root", SettingKind.Path, Stage.All, null, "folder holding the data, relative to experiments.yaml"),
         new("download", SettingKind.Bool, Stage.None, false, "fetch and verify the official archives when root is missing"),
         new("skip_corrupt", SettingKind.Bool, Stage.All, false, "skip unreadable images instead of failing; their count and names show in the split output, metrics.json, report.md and results.md"),
+        new("classes", SettingKind.IntList, Stage.All, null, "keep only these classes (0-based indices of the dataset's classes, distinct), re-indexed 0..n-1 in the order listed, names kept; every stage and the split manifest see only their images", 0, 100000),
     ];
 
     /// <summary>Keys of an experiment; every key but <c>name</c> may also appear under <c>defaults:</c>.</summary>
@@ -73,6 +78,9 @@ public static class Schema
         new("loader_threads", SettingKind.Int, Stage.None, 2L, "threads that prepare batches (results do not depend on it)", 1, 256),
         new("tf32", SettingKind.Bool, Stage.Train | Stage.Test, true, "CUDA: allow TF32 matrix multiplications"),
         new("bf16", SettingKind.Bool, Stage.Train | Stage.Test, false, "CUDA: train in bfloat16"),
+        new("frozen_bn_train", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: with freeze: backbone, leave the backbone's BatchNorm layers in training mode, so their running statistics drift on the new data while their weights stay frozen (the tutorial called model.train() on the whole network)", CanonicalAtDefault: false),
+        new("test_augment", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: test (and validate each epoch) with the training transform, random crops and flips included, instead of the evaluation transform (the tutorial used one transform for both)", CanonicalAtDefault: false),
+        new("load_nonstrict", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: load pretrained weights as load_state_dict(strict=False) without renaming legacy keys: entries whose names do not match are silently skipped (the tutorial's DenseNet); report.md says how many", CanonicalAtDefault: false),
         new("channels_last", SettingKind.Bool, Stage.Train | Stage.Test, false, "NHWC input layout: faster convolutions at larger crops; reproducible, but not the same results as NCHW"),
         new("tensorboard", SettingKind.Bool, Stage.None, true, "write TensorBoard event files to the run's tensorboard/ folder (results do not depend on it)"),
         new("tags", SettingKind.StringList, Stage.None, Array.Empty<string>(), "labels for selecting experiments (-p:Experiment=<tag>)"),

@@ -58,7 +58,7 @@ public sealed class ExperimentRunner
 
     public ImageDataset OpenDataset() =>
         Datasets.Open(experiment.Dataset.Kind, DatasetRoots.Ensure(experiment.Dataset.Kind, experiment.Dataset.Root, experiment.Dataset.Download, log),
-            new DatasetOptions(SkipCorruptImages: experiment.Dataset.SkipCorrupt));
+            new DatasetOptions(SkipCorruptImages: experiment.Dataset.SkipCorrupt, KeepClasses: experiment.Dataset.Classes));
 
     /// <summary>Split stage: the official split or a seeded stratified one, written as a manifest.</summary>
     public SplitManifest Split()
@@ -100,8 +100,19 @@ public sealed class ExperimentRunner
         // Seeded before construction: the random initial weights are part of the result.
         TorchRuntime.Seed(TorchRuntime.Derive(experiment.Seed, 0, 0x1417));
         string? weights = experiment.Pretrained == Experiment.ImageNetWeights ? PretrainedWeights.Resolve(experiment.Model, log: log) : experiment.Pretrained;
-        return ModelBuilder.Build(experiment.Model, classes, experiment.Head, experiment.Freeze, weights);
+        return ModelBuilder.Build(experiment.Model, classes, experiment.Head, experiment.Freeze, weights,
+            strict: !experiment.LoadNonStrict, frozenBatchNormTrains: experiment.FrozenBatchNormTrains);
     }
+
+    /// <summary>
+    /// The transform of the test split (and of the per-epoch validation): the evaluation one, or with
+    /// <c>test_augment</c> the training one, random crops and flips included, as the tutorial tested
+    /// (one <c>transforms.Compose</c> for both folders).
+    /// </summary>
+    internal InputPipeline TestPipeline => new(experiment.Crop, experiment.TestAugment && experiment.Augment, Normalization);
+
+    /// <summary>The transform of the training batches.</summary>
+    internal InputPipeline TrainPipeline => new(experiment.Crop, experiment.Augment, Normalization);
 
     /// <summary>Resolves the device, configures LibTorch and picks the model's input type and layout.</summary>
     private (Device Device, InputFormat Input) Prepare()
@@ -142,15 +153,20 @@ public sealed class ExperimentRunner
             DiscardStaleCheckpoint();
 
         var clock = Stopwatch.StartNew();
-        var trainPipeline = new InputPipeline(experiment.Crop, experiment.Augment, Normalization);
         var evalPipeline = new InputPipeline(experiment.Crop, false, Normalization);
-        using var train = new DataLoader(dataset, split.Train, trainPipeline, experiment.Batch, shuffle: true, experiment.Seed, experiment.LoaderThreads);
-        using var validation = new DataLoader(dataset, split.Test, evalPipeline, experiment.TestBatch, shuffle: false, experiment.Seed, experiment.LoaderThreads);
+        using var train = new DataLoader(dataset, split.Train, TrainPipeline, experiment.Batch, shuffle: true, experiment.Seed, experiment.LoaderThreads);
+        using var validation = new DataLoader(dataset, split.Test, TestPipeline, experiment.TestBatch, shuffle: false, experiment.Seed, experiment.LoaderThreads);
         var board = experiment.TensorBoard ? TensorBoardLog.ForStage(Paths.Directory, "train") : null;
         var trainer = new Trainer(experiment, model.Module, model.SetTrainingMode, device, Paths.Checkpoints, TrainFingerprint, progress, input, board);
-        bool cached = experiment.CacheFeatures && model.FrozenBackbone;
+        // Cached features come from the backbone in evaluation mode, once: with frozen_bn_train (statistics drifting every
+        // batch) or test_augment (a new random crop at every evaluation) they would not be the tutorial's.
+        bool cached = experiment.CacheFeatures && model.FrozenBackbone && !model.FrozenBatchNormTrains && !experiment.TestAugment;
         if (experiment.CacheFeatures && !model.FrozenBackbone)
             log("cache_features needs 'freeze: backbone'; training through the whole network");
+        else if (experiment.CacheFeatures && !cached)
+            log("cache_features is set aside with frozen_bn_train or test_augment; training through the whole network");
+        if (model.NonStrict is { } skipped)
+            log($"pretrained weights: {skipped.Describe()}");
         IReadOnlyList<EpochRecord> history;
         if (cached)
         {
@@ -168,6 +184,8 @@ public sealed class ExperimentRunner
         AtomicFile.WriteVia(Paths.Model, p => model.Module.save(p));
         string path = cached
             ? "cached features: the frozen backbone ran once over both splits (evaluation transform), the head trained on the cached features"
+            : model.FrozenBackbone && model.FrozenBatchNormTrains
+                ? "frozen backbone left in training mode (frozen_bn_train: BatchNorm running statistics drift, as in the tutorial), every batch through the network, head trained"
             : model.FrozenBackbone
                 ? "frozen backbone (evaluation mode, BatchNorm statistics fixed), every batch through the network, head trained"
                 : "full fine-tune: every batch through the network, every layer trained";
@@ -248,7 +266,7 @@ public sealed class ExperimentRunner
         model.Module.load(Paths.Model);
         Place(model, device, input.Type);
         var clock = Stopwatch.StartNew();
-        using var loader = new DataLoader(dataset, split.Test, new InputPipeline(experiment.Crop, false, Normalization), experiment.TestBatch, shuffle: false, experiment.Seed, experiment.LoaderThreads);
+        using var loader = new DataLoader(dataset, split.Test, TestPipeline, experiment.TestBatch, shuffle: false, experiment.Seed, experiment.LoaderThreads);
         var metrics = Evaluator.Evaluate(model.Module, loader, dataset.Classes, device, input: input);
         var testTime = clock.Elapsed;
 

@@ -62,4 +62,40 @@ public sealed class RunTwinsTests : IDisposable
         Assert.Contains("indistinguishable at 5 %", report);
         Assert.Contains(double.Parse("0.72", CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture), File.ReadAllText(Path.Combine(artifacts, "experiments", "s", "seed-2", "pytorch.json")));
     }
+
+    [Fact]
+    public void Execute_NotesFile_SummaryLinePerExperimentAndNotesAppended()
+    {
+        string artifacts = Path.Combine(dir, "artifacts");
+        var items = new[] { 1UL, 2UL }.Select(s =>
+        {
+            ResultFiles.WriteOutput(artifacts, "s", s == 1 ? "0.700000" : "0.720000", seed: s);
+            File.WriteAllText(Path.Combine(artifacts, "experiments", "s", $"seed-{s}", "split.tsv"), "path\tlabel\tclass\tsplit\tsha256\n");
+            var item = ResultFiles.Item(artifacts, "s", s);
+            item.SetMetadata("ConfigFile", Path.Combine(dir, "experiments.yaml"));
+            return (Microsoft.Build.Framework.ITaskItem)item;
+        }).ToArray();
+        string script = Path.Combine(dir, "twin.sh");
+        File.WriteAllText(script, """
+            seed=$6
+            echo "{\"seed\": $seed, \"torch\": \"1.13\", \"torchvision\": \"0.14\", \"accuracy\": 0.7$seed, \"loss\": 0.5, \"macro_f1\": 0.4, \"correct\": 7, \"images\": 10}"
+            """);
+        string notes = Path.Combine(dir, "notes.md");
+        File.WriteAllText(notes, "## Bug study\r\n\r\nWhat the switches do.\r\n");
+        var task = new RunTwins
+        {
+            BuildEngine = new RecordingBuildEngine(),
+            Experiments = items,
+            Script = script,
+            Python = "/bin/sh",
+            ReportFile = Path.Combine(dir, "docs", "validation-transfer.md"),
+            NotesFile = notes,
+        };
+
+        Assert.True(task.Execute());
+
+        string report = File.ReadAllText(Path.Combine(dir, "docs", "validation-transfer.md"));
+        Assert.Contains("| s | 2 | 71.00% ± 1.41 pp | 71.50% ± 0.71 pp |", report);
+        Assert.EndsWith("\n## Bug study\n\nWhat the switches do.\n", report);
+    }
 }

@@ -22,10 +22,12 @@ public sealed record Sample(string Path, int Label);
 /// <param name="PetSplit">Oxford-IIIT Pet: "official" exposes trainval/test as <see cref="ImageDataset.OfficialSplit"/>;
 /// "seeded" hides it so the caller makes a seeded stratified split over all listed images.</param>
 /// <param name="ClassNames">IDX: class names to use instead of the ones inferred from the folder.</param>
+/// <param name="KeepClasses">Only these class indices, re-indexed 0..n-1 in this order (see <see cref="ClassSubsetDataset"/>); null = all.</param>
 public sealed record DatasetOptions(
     bool SkipCorruptImages = false,
     string PetSplit = "official",
-    IReadOnlyList<string>? ClassNames = null);
+    IReadOnlyList<string>? ClassNames = null,
+    IReadOnlyList<int>? KeepClasses = null);
 
 /// <summary>Indices into <see cref="ImageDataset.Samples"/> for training and testing.</summary>
 public sealed class DatasetSplit

@@ -11,7 +11,7 @@ public static class Datasets
     {
         ArgumentNullException.ThrowIfNull(kind);
         ArgumentNullException.ThrowIfNull(root);
-        return kind.ToLowerInvariant() switch
+        ImageDataset dataset = kind.ToLowerInvariant() switch
         {
             "imagefolder" or "flower" => new ImageFolderDataset(root, options),
             "oxford-pet" => new OxfordPetDataset(root, options),
@@ -19,5 +19,6 @@ public static class Datasets
             "idx" => new IdxDataset(root, options),
             _ => throw new ArgumentException($"Unknown dataset kind '{kind}'; expected one of: {string.Join(", ", Kinds)}.", nameof(kind)),
         };
+        return options?.KeepClasses is { } keep ? new ClassSubsetDataset(dataset, keep) : dataset;
     }
 }

@@ -121,6 +121,54 @@ public static partial class Checkpoint
     }
 
     /// <summary>
+    /// Loads as PyTorch's <c>load_state_dict(strict=False)</c> does (torch/nn/modules/module.py): entries present on
+    /// both sides are copied, model entries the file lacks keep their current values, file entries the model lacks are
+    /// ignored, and nothing says so unless the caller looks at the returned <see cref="NonStrictLoad"/>. A shape
+    /// mismatch still fails, as in PyTorch ("size mismatch for …" is raised whatever <c>strict</c> says). This is the
+    /// tutorial's way of loading its DenseNet, kept for the faithful experiments (<c>load_nonstrict: true</c>).
+    /// Entries under <paramref name="excludedPrefix"/> are out of scope on both sides, as in <see cref="Load(nn.Module, IReadOnlyDictionary{string, Tensor}, string, string?)"/>.
+    /// </summary>
+    public static NonStrictLoad LoadNonStrict(nn.Module model, IReadOnlyDictionary<string, Tensor> loaded, string path, string? excludedPrefix = null)
+    {
+        bool Included(string key) => excludedPrefix is null || !key.StartsWith(excludedPrefix, StringComparison.Ordinal);
+
+        var target = StateDict(model).Where(e => Included(e.Name)).ToList();
+        var names = target.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+        var mismatched = target
+            .Where(e => loaded.TryGetValue(e.Name, out var t) && !t.shape.SequenceEqual(e.Tensor.shape))
+            .Select(e => $"{e.Name}: file {Describe(loaded[e.Name])} vs model {Describe(e.Tensor)}")
+            .ToList();
+        if (mismatched.Count > 0)
+        {
+            var message = new StringBuilder($"checkpoint '{path}' does not fit the model even non-strictly; nothing was loaded.");
+            AppendKind(message, "shape mismatch", mismatched);
+            throw new CheckpointException(message.ToString()) { Mismatched = mismatched };
+        }
+        // PyTorch's BatchNorm (_NormBase._load_from_state_dict) fills in a missing num_batches_tracked with 0 for a
+        // state_dict without version metadata (any dict built by hand or saved before 0.4.1), so it is never reported missing.
+        bool Counter(string k) => k.EndsWith(".num_batches_tracked", StringComparison.Ordinal);
+        var missing = target.Select(e => e.Name).Where(k => !loaded.ContainsKey(k) && !Counter(k)).ToList();
+        var unexpected = loaded.Keys.Where(k => Included(k) && !names.Contains(k)).Order(StringComparer.Ordinal).ToList();
+
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        int copied = 0;
+        foreach (var (key, tensor) in target)
+        {
+            if (loaded.TryGetValue(key, out var source))
+            {
+                tensor.copy_(source);
+                copied++;
+            }
+            else if (Counter(key))
+            {
+                tensor.zero_();
+            }
+        }
+        return new NonStrictLoad(copied, missing, unexpected);
+    }
+
+    /// <summary>
     /// The module's state_dict in PyTorch's order: each module's own parameters, then its persistent buffers,
     /// then its children's entries (TorchSharp's <c>state_dict()</c> lists every parameter before any buffer).
     /// </summary>

@@ -13,11 +13,18 @@ namespace Repro.Core.Models;
 /// ("classifier from the checkpoint (fc, 10 classes)" or "new head: …; checkpoint's 1000-class fc dropped"); else null.</param>
 public sealed record BuiltModel(nn.Module<Tensor, Tensor> Module, string Arch, string Head, bool FrozenBackbone, string? Classifier = null) : IDisposable
 {
+    /// <summary>Tutorial-faithful (<c>frozen_bn_train</c>): a frozen backbone still goes to training mode with the head,
+    /// so its BatchNorm running statistics drift on the new data.</summary>
+    public bool FrozenBatchNormTrains { get; init; }
+
+    /// <summary>With a non-strict load (<c>load_nonstrict</c>), what it skipped; null after a strict load or without weights.</summary>
+    public NonStrictLoad? NonStrict { get; init; }
+
     /// <summary>The parameters the optimizer should update (<c>requires_grad</c>); call after moving the model to its device.</summary>
     public IReadOnlyList<Parameter> TrainableParameters() => Module.parameters().Where(p => p.requires_grad).ToList();
 
     /// <summary>Switches to training or evaluation mode, keeping a frozen backbone in evaluation mode.</summary>
-    public void SetTrainingMode(bool training) => ModelBuilder.SetTrainingMode(Module, training, FrozenBackbone);
+    public void SetTrainingMode(bool training) => ModelBuilder.SetTrainingMode(Module, training, FrozenBackbone && !FrozenBatchNormTrains);
 
     /// <inheritdoc />
     public void Dispose() => Module.Dispose();
@@ -41,7 +48,10 @@ public static class ModelBuilder
     /// <param name="head"><c>linear</c> or <c>seed</c> (see <see cref="Heads"/>).</param>
     /// <param name="freeze"><c>none</c> or <c>backbone</c>: <c>requires_grad</c> false on every parameter outside the head.</param>
     /// <param name="pretrainedPath">A torchvision checkpoint (ImageNet's or a user's, any class count), or null for random initialisation.</param>
-    public static BuiltModel Build(string arch, int numClasses, string head, string freeze, string? pretrainedPath)
+    /// <param name="strict">False: the tutorial's <c>load_state_dict(strict=False)</c>, without renaming legacy DenseNet keys
+    /// (see <see cref="Checkpoint.LoadNonStrict"/>); what it skipped is in <see cref="BuiltModel.NonStrict"/> and the origin text.</param>
+    /// <param name="frozenBatchNormTrains">Tutorial-faithful: a frozen backbone's BatchNorm layers train-mode with the head (see <see cref="BuiltModel.FrozenBatchNormTrains"/>).</param>
+    public static BuiltModel Build(string arch, int numClasses, string head, string freeze, string? pretrainedPath, bool strict = true, bool frozenBatchNormTrains = false)
     {
         if (!Heads.Names.Contains(head))
             throw new ArgumentException($"unknown head '{head}' (known: {string.Join(", ", Heads.Names)})", nameof(head));
@@ -56,12 +66,15 @@ public static class ModelBuilder
         {
             var classifier = (IClassifier)model;
             string? origin = null;
+            NonStrictLoad? skipped = null;
             if (pretrainedPath is not null)
             {
-                var loaded = Checkpoint.ReadFile(pretrainedPath, model is DenseNet ? DenseNet.UpgradeLegacyKey : null);
+                // A non-strict load renames nothing: PyTorch's load_state_dict(strict=False) does not either, which is how
+                // the tutorial's DenseNet lost its legacy-named weights (torchvision renames them only in densenet._load_state_dict).
+                var loaded = Checkpoint.ReadFile(pretrainedPath, model is DenseNet && strict ? DenseNet.UpgradeLegacyKey : null);
                 try
                 {
-                    origin = LoadPretrained(model, classifier, arch, numClasses, head, loaded, pretrainedPath);
+                    (origin, skipped) = LoadPretrained(model, classifier, arch, numClasses, head, loaded, pretrainedPath, strict);
                 }
                 finally
                 {
@@ -77,7 +90,7 @@ public static class ModelBuilder
             bool frozen = freeze == "backbone";
             if (frozen)
                 FreezeBackbone(model);
-            return new BuiltModel(model, arch, head, frozen, origin);
+            return new BuiltModel(model, arch, head, frozen, origin) { FrozenBatchNormTrains = frozenBatchNormTrains, NonStrict = skipped };
         }
         catch
         {
@@ -89,8 +102,8 @@ public static class ModelBuilder
     private const int ImageNetClasses = 1000;
 
     /// <summary>Loads a checkpoint's backbone strictly, keeps or replaces its classifier, and says which for the report.</summary>
-    private static string LoadPretrained(nn.Module<Tensor, Tensor> model, IClassifier classifier, string arch, int numClasses, string head,
-        IReadOnlyDictionary<string, Tensor> loaded, string path)
+    private static (string Origin, NonStrictLoad? Skipped) LoadPretrained(nn.Module<Tensor, Tensor> model, IClassifier classifier, string arch, int numClasses, string head,
+        IReadOnlyDictionary<string, Tensor> loaded, string path, bool strict)
     {
         string name = classifier.ClassifierName;
         string prefix = name + ".";
@@ -104,17 +117,26 @@ public static class ModelBuilder
         {
             if (numClasses != ImageNetClasses)
                 Replace(classifier, Heads.Create("linear", arch, classifier.FeatureCount, numClasses));
-            Checkpoint.Load(model, loaded, path);
-            return $"classifier from the checkpoint ({name}, {numClasses} classes)";
+            var all = LoadChecked(model, loaded, path, strict, null);
+            return ($"classifier from the checkpoint ({name}, {numClasses} classes)" + (all is null ? "" : "; " + all.Describe()), all);
         }
 
-        Checkpoint.Load(model, loaded, path, excludedPrefix: prefix);
+        var backbone = LoadChecked(model, loaded, path, strict, prefix);
         Replace(classifier, Heads.Create(head, arch, classifier.FeatureCount, numClasses));
         string headName = head == "seed" ? "seed MLP" : head;
         string dropped = fileClasses is { } n ? $"checkpoint's {n}-class {name} dropped"
             : fileClassifier.Count == 0 ? "the checkpoint has no classifier"
             : $"checkpoint's {name} ({string.Join(", ", fileClassifier.Keys.Order(StringComparer.Ordinal))}) dropped";
-        return $"new head: {headName}, {numClasses} classes; {dropped}";
+        return ($"new head: {headName}, {numClasses} classes; {dropped}" + (backbone is null ? "" : "; " + backbone.Describe()), backbone);
+    }
+
+    /// <summary>Strict <see cref="Checkpoint.Load(nn.Module, IReadOnlyDictionary{string, Tensor}, string, string?)"/> (null), or the tutorial's non-strict load and what it skipped.</summary>
+    private static NonStrictLoad? LoadChecked(nn.Module model, IReadOnlyDictionary<string, Tensor> loaded, string path, bool strict, string? excludedPrefix)
+    {
+        if (!strict)
+            return Checkpoint.LoadNonStrict(model, loaded, path, excludedPrefix);
+        Checkpoint.Load(model, loaded, path, excludedPrefix);
+        return null;
     }
 
     private static void Replace(IClassifier classifier, nn.Module<Tensor, Tensor> head)

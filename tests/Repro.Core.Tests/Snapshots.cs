@@ -99,9 +99,11 @@ public static partial class Snapshot
         string project = typeof(Snapshot).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .Single(a => a.Key == "ReproTestProjectDirectory").Value!;
         string marker = "/" + Path.GetFileName(project.TrimEnd('/')) + "/";
-        int at = directory.Replace('\\', '/').LastIndexOf(marker, StringComparison.Ordinal);
+        // A test file in the project's own folder maps to "/_/…/<project>" with no trailing separator.
+        string mapped = directory.Replace('\\', '/').TrimEnd('/') + "/";
+        int at = mapped.LastIndexOf(marker, StringComparison.Ordinal);
         if (at < 0)
             throw new DirectoryNotFoundException($"cannot locate test source directory '{directory}' under '{project}'");
-        return Path.Combine(project, directory[(at + marker.Length)..]);
+        return Path.Combine(project, mapped[(at + marker.Length)..]);
     }
 }

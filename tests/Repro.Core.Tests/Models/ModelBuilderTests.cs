@@ -5,6 +5,8 @@ using static TorchSharp.torch;
 
 namespace Repro.Core.Tests.Models;
 
+// Seeds LibTorch's process-wide generator and compares what two seeded builds draw: alone, not beside parallel tests.
+[Collection(Engine.LibTorchCollection.Name)]
 public sealed class ModelBuilderTests : IDisposable
 {
     private readonly string dir = Directory.CreateTempSubdirectory("repro-builder-").FullName;

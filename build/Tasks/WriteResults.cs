@@ -182,7 +182,7 @@ public sealed class WriteResults : Microsoft.Build.Utilities.Task
         var md = new StringBuilder();
         md.Append(CultureInfo.InvariantCulture, $"# {entry.Name}: {runs.Count} seeds\n\n");
         md.Append(CultureInfo.InvariantCulture, $"{entry.Dataset}, {entry.Model}, {entry.Epochs} epochs, seeds {string.Join(", ", runs.Select(r => r.Seed))}. ");
-        md.Append("Each seed is a separate run (its own split, initial weights, shuffling and augmentation); its full report is linked below.\n\n");
+        md.Append("Each seed is a separate run (its own initial weights, shuffling and augmentation, and its own split when the split is a seeded fraction); its full report is linked below.\n\n");
         md.Append(CultureInfo.InvariantCulture, $"Numerics platform: {runs[0].Platform.Describe()}\n\n");
         md.Append("| test metric | mean ± std | 95 % interval of the mean | min | max |\n|---|---|---|---|---|\n");
         foreach (var metric in ExperimentResult.SpreadMetricNames)

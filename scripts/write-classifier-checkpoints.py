@@ -15,32 +15,12 @@ Repro's test (tests/Repro.Core.Tests/Models/PretrainedCheckpointTests.cs) runs i
 (Debian's python3-torch and python3-torchvision) in a temporary folder and deletes the files afterwards
 (a resnet50 file is about 100 MB).
 """
-import re
 import sys
 
 import torch
 import torchvision
 
-
-def randomise_batchnorm(model: torch.nn.Module) -> None:
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-                m.running_mean.uniform_(-0.2, 0.2)
-                m.running_var.uniform_(0.5, 1.5)
-                m.num_batches_tracked.fill_(7)
-
-
-def legacy_densenet_names(state_dict):
-    # The inverse of torchvision/models/densenet.py `_load_state_dict`.
-    pattern = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))((?:[12])\.(?:weight|bias|running_mean|running_var))$")
-    out = {}
-    for key, value in state_dict.items():
-        m = pattern.match(key)
-        out[f"{m.group(1)}.{m.group(2)}" if m else key] = value
-    return out
+from torchvision_fixtures import legacy_densenet_names, randomise_batchnorm
 
 
 def main(outdir: str) -> None:

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Xunit.Abstractions;
@@ -79,23 +78,11 @@ public sealed class SlurmClusterFixture : IDisposable
     public ExperimentBuild.Result Build(params string[] properties) =>
         ExperimentBuild.Run(ConfigFile, "RunExperiments", ["Experiment=a%3Bb", "ReproScheduler=slurm", "ReproSlurmPollSeconds=1", .. properties]);
 
+    /// <summary>Runs a Slurm or helper command as the tasks do (SlurmCommands.Run), its stdout and stderr together.</summary>
     public static (int ExitCode, string Output) Run(string program, params string[] arguments)
     {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in arguments)
-            info.ArgumentList.Add(a);
-        try
-        {
-            using var process = Process.Start(info)!;
-            var error = process.StandardError.ReadToEndAsync();
-            string output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            return (process.ExitCode, output + error.Result);
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            return (-1, e.Message);
-        }
+        var (exitCode, output, error) = SlurmCommands.Run(program, arguments);
+        return (exitCode, output + error);
     }
 
     public void Dispose()

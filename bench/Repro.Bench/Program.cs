@@ -1,3 +1,4 @@
+using Repro.Config;
 using System.Diagnostics;
 using System.Globalization;
 using Repro.Core.Data;
@@ -43,14 +44,14 @@ static int Dump(string file, string output)
 static int Open(string kind, string dir)
 {
     var sw = Stopwatch.StartNew();
-    var ds = Datasets.Open(kind, dir);
+    var ds = Datasets.Open(Choice.Parse<DatasetKind>(kind), dir);
     Console.WriteLine($"{ds.Root}: {ds.Samples.Count} samples, {ds.Classes.Count} classes [{string.Join(", ", ds.Classes)}], official split {ds.OfficialSplit?.Train.Count}/{ds.OfficialSplit?.Test.Count}, {sw.ElapsedMilliseconds} ms");
     return 0;
 }
 
 static int Profile(string dir)
 {
-    var ds = (FileImageDataset)Datasets.Open("imagefolder", dir);
+    var ds = (FileImageDataset)Datasets.Open(DatasetKind.ImageFolder, dir);
     var n = ds.Samples.Count;
     var files = Enumerable.Range(0, n).Select(i => File.ReadAllBytes(ds.FullPath(i))).ToArray();
     var imgs = new RgbImage[n];
@@ -133,7 +134,7 @@ static int Generate(string dir, int count)
 // resized crop, flip, normalise into CHW floats. The cache is off so every pass decodes every file.
 static int Data(string dir, int crop, int passes, int? decodeShortSide)
 {
-    var ds = Datasets.Open("imagefolder", dir);
+    var ds = Datasets.Open(DatasetKind.ImageFolder, dir);
     var all = Enumerable.Range(0, ds.Samples.Count).ToArray();
     var pipeline = new InputPipeline(crop, Augment: true, Normalization.ImageNet, decodeShortSide);
     using var loader = new DataLoader(ds, all, pipeline, batchSize: 32, shuffle: true, seed: 1) { CacheDecoded = false };

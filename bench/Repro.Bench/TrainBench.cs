@@ -30,7 +30,7 @@ internal static class TrainBench
     {
         var o = Options.Parse(args);
         // CUDA first: its backend must load before anything loads the CPU-only one (gpu-check.sh).
-        Device = TorchRuntime.ResolveDevice(o.Device);
+        Device = TorchRuntime.ResolveDevice(Choice.Parse<DeviceChoice>(o.Device));
         if (o.PlainRuntime)
             torch.set_num_threads(o.Threads); // without Repro's deterministic-algorithms switch
         else
@@ -95,26 +95,14 @@ internal static class TrainBench
         }
     }
 
-    /// <summary>An experiment with the built-in defaults (Adam, lr 2e-4, ...) and the given overrides.</summary>
-    internal static Experiment MakeExperiment(Options o, string root)
-    {
-        var values = Schema.ExperimentKeys.ToDictionary(k => k.Key, k => k.Default);
-        values["model"] = o.Model;
-        values["crop"] = (long)o.Size;
-        values["batch"] = (long)o.Batch;
-        values["test_batch"] = (long)o.Batch;
-        values["epochs"] = (long)o.Epochs;
-        values["threads"] = (long)o.Threads;
-        values["loader_threads"] = (long)o.LoaderThreads;
-        values["augment"] = true;
-        values["split"] = 0.2;
-        return new Experiment("bench", new DatasetConfig("bench", "imagefolder", root, false, false, 0), values, 0);
-    }
+    /// <summary>The training options of an experiment with the built-in defaults (Adam, lr 2e-4, ...) and the benchmark's batch and epochs.</summary>
+    internal static TrainingOptions MakeOptions(Options o) =>
+        new(Batch: o.Batch, Epochs: o.Epochs, Optimizer: OptimizerKind.Adam, LearningRate: (double)Schema.FindExperimentKey("lr")!.Default!);
 
     /// <summary>Repro's models by name; tv-resnet50 is TorchVision-for-.NET's own, to compare Repro's port with it.</summary>
     private static nn.Module<Tensor, Tensor> CreateModel(Options o)
     {
-        var model = o.Model == "tv-resnet50" ? torchvision.models.resnet50(o.Classes) : Zoo.Create(o.Model, o.Classes);
+        var model = o.Model == "tv-resnet50" ? torchvision.models.resnet50(o.Classes) : Zoo.Create(Choice.Parse<ModelKind>(o.Model), o.Classes);
         if (o.ChannelsLastWeights)
         {
             // What PyTorch's model.to(memory_format=torch.channels_last) does to 4-d parameters; an experiment, not
@@ -153,8 +141,8 @@ internal static class TrainBench
         // As Trainer and Evaluator do: to the device, then the layout (InputFormat.Prepare), every step.
         var input = new InputFormat(ScalarType.Float32, o.ChannelsLast);
         var trainable = model.parameters().Where(p => p.requires_grad).ToList();
-        var experiment = MakeExperiment(o, ".");
-        using var optimizer = Optimization.Create(experiment, trainable);
+        var options = MakeOptions(o);
+        using var optimizer = Optimization.Create(options, trainable);
         double lossSum = 0;
         long correct = 0;
         void Step()
@@ -171,18 +159,12 @@ internal static class TrainBench
             }
             else
             {
-                // Trainer.Run + Trainer.Step, line for line.
+                // What Trainer runs per batch: the same step function, then the same read-backs an epoch's totals do.
                 var xs = input.Prepare(x, Device);
                 var ys = TorchRuntime.ToDevice(y, Device);
-                Optimization.SetLearningRate(optimizer, Optimization.LearningRate(experiment, 0, 1));
-                var logits = model.call(xs);
-                var loss = nn.functional.cross_entropy(logits, ys, label_smoothing: experiment.LabelSmoothing);
-                optimizer.zero_grad();
-                loss.backward();
-                optimizer.step();
-                long n = ys.shape[0];
-                lossSum += loss.to(float64).cpu().item<double>() * n;
-                correct += logits.argmax(1).eq(ys).sum().cpu().item<long>();
+                var (loss, hits) = Trainer.Step(optimizer, trainable, model, xs, ys, Optimization.LearningRate(options, 0, 1), options);
+                lossSum += loss.to(float64).cpu().item<double>() * ys.shape[0];
+                correct += hits.cpu().item<long>();
             }
             Sync();
         }
@@ -255,8 +237,8 @@ internal static class TrainBench
 
     private static int Epoch(Options o)
     {
-        var dataset = Datasets.Open("imagefolder", o.Dir);
-        var experiment = MakeExperiment(o, o.Dir);
+        var dataset = Datasets.Open(DatasetKind.ImageFolder, o.Dir);
+        var options = MakeOptions(o);
         var all = Enumerable.Range(0, dataset.Samples.Count).ToArray();
         // All images train; validation runs on one batch so that the epoch time is dominated by training.
         var validationIndices = all.Take(o.Batch).ToArray();
@@ -265,7 +247,7 @@ internal static class TrainBench
         using var train = new DataLoader(dataset, all, trainPipeline, o.Batch, shuffle: true, 1, o.LoaderThreads);
         using var validation = new DataLoader(dataset, validationIndices, evalPipeline, o.Batch, shuffle: false, 1, o.LoaderThreads);
         TorchRuntime.Seed(1);
-        var model = Zoo.Create(o.Model, dataset.Classes.Count);
+        var model = Zoo.Create(Choice.Parse<ModelKind>(o.Model), dataset.Classes.Count);
         var checkpoints = Path.Combine(Path.GetTempPath(), $"repro-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(checkpoints);
         var rss = new List<double>();
@@ -282,7 +264,8 @@ internal static class TrainBench
         });
         try
         {
-            var trainer = new Trainer(experiment, model, t => model.train(t), CPU, checkpoints, "bench", progress);
+            var checkpoint = new TrainingCheckpoint(ExperimentLayout.ForRun(checkpoints), new CheckpointKey("bench", "", "", ""));
+            var trainer = new Trainer(options, 1, model, t => model.train(t), CPU, checkpoint, progress);
             var history = trainer.Run(train, validation, dataset.Classes);
             var rates = history.Select(h => h.ImagesPerSecond).ToList();
             var seconds = history.Select(h => all.Length / h.ImagesPerSecond).ToList();

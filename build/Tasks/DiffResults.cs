@@ -94,15 +94,15 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
     /// </summary>
     private IEnumerable<LockEntry> CurrentOutputs()
     {
-        string root = Path.Combine(ArtifactsDirectory, "experiments");
+        string root = ExperimentLayout.ExperimentsRoot(ArtifactsDirectory);
         if (!Directory.Exists(root))
             yield break;
         foreach (var dir in Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal))
         {
+            var experiment = ExperimentLayout.ForRun(dir);
             var runs = new List<ExperimentResult>();
-            foreach (var seedDir in Directory.EnumerateDirectories(dir, "seed-*"))
-                if (ulong.TryParse(Path.GetFileName(seedDir)["seed-".Length..], NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong seed)
-                    && ExperimentResult.FromOutput(seedDir, CodeFingerprint, seed) is { } run)
+            foreach (var (seed, seedRun) in experiment.SeedRuns())
+                if (ExperimentResult.FromOutput(seedRun.Directory, CodeFingerprint, seed) is { } run)
                     runs.Add(run);
             // A sweep's seed folders are its results; files beside them are left from before the experiment had seeds.
             if (runs.Count == 0 && ExperimentResult.FromOutput(dir, CodeFingerprint) is { } single)
@@ -209,14 +209,13 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         string? working = File.Exists(path) ? File.ReadAllText(path) : null;
         if (string.IsNullOrEmpty(BaseRevision))
         {
-            string dir = Path.Combine(ArtifactsDirectory, "experiments", name);
+            var experiment = ExperimentLayout.For(ArtifactsDirectory, name, null);
             var runs = new List<(ulong, string)>();
-            if (File.Exists(Path.Combine(dir, "metrics.json")))
-                runs.Add((1, dir));
-            if (Directory.Exists(dir))
-                foreach (var seedDir in Directory.EnumerateDirectories(dir, "seed-*"))
-                    if (ulong.TryParse(Path.GetFileName(seedDir)["seed-".Length..], NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong seed) && File.Exists(Path.Combine(seedDir, "metrics.json")))
-                        runs.Add((seed, seedDir));
+            if (File.Exists(experiment.Metrics))
+                runs.Add((1, experiment.Directory));
+            foreach (var (seed, seedRun) in experiment.SeedRuns())
+                if (File.Exists(seedRun.Metrics))
+                    runs.Add((seed, seedRun.Directory));
             return (working, ResultSnapshots.FromOutputs(name, runs)?.Render());
         }
         string? old = GitShow(BaseRevision, path, quiet: true);

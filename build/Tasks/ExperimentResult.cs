@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Repro.Config;
 
 namespace Repro.Build.Tasks;
 
@@ -35,8 +36,9 @@ internal sealed record ExperimentResult(
     /// <summary>Reads a run's output folder (metrics.json and stamps/); null when it has no complete result.</summary>
     public static ExperimentResult? FromOutput(string directory, string codeFingerprint, ulong seed = 1)
     {
-        string metricsPath = Path.Combine(directory, "metrics.json");
-        string trainStamp = Path.Combine(directory, "stamps", "train.json");
+        var run = ExperimentLayout.ForRun(directory);
+        string metricsPath = run.Metrics;
+        string trainStamp = run.TrainStamp;
         if (!File.Exists(metricsPath) || !File.Exists(trainStamp))
             return null;
         using var metrics = JsonDocument.Parse(File.ReadAllText(metricsPath));
@@ -50,9 +52,9 @@ internal sealed record ExperimentResult(
 
         var fingerprints = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
-            ["split"] = HashFile(Path.Combine(directory, "stamps", "split.json")),
+            ["split"] = HashFile(run.SplitStamp),
             ["train"] = HashFile(trainStamp),
-            ["test"] = HashFile(Path.Combine(directory, "stamps", "test.json")),
+            ["test"] = HashFile(run.TestStamp),
             ["data"] = root.GetProperty("data").GetString() ?? "",
             ["code"] = codeFingerprint,
         };
@@ -69,11 +71,8 @@ internal sealed record ExperimentResult(
     /// <summary>Seconds the train stage took (training.json), for results.md; never locked since it varies.</summary>
     public static double? TrainSeconds(string directory)
     {
-        string path = Path.Combine(directory, "training.json");
-        if (!File.Exists(path))
-            return null;
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
-        return doc.RootElement.TryGetProperty("Seconds", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetDouble() : null;
+        string path = ExperimentLayout.ForRun(directory).Training;
+        return File.Exists(path) ? RunJson.Read<TrainingRecord>(path, "training record").Seconds : null;
     }
 
     /// <summary>A metric as a number (null when missing).</summary>

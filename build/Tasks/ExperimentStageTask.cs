@@ -1,4 +1,5 @@
 using Microsoft.Build.Framework;
+using Repro.Config;
 
 namespace Repro.Build.Tasks;
 
@@ -14,9 +15,6 @@ public abstract class ExperimentStageTask : Microsoft.Build.Utilities.Task
 
     /// <summary>The run's name in messages (<c>&lt;name&gt;/seed-&lt;s&gt;</c> for a seed of a sweep); empty: the experiment's name.</summary>
     public string RunName { get; set; } = "";
-
-    /// <summary>The seed of one run of a sweep, passed to the host as <c>--seed</c>; empty: the experiment's own seed.</summary>
-    public string Seed { get; set; } = "";
 
     /// <summary>split, train or test.</summary>
     [Required]
@@ -34,17 +32,12 @@ public abstract class ExperimentStageTask : Microsoft.Build.Utilities.Task
     [Required]
     public string OutputDirectory { get; set; } = "";
 
-    /// <summary>Files this stage produces; deleted before it runs so that a failed run leaves nothing that looks complete.</summary>
-    public ITaskItem[] Outputs { get; set; } = [];
+    /// <summary>The run's stamps/run.json (written by <see cref="ReadExperiments"/>): the typed run the host executes.</summary>
+    [Required]
+    public string RunStamp { get; set; } = "";
 
-    /// <summary>
-    /// Train stage: files whose content or timestamp a resumable checkpoint must match (the train stamp, split.tsv,
-    /// the host's assemblies). The host resumes any checkpoint of the same settings; the build reruns train also
-    /// when the data or the code changed, and then a checkpoint written before the change must not be resumed.
-    /// </summary>
-    public ITaskItem[] CheckpointInputs { get; set; } = [];
-
-    /// <summary>Train stage: delete any checkpoint first (-p:Force=true means from scratch).</summary>
+    /// <summary>Train stage: delete any checkpoint first (-p:Force=true means from scratch). Whether a checkpoint is
+    /// stale otherwise is the host's decision (Repro.Core's TrainingCheckpoint), made when it trains.</summary>
     public bool DiscardCheckpoint { get; set; }
 
     /// <summary>
@@ -64,23 +57,38 @@ public abstract class ExperimentStageTask : Microsoft.Build.Utilities.Task
     protected string Command => HostCommand is { Length: > 0 } ? HostCommand
         : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
 
-    /// <summary>The host's arguments for this stage: the command line is the contract between the build and the host.</summary>
+    /// <summary>Where the run's files are.</summary>
+    protected ExperimentLayout Layout => ExperimentLayout.ForRun(OutputDirectory);
+
+    /// <summary>The stage as the layout knows it.</summary>
+    protected Stage StageKind => Enum.Parse<Stage>(Stage, ignoreCase: true);
+
+    /// <summary>
+    /// The host's arguments for this stage: the run stamp is the contract between the build and the host (the host
+    /// does not read experiments.yaml).
+    /// </summary>
     protected IReadOnlyList<string> HostArguments()
     {
-        var arguments = new List<string> { "exec", Program, Stage, "--config", ConfigFile, "--experiment", Experiment, "--output", OutputDirectory };
-        if (Seed.Length > 0)
-            arguments.AddRange(["--seed", Seed]);
-        // The build's CheckpointGuard already kept only a checkpoint of these inputs; one of other settings is discarded.
+        var arguments = new List<string> { "exec", Program, Stage, "--run-stamp", RunStamp };
+        // The build re-runs train when the settings, data or code changed: a checkpoint from before is discarded, not an error.
         if (Stage == "train")
             arguments.Add("--discard-stale-checkpoint");
         return arguments;
     }
 
-    /// <summary>Deletes what the stage writes, before it runs: until it succeeds, nothing looks complete.</summary>
+    /// <summary>
+    /// Deletes what the stage writes before it runs, so until it succeeds nothing looks complete; with
+    /// <see cref="DiscardCheckpoint"/>, train's checkpoint too.
+    /// </summary>
     protected void DeleteOutputs()
     {
-        foreach (var output in Outputs)
-            if (File.Exists(output.ItemSpec))
-                File.Delete(output.ItemSpec);
+        foreach (var output in Layout.Outputs(StageKind))
+            if (File.Exists(output))
+                File.Delete(output);
+        if (StageKind == Repro.Config.Stage.Train && DiscardCheckpoint && Directory.Exists(Layout.Checkpoints))
+        {
+            Log.LogMessage(MessageImportance.High, $"Repro: {Label}: discarding the checkpoint (Force)");
+            Directory.Delete(Layout.Checkpoints, recursive: true);
+        }
     }
 }

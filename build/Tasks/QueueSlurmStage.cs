@@ -13,16 +13,16 @@ public sealed class QueueSlurmStage : ExperimentStageTask
 {
     public override bool Execute()
     {
-        string slurm = Path.Combine(OutputDirectory, "slurm");
-        Directory.CreateDirectory(slurm);
-        var queue = SlurmQueue.Read(slurm);
+        var run = Layout;
+        Directory.CreateDirectory(run.Slurm);
+        var queue = SlurmQueue.Read(run);
         if (queue.InFlightJob is not null)
         {
             Ran = Label;
             return true;
         }
         // The first stale stage of the run in this build: is its last job still pending or running?
-        if (queue.Stages.Count == 0 && SlurmQueue.ReadJob(slurm) is { } job)
+        if (queue.Stages.Count == 0 && SlurmQueue.ReadJob(run) is { } job)
         {
             var states = SlurmCommands.States([job.Split('_')[0]], out string? error);
             if (states is null)
@@ -34,7 +34,7 @@ public sealed class QueueSlurmStage : ExperimentStageTask
             string? state = states.GetValueOrDefault(job);
             if (state is not null && SlurmCommands.ActiveStates.Contains(state))
             {
-                SlurmQueue.MarkInFlight(slurm, job);
+                SlurmQueue.MarkInFlight(run, job);
                 Log.LogMessage(MessageImportance.High, $"Repro: {Label}: still on Slurm job {job} ({state}); not submitted again");
                 Ran = Label;
                 return true;
@@ -44,15 +44,9 @@ public sealed class QueueSlurmStage : ExperimentStageTask
         }
 
         DeleteOutputs();
-        if (Stage == "train")
-        {
-            // split.tsv is missing now when the same job splits first: the checkpoint must then match the one it writes.
-            var pending = new HashSet<string>(queue.Stages.SelectMany(s => s.Outputs), StringComparer.Ordinal);
-            CheckpointGuard.Apply(Log, Label, OutputDirectory, CheckpointInputs.Select(i => i.ItemSpec), DiscardCheckpoint, pending);
-        }
 
         var arguments = HostArguments().Prepend(Command);
-        SlurmQueue.Append(slurm, new SlurmQueue.QueuedStage(Stage, [.. Outputs.Select(o => o.ItemSpec)], string.Join(" ", arguments.Select(SlurmCommands.Quote))));
+        SlurmQueue.Append(run, new SlurmQueue.QueuedStage(Stage, [.. Layout.Outputs(StageKind)], string.Join(" ", arguments.Select(SlurmCommands.Quote))));
         Log.LogMessage(MessageImportance.High, $"Repro: {Label}: {Stage} queued for Slurm");
         Ran = Label;
         return !Log.HasLoggedErrors;

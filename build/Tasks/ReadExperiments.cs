@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
@@ -51,67 +52,63 @@ public sealed class ReadExperiments : Microsoft.Build.Utilities.Task
         if (Log.HasLoggedErrors)
             return false;
 
-        string baseDir = Path.GetDirectoryName(file.Path)!;
         var items = new List<ITaskItem>();
         foreach (var experiment in selected)
         {
-            string experimentDir = Path.Combine(Path.GetFullPath(ArtifactsDirectory), "experiments", experiment.Name);
             var seeds = experiment.Seeds;
             if (!AllSeeds)
                 seeds = [seeds[0]];
+            // A sweep runs each seed as its own experiment (own stamps, own outputs), so adding a seed runs only that seed.
             foreach (ulong seed in seeds)
-            {
-                // A sweep runs each seed as its own experiment (own stamps, own outputs), so adding a seed runs only that seed.
-                var run = experiment.IsSweep ? experiment.WithSeed(seed) : experiment;
-                string dir = experiment.IsSweep ? Path.Combine(experimentDir, RunFolder(seed)) : experimentDir;
-                items.Add(Item(run, experiment.IsSweep ? $"{experiment.Name}/{RunFolder(seed)}" : experiment.Name, dir, experimentDir, file.Path, baseDir));
-            }
+                items.Add(Item(ScheduledRun.Create(file.Path, experiment, experiment.IsSweep ? seed : null, ArtifactsDirectory)));
         }
         Experiments = [.. items];
         return !Log.HasLoggedErrors;
     }
 
-    /// <summary>The folder of one seed of a sweep, under the experiment's folder.</summary>
-    public static string RunFolder(ulong seed) => "seed-" + seed.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private TaskItem Item(Experiment experiment, string id, string dir, string experimentDir, string configFile, string baseDir)
+    private TaskItem Item(ScheduledRun run)
     {
-        string stamps = Path.Combine(dir, "stamps");
-        Directory.CreateDirectory(stamps);
-        var item = new TaskItem(id);
-        item.SetMetadata("Experiment", experiment.Name);
-        item.SetMetadata("Seed", experiment.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        item.SetMetadata("Sweep", experiment.IsSweep ? "true" : "false");
-        item.SetMetadata("ExperimentDirectory", experimentDir + Path.DirectorySeparatorChar);
-        item.SetMetadata("OutputDirectory", dir + Path.DirectorySeparatorChar);
-        item.SetMetadata("SplitStamp", WriteStamp(Path.Combine(stamps, "split.json"), experiment.Canonical(Stage.Split, baseDir)));
-        item.SetMetadata("TrainStamp", WriteStamp(Path.Combine(stamps, "train.json"), experiment.Canonical(Stage.Train, baseDir)));
-        item.SetMetadata("TestStamp", WriteStamp(Path.Combine(stamps, "test.json"), experiment.Canonical(Stage.Test, baseDir)));
-        item.SetMetadata("DataStamp", WriteStamp(Path.Combine(stamps, "data.txt"), DataListing(experiment.Dataset.Root)));
-        item.SetMetadata("SplitManifest", Path.Combine(dir, "split.tsv"));
-        item.SetMetadata("TrainOutput", Path.Combine(dir, "training.json"));
-        item.SetMetadata("TestOutput", Path.Combine(dir, "metrics.json"));
-        item.SetMetadata("Pretrained", experiment.Pretrained ?? "");
-        item.SetMetadata("Tags", string.Join(",", experiment.Tags));
-        item.SetMetadata("Tutorial", experiment.Tutorial);
-        item.SetMetadata("ConfigFile", configFile);
-        item.SetMetadata("Line", experiment.Line.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var layout = run.Layout;
+        var spec = run.Spec;
+        Directory.CreateDirectory(layout.Stamps);
+        var item = new TaskItem(run.Name);
+        item.SetMetadata("Experiment", spec.Name);
+        item.SetMetadata("Seed", spec.Seed.ToString(CultureInfo.InvariantCulture));
+        item.SetMetadata("Sweep", spec.IsSweep ? "true" : "false");
+        item.SetMetadata("ExperimentDirectory", layout.ExperimentDirectory + Path.DirectorySeparatorChar);
+        item.SetMetadata("OutputDirectory", layout.Directory + Path.DirectorySeparatorChar);
+        item.SetMetadata("SplitStamp", WriteStamp(layout.SplitStamp, run.Canonical(Stage.Split)));
+        item.SetMetadata("TrainStamp", WriteStamp(layout.TrainStamp, run.Canonical(Stage.Train)));
+        item.SetMetadata("TestStamp", WriteStamp(layout.TestStamp, run.Canonical(Stage.Test)));
+        item.SetMetadata("DataStamp", WriteStamp(layout.DataStamp, DataListing(spec.Dataset.Root)));
+        // Not a stage input: it also holds settings no result depends on (description, loader threads), which must
+        // not re-run anything; every setting a stage depends on is in that stage's stamp.
+        item.SetMetadata("RunStamp", WriteStamp(layout.RunStamp, run.ToJson()));
+        item.SetMetadata("SplitManifest", layout.SplitManifest);
+        item.SetMetadata("TrainOutput", layout.Training);
+        item.SetMetadata("TestOutput", layout.Metrics);
+        item.SetMetadata("SlurmQueue", layout.SlurmQueue);
+        item.SetMetadata("Pretrained", spec.Model.Pretrained ?? "");
+        item.SetMetadata("Tags", string.Join(",", spec.Tags));
+        item.SetMetadata("Tutorial", spec.Tutorial);
+        item.SetMetadata("ConfigFile", run.ConfigFile);
+        item.SetMetadata("Line", spec.Line.ToString(CultureInfo.InvariantCulture));
         // Slurm resources of the run (-p:ReproScheduler=slurm); slurm_cpus 0 asks for as many CPUs as the run's threads.
-        long cpus = (long)experiment.Values["slurm_cpus"]! is > 0 and var c ? c : experiment.Threads;
-        item.SetMetadata("SlurmPartition", (string?)experiment.Values["slurm_partition"] ?? "");
-        item.SetMetadata("SlurmCpus", cpus.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        item.SetMetadata("SlurmMem", (string?)experiment.Values["slurm_mem"] ?? "");
-        item.SetMetadata("SlurmTime", (string?)experiment.Values["slurm_time"] ?? "");
-        item.SetMetadata("SlurmGpus", ((long)experiment.Values["slurm_gpus"]!).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var slurm = spec.Slurm;
+        item.SetMetadata("SlurmPartition", slurm.Partition);
+        item.SetMetadata("SlurmCpus", (slurm.Cpus > 0 ? slurm.Cpus : spec.Runtime.Threads).ToString(CultureInfo.InvariantCulture));
+        item.SetMetadata("SlurmMem", slurm.Mem);
+        item.SetMetadata("SlurmTime", slurm.Time);
+        item.SetMetadata("SlurmGpus", slurm.Gpus.ToString(CultureInfo.InvariantCulture));
         return item;
     }
 
-    private List<Experiment> Select(ExperimentsFile file)
+    private List<ExperimentSpec> Select(ExperimentsFile file)
     {
         var wanted = (Selection ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (wanted.Length == 0)
             wanted = [DefaultTag];
-        var selected = new List<Experiment>();
+        var selected = new List<ExperimentSpec>();
         foreach (var word in wanted)
         {
             var matches = file.Experiments.Where(e => e.Name == word || e.Tags.Contains(word)).ToList();

@@ -17,7 +17,7 @@ internal static class ResultSnapshots
     /// <summary>The snapshot of one experiment's runs (one per seed, in seed order); null when a run has no metrics.json.</summary>
     public static ResultsSnapshot? FromOutputs(string experiment, IReadOnlyList<(ulong Seed, string Directory)> runs)
     {
-        if (runs.Count == 0 || runs.Any(r => !File.Exists(Path.Combine(r.Directory, "metrics.json"))))
+        if (runs.Count == 0 || runs.Any(r => !File.Exists(ExperimentLayout.ForRun(r.Directory).Metrics)))
             return null;
         var snapshotRuns = new List<SnapshotRun>();
         IReadOnlyList<SnapshotClass> classes = [];
@@ -25,7 +25,7 @@ internal static class ResultSnapshots
         string platform = "";
         foreach (var (seed, dir) in runs.OrderBy(r => r.Seed))
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "metrics.json")));
+            using var doc = JsonDocument.Parse(File.ReadAllText(ExperimentLayout.ForRun(dir).Metrics));
             var root = doc.RootElement;
             var test = root.GetProperty("test");
             var metrics = ResultsSnapshot.MetricColumns.Where(c => test.TryGetProperty(c, out var v) && v.ValueKind == JsonValueKind.Number)
@@ -54,7 +54,7 @@ internal static class ResultSnapshots
                 }
             }
         }
-        var settings = Settings(Path.Combine(runs[0].Directory, "stamps", "train.json"), runs.Count > 1 ? string.Join(", ", runs.Select(r => r.Seed).Order()) : null);
+        var settings = Settings(ExperimentLayout.ForRun(runs[0].Directory).TrainStamp, runs.Count > 1 ? string.Join(", ", runs.Select(r => r.Seed).Order()) : null);
         return new ResultsSnapshot(experiment, platform, settings, snapshotRuns, classes, confusion);
     }
 

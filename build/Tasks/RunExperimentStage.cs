@@ -29,8 +29,6 @@ public sealed partial class RunExperimentStage : ExperimentStageTask, ICancelabl
             return false;
 
         DeleteOutputs();
-        if (Stage == "train")
-            GuardCheckpoint();
 
         var info = new ProcessStartInfo(Command)
         {
@@ -148,14 +146,10 @@ public sealed partial class RunExperimentStage : ExperimentStageTask, ICancelabl
         Log.LogError("Repro", "REPRO200", null, ConfigFile, 0, 0, 0, 0, message);
     }
 
-    /// <summary>Keeps the checkpoint only when written from the same <see cref="CheckpointInputs"/> (see <see cref="CheckpointGuard"/>).</summary>
-    private void GuardCheckpoint() =>
-        CheckpointGuard.Apply(Log, Label, OutputDirectory, CheckpointInputs.Select(i => i.ItemSpec), DiscardCheckpoint, new HashSet<string>(StringComparer.Ordinal));
-
     /// <summary>One build at a time per experiment: a second waits, then stops with a clear message.</summary>
     private FileStream? AcquireLock()
     {
-        string path = Path.Combine(OutputDirectory, ".lock");
+        string path = Layout.RunLock;
         var deadline = DateTime.UtcNow.AddSeconds(LockTimeoutSeconds);
         bool told = false;
         while (true)

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using MathNet.Numerics.Distributions;
 using Microsoft.Build.Framework;
+using Repro.Config;
 
 namespace Repro.Build.Tasks;
 
@@ -64,9 +65,10 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
     /// <summary>The PyTorch result of one run: cached pytorch.json when its key (train stamp + split manifest) still holds, else a fresh run.</summary>
     private JsonElement? PyTorch(ITaskItem item, string dir, ulong seed)
     {
-        string cache = Path.Combine(dir, "pytorch.json");
+        var run = ExperimentLayout.ForRun(dir);
+        string cache = run.TwinResult;
         string key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
-            File.ReadAllText(Path.Combine(dir, "stamps", "train.json")) + File.ReadAllText(Path.Combine(dir, "split.tsv")) + File.ReadAllText(Script))))[..16];
+            File.ReadAllText(run.TrainStamp) + File.ReadAllText(run.SplitManifest) + File.ReadAllText(Script))))[..16];
         if (File.Exists(cache))
         {
             using var doc = JsonDocument.Parse(File.ReadAllText(cache));

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Repro.Config;
 
 namespace Repro.Build.Tasks;
 
@@ -8,7 +9,7 @@ internal static class SkippedImageList
     /// <summary>The <c>"skipped"</c> files of <paramref name="directory"/>'s metrics.json; empty when it has none (or no file).</summary>
     public static IReadOnlyList<string> FromOutput(string directory)
     {
-        string path = Path.Combine(directory, "metrics.json");
+        string path = ExperimentLayout.ForRun(directory).Metrics;
         if (!File.Exists(path))
             return [];
         using var doc = JsonDocument.Parse(File.ReadAllText(path));

@@ -1,3 +1,5 @@
+using Repro.Config;
+
 namespace Repro.Build.Tasks;
 
 /// <summary>
@@ -11,13 +13,9 @@ internal static class SlurmQueue
 
     public sealed record Queue(IReadOnlyList<QueuedStage> Stages, string? InFlightJob);
 
-    public static string QueuePath(string slurm) => Path.Combine(slurm, "queue.txt");
-
-    public static string JobPath(string slurm) => Path.Combine(slurm, "job.txt");
-
-    public static Queue Read(string slurm)
+    public static Queue Read(ExperimentLayout run)
     {
-        string path = QueuePath(slurm);
+        string path = run.SlurmQueue;
         if (!File.Exists(path))
             return new Queue([], null);
         var stages = new List<QueuedStage>();
@@ -33,11 +31,11 @@ internal static class SlurmQueue
         return new Queue(stages, inFlight);
     }
 
-    public static void Append(string slurm, QueuedStage stage) =>
-        File.AppendAllText(QueuePath(slurm), $"stage\t{stage.Stage}\t{string.Join(";", stage.Outputs)}\t{stage.Command}\n");
+    public static void Append(ExperimentLayout run, QueuedStage stage) =>
+        File.AppendAllText(run.SlurmQueue, $"stage\t{stage.Stage}\t{string.Join(";", stage.Outputs)}\t{stage.Command}\n");
 
-    public static void MarkInFlight(string slurm, string job) => File.WriteAllText(QueuePath(slurm), $"inflight\t{job}\n");
+    public static void MarkInFlight(ExperimentLayout run, string job) => File.WriteAllText(run.SlurmQueue, $"inflight\t{job}\n");
 
-    public static string? ReadJob(string slurm) =>
-        File.Exists(JobPath(slurm)) && File.ReadAllText(JobPath(slurm)).Trim() is { Length: > 0 } job ? job : null;
+    public static string? ReadJob(ExperimentLayout run) =>
+        File.Exists(run.SlurmJob) && File.ReadAllText(run.SlurmJob).Trim() is { Length: > 0 } job ? job : null;
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
+using Repro.Config;
 
 namespace Repro.Build.Tasks;
 
@@ -40,36 +41,36 @@ public sealed class SubmitSlurmJobs : Microsoft.Build.Utilities.Task, ICancelabl
     [Output]
     public ITaskItem[] Jobs { get; private set; } = [];
 
-    private sealed record SlurmRun(ITaskItem Item, string Slurm, string Job);
+    private sealed record SlurmRun(ITaskItem Item, ExperimentLayout Layout, string Job);
 
     public override bool Execute()
     {
         var runs = new List<SlurmRun>();
-        var queued = new List<(ITaskItem Item, string Slurm, IReadOnlyList<SlurmQueue.QueuedStage> Stages)>();
+        var queued = new List<(ITaskItem Item, ExperimentLayout Layout, IReadOnlyList<SlurmQueue.QueuedStage> Stages)>();
         foreach (var item in Runs)
         {
-            string slurm = Path.Combine(item.GetMetadata("OutputDirectory"), "slurm");
-            var queue = SlurmQueue.Read(slurm);
+            var layout = ExperimentLayout.ForRun(item.GetMetadata("OutputDirectory"));
+            var queue = SlurmQueue.Read(layout);
             if (queue.InFlightJob is { } job)
-                runs.Add(new SlurmRun(item, slurm, job));
+                runs.Add(new SlurmRun(item, layout, job));
             else if (queue.Stages.Count > 0)
-                queued.Add((item, slurm, queue.Stages));
+                queued.Add((item, layout, queue.Stages));
         }
 
         // One array per set of resources: an array's tasks all get the same sbatch options.
         foreach (var group in queued.GroupBy(q => Resources(q.Item), StringComparer.Ordinal))
         {
             var members = group.ToList();
-            string id = Submit(group.Key, members.Select(m => (m.Item, m.Slurm, m.Stages)).ToList());
+            string id = Submit(group.Key, members.Select(m => (m.Item, m.Layout, m.Stages)).ToList());
             if (id.Length == 0)
                 return false;
             submitted.Add(id);
             for (int i = 0; i < members.Count; i++)
             {
                 string job = $"{id}_{i}";
-                File.WriteAllText(SlurmQueue.JobPath(members[i].Slurm), job + "\n");
-                File.Delete(SlurmQueue.QueuePath(members[i].Slurm));
-                runs.Add(new SlurmRun(members[i].Item, members[i].Slurm, job));
+                File.WriteAllText(members[i].Layout.SlurmJob, job + "\n");
+                File.Delete(members[i].Layout.SlurmQueue);
+                runs.Add(new SlurmRun(members[i].Item, members[i].Layout, job));
             }
             Log.LogMessage(MessageImportance.High, $"Repro: submitted Slurm job array {id}: "
                 + string.Join(", ", members.Select((m, i) => $"{id}_{i} {m.Item.ItemSpec} ({string.Join(", ", m.Stages.Select(s => s.Stage))})")));
@@ -114,30 +115,30 @@ public sealed class SubmitSlurmJobs : Microsoft.Build.Utilities.Task, ICancelabl
     }
 
     /// <summary>Writes each run's run.sh and the array's script, submits it; returns the array's job id, or "" after an error.</summary>
-    private string Submit(string resources, List<(ITaskItem Item, string Slurm, IReadOnlyList<SlurmQueue.QueuedStage> Stages)> members)
+    private string Submit(string resources, List<(ITaskItem Item, ExperimentLayout Layout, IReadOnlyList<SlurmQueue.QueuedStage> Stages)> members)
     {
         string folder = Path.Combine(Path.GetFullPath(JobsDirectory), DateTime.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture));
         Directory.CreateDirectory(folder);
         var scripts = new List<string>();
-        foreach (var (item, slurm, stages) in members)
+        foreach (var (item, layout, stages) in members)
         {
-            string script = Path.Combine(slurm, "run.sh");
+            string script = layout.SlurmScript;
             string workDir = Path.GetDirectoryName(Path.GetFullPath(item.GetMetadata("ConfigFile")))!;
             var text = new StringBuilder();
             text.Append("#!/usr/bin/env bash\n")
                 .Append(CultureInfo.InvariantCulture, $"# Repro: {item.ItemSpec}: the stages the build found stale, in order (written by SubmitSlurmJobs).\n")
                 .Append("set -u\n")
-                .Append(CultureInfo.InvariantCulture, $"exec >>{SlurmCommands.Quote(Path.Combine(slurm, "log.txt"))} 2>&1\n")
+                .Append(CultureInfo.InvariantCulture, $"exec >>{SlurmCommands.Quote(layout.SlurmLog)} 2>&1\n")
                 .Append("echo \"== Slurm job ${SLURM_ARRAY_JOB_ID:-?}_${SLURM_ARRAY_TASK_ID:-?} on $(hostname) at $(date -u +%FT%TZ)\"\n")
                 .Append(CultureInfo.InvariantCulture, $"cd {SlurmCommands.Quote(workDir)} || exit 1\n");
             foreach (var stage in stages)
             {
-                text.Append(CultureInfo.InvariantCulture, $"echo {stage.Stage} > {SlurmCommands.Quote(Path.Combine(slurm, "stage.txt"))}\n")
+                text.Append(CultureInfo.InvariantCulture, $"echo {stage.Stage} > {SlurmCommands.Quote(layout.SlurmStage)}\n")
                     .Append(CultureInfo.InvariantCulture, $"echo {SlurmCommands.Quote($"Repro: {item.ItemSpec}: {stage.Stage}")}\n")
                     .Append(CultureInfo.InvariantCulture, $"{stage.Command} || exit $?\n");
             }
             File.WriteAllText(script, text.ToString());
-            File.Delete(Path.Combine(slurm, "stage.txt"));
+            File.Delete(layout.SlurmStage);
             scripts.Add(script);
         }
         File.WriteAllLines(Path.Combine(folder, "runs.txt"), scripts);
@@ -206,9 +207,9 @@ public sealed class SubmitSlurmJobs : Microsoft.Build.Utilities.Task, ICancelabl
     /// <summary>REPRO210: the run, the stage it was in, the task and its state, where its log is, and the log's last lines.</summary>
     private void Failed(SlurmRun run, string state)
     {
-        string stagePath = Path.Combine(run.Slurm, "stage.txt");
+        string stagePath = run.Layout.SlurmStage;
         string stage = File.Exists(stagePath) ? File.ReadAllText(stagePath).Trim() : "before its first stage";
-        string log = Path.Combine(run.Slurm, "log.txt");
+        string log = run.Layout.SlurmLog;
         string[] tail = File.Exists(log) ? File.ReadLines(log).TakeLast(RunExperimentStage.LastLineCount).ToArray() : [];
         string quoted = tail.Length == 0 ? "" : $"\nIts last {tail.Length} lines:\n" + string.Join("\n", tail.Select(l => "    " + l));
         int.TryParse(run.Item.GetMetadata("Line"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int line);

@@ -87,7 +87,7 @@ public sealed class WriteResults : Microsoft.Build.Utilities.Task
         if (WriteIfChanged(LockFile, ResultsLock.Write(locked.Values)))
             Log.LogMessage(MessageImportance.High, $"Repro: updated {LockFile}");
         foreach (var (current, runs, first, items) in groups.Where(g => g.First.GetMetadata("Sweep") == "true"))
-            WriteIfChanged(Path.Combine(first.GetMetadata("ExperimentDirectory"), "report.md"), SweepReport(current, runs, first));
+            WriteIfChanged(ExperimentLayout.ForRun(first.GetMetadata("OutputDirectory")).SweepReport, SweepReport(current, runs, first));
         WriteIfChanged(ReportFile, Table(groups.Select(g => (g.Runs, g.First, g.Items)).ToList()));
         foreach (var (current, _, _, items) in groups.Where(g => snapshots.Contains(g.Current.Name)))
         {
@@ -194,7 +194,7 @@ public sealed class WriteResults : Microsoft.Build.Utilities.Task
         md.Append("\n| seed | test accuracy | loss | macro F1 | report |\n|---|---|---|---|---|\n");
         foreach (var run in runs)
         {
-            string folder = ReadExperiments.RunFolder(run.Seed);
+            string folder = ExperimentLayout.RunFolder(run.Seed);
             md.Append(CultureInfo.InvariantCulture, $"| {run.Seed} | {Format("accuracy", run.Value("accuracy"))} | {Format("loss", run.Value("loss"))} | {Format("macro_f1", run.Value("macro_f1"))} | [{folder}/report.md]({folder}/report.md) |\n");
         }
         md.Append(CultureInfo.InvariantCulture, $"\nThe interval is the mean ± t(0.975, n - 1) · std / √n (Student's t, n = {runs.Count}); it describes this platform's seeds. ");

@@ -10,14 +10,10 @@ public sealed record ConfigError(string File, int Line, int Column, string Code,
     public override string ToString() => $"{File}({Line},{Column}): error {Code}: {Message}";
 }
 
-/// <summary>A named dataset under <c>datasets:</c>, its root resolved against the file's folder.</summary>
-/// <param name="Classes">With <c>classes:</c>, the dataset's class indices to keep, in their new order; else null (all).</param>
-public sealed record DatasetConfig(string Name, string Kind, string Root, bool Download, bool SkipCorrupt, int Line, IReadOnlyList<int>? Classes = null);
-
 /// <summary>experiments.yaml, validated: every error in the file is collected before anything runs.</summary>
 public sealed class ExperimentsFile
 {
-    private ExperimentsFile(string path, IReadOnlyDictionary<string, DatasetConfig> datasets, IReadOnlyList<Experiment> experiments, IReadOnlyList<ConfigError> errors)
+    private ExperimentsFile(string path, IReadOnlyDictionary<string, DatasetSpec> datasets, IReadOnlyList<ExperimentSpec> experiments, IReadOnlyList<ConfigError> errors)
     {
         Path = path;
         Datasets = datasets;
@@ -27,9 +23,9 @@ public sealed class ExperimentsFile
 
     public string Path { get; }
 
-    public IReadOnlyDictionary<string, DatasetConfig> Datasets { get; }
+    public IReadOnlyDictionary<string, DatasetSpec> Datasets { get; }
 
-    public IReadOnlyList<Experiment> Experiments { get; }
+    public IReadOnlyList<ExperimentSpec> Experiments { get; }
 
     public IReadOnlyList<ConfigError> Errors { get; }
 
@@ -67,7 +63,7 @@ public sealed class ExperimentsFile
     }
 
     private static ExperimentsFile Failed(string path, ConfigError error) =>
-        new(path, new Dictionary<string, DatasetConfig>(), [], [error]);
+        new(path, new Dictionary<string, DatasetSpec>(), [], [error]);
 
     private sealed class Validator(string path)
     {
@@ -76,8 +72,8 @@ public sealed class ExperimentsFile
 
         public ExperimentsFile Run(YamlStream stream)
         {
-            var datasets = new Dictionary<string, DatasetConfig>(StringComparer.Ordinal);
-            var experiments = new List<Experiment>();
+            var datasets = new Dictionary<string, DatasetSpec>(StringComparer.Ordinal);
+            var experiments = new List<ExperimentSpec>();
             if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
             {
                 Error(stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode, "REPRO102", "the file must be a mapping with 'experiments:' (and optionally 'defaults:' and 'datasets:')");
@@ -155,25 +151,25 @@ public sealed class ExperimentsFile
                 }
                 // A checkpoint under <config dir>/artifacts/ is generated on demand (the transfer twin's backbones,
                 // scripts/pretrain-twin-backbone.py): a fresh checkout lacks it, which must not fail every other experiment.
-                if (values["pretrained"] is string weights && weights != Experiment.ImageNetWeights && !File.Exists(weights)
+                if (values["pretrained"] is string weights && weights != ModelSpec.ImageNetWeights && !File.Exists(weights)
                     && !weights.StartsWith(System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDir, "artifacts")) + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal))
                 {
                     var node2 = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "pretrained" }).Value ?? map;
                     Error(node2, "REPRO110", $"pretrained weights not found: {weights}");
                 }
                 // LibTorch would only fail inside training ("Output size is too small"), without naming the setting.
-                if (values["model"] is string model && ModelInput.Models.Contains(model) && values["crop"] is long crop
+                if (values["model"] is ModelKind model && values["crop"] is long crop
                     && ModelInput.Collapse(model, (int)crop) is { } collapse)
                 {
                     var cropNode = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "crop" }).Value
                         ?? map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "model" }).Value ?? map;
                     Error(cropNode, "REPRO115",
-                        $"crop {crop} is too small for {model} (minimum {ModelInput.MinimumCrop(model)}): its feature map would be empty after " +
+                        $"crop {crop} is too small for {Choice.Name(model)} (minimum {ModelInput.MinimumCrop(model)}): its feature map would be empty after " +
                         $"'{collapse.Layer.Name}' ({collapse.Layer.Kernel}x{collapse.Layer.Kernel}, stride {collapse.Layer.Stride}, padding {collapse.Layer.Padding}; " +
                         $"{collapse.Input}x{collapse.Input} in)");
                 }
                 // The tutorial-faithful switches only mean something with what they change; set alone they would silently do nothing.
-                if (values["frozen_bn_train"] is true && values["freeze"] is not "backbone")
+                if (values["frozen_bn_train"] is true && values["freeze"] is not FreezeMode.Backbone)
                     Error(NodeOf(map, "frozen_bn_train"), "REPRO126", "'frozen_bn_train' needs 'freeze: backbone' (it leaves a frozen backbone's BatchNorm layers in training mode)");
                 if (values["load_nonstrict"] is true && values["pretrained"] is null)
                     Error(NodeOf(map, "load_nonstrict"), "REPRO126", "'load_nonstrict' needs 'pretrained' (it changes how pretrained weights load)");
@@ -185,12 +181,12 @@ public sealed class ExperimentsFile
                     string? hint = Schema.Suggest(tutorial, TutorialFigure.All.Select(t => t.Key));
                     Error(tutorialNode, "REPRO114", $"unknown tutorial result '{tutorial}'" + (hint is null ? "" : $"; did you mean '{hint}'?") + $" (known: {string.Join(", ", TutorialFigure.All.Select(t => t.Key))})");
                 }
-                experiments.Add(new Experiment(name, dataset, values, (int)map.Start.Line));
+                experiments.Add(Schema.ToSpec(name, (int)map.Start.Line, dataset, values));
             }
             return new ExperimentsFile(path, datasets, experiments, errors);
         }
 
-        private void ReadDatasets(YamlMappingNode map, Dictionary<string, DatasetConfig> datasets)
+        private void ReadDatasets(YamlMappingNode map, Dictionary<string, DatasetSpec> datasets)
         {
             foreach (var (keyNode, value) in map.Children)
             {
@@ -210,7 +206,7 @@ public sealed class ExperimentsFile
                     }
                     values[key] = ReadValue(spec, v);
                 }
-                if (values.GetValueOrDefault("kind") is not string kind)
+                if (values.GetValueOrDefault("kind") is not DatasetKind kind)
                 {
                     Error(entry, "REPRO111", $"dataset '{name}' needs a 'kind' ({string.Join(", ", Schema.FindDatasetKey("kind")!.Choices!)})");
                     continue;
@@ -227,7 +223,7 @@ public sealed class ExperimentsFile
                     Error(rootNode, "REPRO113", $"dataset '{name}': folder not found: {root} (set 'download: true' to fetch it)");
                 }
                 var classes = values.GetValueOrDefault("classes") is long[] kept ? kept.Select(c => checked((int)c)).ToArray() : null;
-                datasets[name] = new DatasetConfig(name, kind, root, download, values.GetValueOrDefault("skip_corrupt") as bool? ?? false, (int)entry.Start.Line, classes);
+                datasets[name] = new DatasetSpec(name, kind, root, download, values.GetValueOrDefault("skip_corrupt") as bool? ?? false, (int)entry.Start.Line, classes);
             }
         }
 
@@ -288,8 +284,8 @@ public sealed class ExperimentsFile
                         return text is "true" or "True";
                     return TypeError(spec, node, text, "true or false");
                 case SettingKind.Choice:
-                    if (spec.Choices!.Contains(text))
-                        return text;
+                    if (Choice.Parse(spec.ChoiceType!, text) is { } choice)
+                        return choice;
                     string? hint = Schema.Suggest(text, spec.Choices!);
                     Error(node, "REPRO124", $"'{spec.Key}' must be one of {string.Join(", ", spec.Choices!)}, not '{text}'" + (hint is null ? "" : $"; did you mean '{hint}'?"));
                     return spec.Default;
@@ -307,7 +303,7 @@ public sealed class ExperimentsFile
                 case SettingKind.Path:
                     if (isNull)
                         return null;
-                    if (spec.Key == "pretrained" && text == Experiment.ImageNetWeights)
+                    if (spec.Key == "pretrained" && text == ModelSpec.ImageNetWeights)
                         return text;
                     return System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDir, text));
                 default:

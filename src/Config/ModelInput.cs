@@ -10,11 +10,11 @@ namespace Repro.Config;
 /// </summary>
 public static class ModelInput
 {
-    private static readonly IReadOnlyDictionary<string, IReadOnlyList<DownsamplingLayer>> Paths = new Dictionary<string, IReadOnlyList<DownsamplingLayer>>(StringComparer.Ordinal)
+    private static readonly IReadOnlyDictionary<ModelKind, IReadOnlyList<DownsamplingLayer>> Paths = new Dictionary<ModelKind, IReadOnlyList<DownsamplingLayer>>
     {
         // torchvision ResNet-50 v1.5: stem, then the stride-2 3x3 convolution of each later stage's first block
         // (its 1x1 stride-2 shortcut gives the same size, so the main path decides).
-        ["resnet50"] =
+        [ModelKind.ResNet50] =
         [
             new("conv1", 7, 2, 3),
             new("maxpool", 3, 2, 1),
@@ -23,7 +23,7 @@ public static class ModelInput
             new("layer4.0.conv2", 3, 2, 1),
         ],
         // torchvision DenseNet-121: stem, then the unpadded 2x2 average pooling of each transition.
-        ["densenet121"] =
+        [ModelKind.DenseNet121] =
         [
             new("features.conv0", 7, 2, 3),
             new("features.pool0", 3, 2, 1),
@@ -33,22 +33,22 @@ public static class ModelInput
         ],
     };
 
-    /// <summary>The architectures described (the <c>model</c> choices of the schema).</summary>
-    public static IEnumerable<string> Models => Paths.Keys;
+    /// <summary>The architectures described (every <see cref="ModelKind"/>, which a test checks).</summary>
+    public static IEnumerable<ModelKind> Models => Paths.Keys;
 
     /// <summary>The size-reducing layers of <paramref name="model"/>'s main path, input to output.</summary>
-    public static IReadOnlyList<DownsamplingLayer> Layers(string model) =>
-        Paths.TryGetValue(model, out var layers) ? layers : throw new ArgumentException($"unknown model '{model}' (known: {string.Join(", ", Paths.Keys)})", nameof(model));
+    public static IReadOnlyList<DownsamplingLayer> Layers(ModelKind model) =>
+        Paths.TryGetValue(model, out var layers) ? layers : throw new ArgumentException($"no input-size description of model '{Choice.Name(model)}'", nameof(model));
 
     /// <summary>The side of the last feature map for a square input of <paramref name="crop"/> pixels (0: collapsed).</summary>
-    public static int FinalSize(string model, int crop) =>
+    public static int FinalSize(ModelKind model, int crop) =>
         Layers(model).Aggregate(crop, (size, layer) => layer.Output(size));
 
     /// <summary>
     /// The smallest square input whose feature map stays at least 1x1 through every layer. Each layer's output
     /// never shrinks when its input grows, so the first size that survives is the minimum.
     /// </summary>
-    public static int MinimumCrop(string model)
+    public static int MinimumCrop(ModelKind model)
     {
         int crop = 1;
         while (FinalSize(model, crop) < 1)
@@ -57,7 +57,7 @@ public static class ModelInput
     }
 
     /// <summary>The first layer whose output is empty for <paramref name="crop"/> and the size it receives; null when none.</summary>
-    public static (DownsamplingLayer Layer, int Input)? Collapse(string model, int crop)
+    public static (DownsamplingLayer Layer, int Input)? Collapse(ModelKind model, int crop)
     {
         int size = crop;
         foreach (var layer in Layers(model))

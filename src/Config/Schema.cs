@@ -14,10 +14,14 @@ public enum Stage
 /// <summary>The type of a setting's value.</summary>
 public enum SettingKind { String, Int, Number, Bool, Choice, Path, StringList, Split, Seeds, IntList }
 
-/// <summary>One key of an experiment (or of <c>defaults</c>): its type, range, default and the stages it affects.</summary>
+/// <summary>One key of an experiment (or of <c>defaults</c>): its type, range, default, the stages it affects, and
+/// where its value lives in the typed <see cref="ExperimentSpec"/>.</summary>
 /// <remarks><c>CanonicalAtDefault</c> false: the key is left out of a stage's canonical settings while it has its
 /// default, so adding such a key leaves the fingerprints (and locked results) of every experiment that does not set it
 /// unchanged.</remarks>
+/// <param name="ChoiceType">For <see cref="SettingKind.Choice"/>: the enum whose members are the allowed values.</param>
+/// <param name="Read">The key's value in a spec, as the validator stores it (long, double, bool, string, enum, list): the one
+/// way back from typed settings to keys, used for canonical stamps and TensorBoard's hparams.</param>
 public sealed record SettingSpec(
     string Key,
     SettingKind Kind,
@@ -26,8 +30,17 @@ public sealed record SettingSpec(
     string Help,
     double Min = double.MinValue,
     double Max = double.MaxValue,
-    string[]? Choices = null,
-    bool CanonicalAtDefault = true);
+    Type? ChoiceType = null,
+    bool CanonicalAtDefault = true,
+    Func<ExperimentSpec, object?>? Reader = null)
+{
+    /// <summary>The allowed values of a choice, from its enum; null for other kinds.</summary>
+    public IReadOnlyList<string>? Choices => ChoiceType is null ? null : Choice.Names(ChoiceType);
+
+    /// <summary>The key's value in <paramref name="spec"/>.</summary>
+    public object? Read(ExperimentSpec spec) =>
+        (Reader ?? throw new InvalidOperationException($"'{Key}' is a dataset key; it has no experiment value"))(spec);
+}
 
 /// <summary>The documented schema of experiments.yaml. README.md's key table is written from it.</summary>
 public static class Schema
@@ -35,8 +48,7 @@ public static class Schema
     /// <summary>Keys of a dataset entry under <c>datasets:</c>.</summary>
     public static IReadOnlyList<SettingSpec> DatasetKeys { get; } =
     [
-        new("kind", SettingKind.Choice, Stage.All, null, "reader: imagefolder, flower, oxford-pet, cifar10, idx",
-            Choices: ["imagefolder", "flower", "oxford-pet", "cifar10", "idx"]),
+        new("kind", SettingKind.Choice, Stage.All, null, "reader", ChoiceType: typeof(DatasetKind)),
         new("root", SettingKind.Path, Stage.All, null, "folder holding the data, relative to experiments.yaml"),
         new("download", SettingKind.Bool, Stage.None, false, "fetch and verify the official archives when root is missing"),
         new("skip_corrupt", SettingKind.Bool, Stage.All, false, "skip unreadable images instead of failing; their count and names show in the split output, metrics.json, report.md and results.md"),
@@ -46,53 +58,83 @@ public static class Schema
     /// <summary>Keys of an experiment; every key but <c>name</c> may also appear under <c>defaults:</c>.</summary>
     public static IReadOnlyList<SettingSpec> ExperimentKeys { get; } =
     [
-        new("name", SettingKind.String, Stage.None, null, "unique name; outputs go to artifacts/experiments/<name>/"),
-        new("dataset", SettingKind.String, Stage.All, null, "a name under datasets:"),
-        new("split", SettingKind.Split, Stage.All, "official", "'official', or the fraction of images held out for test (0-1), stratified and seeded"),
-        new("seed", SettingKind.Int, Stage.All, 1L, "seeds the split, initial weights, shuffling and augmentation", 0, int.MaxValue),
-        new("seeds", SettingKind.Seeds, Stage.None, null, "seed sweep: a list such as [1, 2, 3], or a count n for seeds 1..n; each seed runs as its own experiment under <name>/seed-<s>/, results show mean ± std (overrides seed)", 1, 1000),
-        new("model", SettingKind.Choice, Stage.Train | Stage.Test, "resnet50", "architecture", Choices: ["resnet50", "densenet121"]),
-        new("pretrained", SettingKind.Path, Stage.Train | Stage.Test, null, "imagenet (torchvision's weights, downloaded and hash-checked), a torchvision checkpoint (.pth) with a classifier of any size, or none (random init); the backbone loads strictly, the checkpoint's classifier is kept when head is linear with the experiment's class count, otherwise replaced by head (report.md says which)"),
-        new("head", SettingKind.Choice, Stage.Train | Stage.Test, "linear", "classifier head: linear, or seed (the tutorial's MLP)", Choices: ["linear", "seed"]),
-        new("freeze", SettingKind.Choice, Stage.Train | Stage.Test, "none", "none: fine-tune everything; backbone: train the head only", Choices: ["none", "backbone"]),
-        new("cache_features", SettingKind.Bool, Stage.Train | Stage.Test, false, "with freeze: backbone, compute backbone features once and train the head on them"),
-        new("crop", SettingKind.Int, Stage.Train | Stage.Test, 224L, "input size in pixels (square crop); at least the model's minimum, computed from its strides and pools (resnet50 1, densenet121 29; REPRO115 below it)", 8, 1024),
-        new("augment", SettingKind.Bool, Stage.Train | Stage.Test, true, "training transform: RandomResizedCrop + horizontal flip; false = evaluation transform"),
-        new("normalize", SettingKind.Choice, Stage.Train | Stage.Test, "imagenet", "input normalisation: imagenet mean/std, or half (0.5/0.5, the tutorial's)", Choices: ["imagenet", "half"]),
-        new("batch", SettingKind.Int, Stage.Train | Stage.Test, 32L, "training batch size", 1, 65536),
-        new("test_batch", SettingKind.Int, Stage.Test, 128L, "evaluation batch size (does not change results)", 1, 65536),
-        new("epochs", SettingKind.Int, Stage.Train | Stage.Test, 1L, "training epochs", 0, 100000),
-        new("optimizer", SettingKind.Choice, Stage.Train | Stage.Test, "adam", "adam, adamw, sgd", Choices: ["adam", "adamw", "sgd"]),
-        new("lr", SettingKind.Number, Stage.Train | Stage.Test, 2e-4, "learning rate", 0, 10),
-        new("momentum", SettingKind.Number, Stage.Train | Stage.Test, 0.9, "SGD momentum", 0, 1),
-        new("nesterov", SettingKind.Bool, Stage.Train | Stage.Test, false, "SGD with Nesterov momentum"),
-        new("weight_decay", SettingKind.Number, Stage.Train | Stage.Test, 0.0, "weight decay (AdamW: decoupled)", 0, 1),
-        new("schedule", SettingKind.Choice, Stage.Train | Stage.Test, "constant", "learning-rate schedule", Choices: ["constant", "cosine", "step"]),
-        new("step_epochs", SettingKind.Int, Stage.Train | Stage.Test, 30L, "step schedule: epochs between decays", 1, 100000),
-        new("step_gamma", SettingKind.Number, Stage.Train | Stage.Test, 0.1, "step schedule: decay factor", 0, 1),
-        new("warmup_epochs", SettingKind.Int, Stage.Train | Stage.Test, 0L, "linear warm-up epochs before the schedule", 0, 100000),
-        new("label_smoothing", SettingKind.Number, Stage.Train | Stage.Test, 0.0, "cross-entropy label smoothing", 0, 1),
-        new("clip_grad_norm", SettingKind.Number, Stage.Train | Stage.Test, 0.0, "clip the gradient norm to this value; 0 = off", 0, 1e9),
-        new("device", SettingKind.Choice, Stage.Train | Stage.Test, "cpu", "auto (CUDA when present), cpu, cuda", Choices: ["auto", "cpu", "cuda"]),
-        new("threads", SettingKind.Int, Stage.Train | Stage.Test, 2L, "CPU threads for LibTorch (fixed, for determinism)", 1, 1024),
-        new("loader_threads", SettingKind.Int, Stage.None, 2L, "threads that prepare batches (results do not depend on it)", 1, 256),
-        new("tf32", SettingKind.Bool, Stage.Train | Stage.Test, true, "CUDA: allow TF32 matrix multiplications"),
-        new("bf16", SettingKind.Bool, Stage.Train | Stage.Test, false, "CUDA: train in bfloat16"),
-        new("frozen_bn_train", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: with freeze: backbone, leave the backbone's BatchNorm layers in training mode, so their running statistics drift on the new data while their weights stay frozen (the tutorial called model.train() on the whole network)", CanonicalAtDefault: false),
-        new("test_augment", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: test (and validate each epoch) with the training transform, random crops and flips included, instead of the evaluation transform (the tutorial used one transform for both)", CanonicalAtDefault: false),
-        new("load_nonstrict", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: load pretrained weights as load_state_dict(strict=False) without renaming legacy keys: entries whose names do not match are silently skipped (the tutorial's DenseNet); report.md says how many", CanonicalAtDefault: false),
-        new("channels_last", SettingKind.Bool, Stage.Train | Stage.Test, false, "NHWC input layout: faster convolutions at larger crops; reproducible, but not the same results as NCHW"),
-        new("tensorboard", SettingKind.Bool, Stage.None, true, "write TensorBoard event files to the run's tensorboard/ folder (results do not depend on it)"),
-        new("tags", SettingKind.StringList, Stage.None, Array.Empty<string>(), "labels for selecting experiments (-p:Experiment=<tag>)"),
-        new("description", SettingKind.String, Stage.None, "", "free text shown in the report"),
-        new("tutorial", SettingKind.String, Stage.None, "", "the tutorial's result this experiment corresponds to, e.g. flower-resnet50"),
+        new("name", SettingKind.String, Stage.None, null, "unique name; outputs go to artifacts/experiments/<name>/", Reader: s => s.Name),
+        new("dataset", SettingKind.String, Stage.All, null, "a name under datasets:", Reader: s => s.Dataset.Name),
+        new("split", SettingKind.Split, Stage.All, "official", "'official', or the fraction of images held out for test (0-1), stratified and seeded", Reader: s => s.TestFraction is { } f ? f : "official"),
+        new("seed", SettingKind.Int, Stage.All, 1L, "seeds the split, initial weights, shuffling and augmentation", 0, int.MaxValue, Reader: s => checked((long)s.Seed)),
+        new("seeds", SettingKind.Seeds, Stage.None, null, "seed sweep: a list such as [1, 2, 3], or a count n for seeds 1..n; each seed runs as its own experiment under <name>/seed-<s>/, results show mean ± std (overrides seed)", 1, 1000,
+            Reader: s => s.SweepSeeds?.Select(x => checked((long)x)).ToArray()),
+        new("model", SettingKind.Choice, Stage.Train | Stage.Test, ModelKind.ResNet50, "architecture", ChoiceType: typeof(ModelKind), Reader: s => s.Model.Architecture),
+        new("pretrained", SettingKind.Path, Stage.Train | Stage.Test, null, "imagenet (torchvision's weights, downloaded and hash-checked), a torchvision checkpoint (.pth) with a classifier of any size, or none (random init); the backbone loads strictly, the checkpoint's classifier is kept when head is linear with the experiment's class count, otherwise replaced by head (report.md says which)", Reader: s => s.Model.Pretrained),
+        new("head", SettingKind.Choice, Stage.Train | Stage.Test, HeadKind.Linear, "classifier head: linear, or seed (the tutorial's MLP)", ChoiceType: typeof(HeadKind), Reader: s => s.Model.Head),
+        new("freeze", SettingKind.Choice, Stage.Train | Stage.Test, FreezeMode.None, "none: fine-tune everything; backbone: train the head only", ChoiceType: typeof(FreezeMode), Reader: s => s.Model.Freeze),
+        new("cache_features", SettingKind.Bool, Stage.Train | Stage.Test, false, "with freeze: backbone, compute backbone features once and train the head on them", Reader: s => s.Training.CacheFeatures),
+        new("crop", SettingKind.Int, Stage.Train | Stage.Test, 224L, "input size in pixels (square crop); at least the model's minimum, computed from its strides and pools (resnet50 1, densenet121 29; REPRO115 below it)", 8, 1024, Reader: s => (long)s.Input.Crop),
+        new("augment", SettingKind.Bool, Stage.Train | Stage.Test, true, "training transform: RandomResizedCrop + horizontal flip; false = evaluation transform", Reader: s => s.Input.Augment),
+        new("normalize", SettingKind.Choice, Stage.Train | Stage.Test, NormalizationKind.ImageNet, "input normalisation: imagenet mean/std, or half (0.5/0.5, the tutorial's)", ChoiceType: typeof(NormalizationKind), Reader: s => s.Input.Normalize),
+        new("batch", SettingKind.Int, Stage.Train | Stage.Test, 32L, "training batch size", 1, 65536, Reader: s => (long)s.Training.Batch),
+        new("test_batch", SettingKind.Int, Stage.Test, 128L, "evaluation batch size (does not change results)", 1, 65536, Reader: s => (long)s.Evaluation.TestBatch),
+        new("epochs", SettingKind.Int, Stage.Train | Stage.Test, 1L, "training epochs", 0, 100000, Reader: s => (long)s.Training.Epochs),
+        new("optimizer", SettingKind.Choice, Stage.Train | Stage.Test, OptimizerKind.Adam, "optimizer", ChoiceType: typeof(OptimizerKind), Reader: s => s.Training.Optimizer),
+        new("lr", SettingKind.Number, Stage.Train | Stage.Test, 2e-4, "learning rate", 0, 10, Reader: s => s.Training.LearningRate),
+        new("momentum", SettingKind.Number, Stage.Train | Stage.Test, 0.9, "SGD momentum", 0, 1, Reader: s => s.Training.Momentum),
+        new("nesterov", SettingKind.Bool, Stage.Train | Stage.Test, false, "SGD with Nesterov momentum", Reader: s => s.Training.Nesterov),
+        new("weight_decay", SettingKind.Number, Stage.Train | Stage.Test, 0.0, "weight decay (AdamW: decoupled)", 0, 1, Reader: s => s.Training.WeightDecay),
+        new("schedule", SettingKind.Choice, Stage.Train | Stage.Test, ScheduleKind.Constant, "learning-rate schedule", ChoiceType: typeof(ScheduleKind), Reader: s => s.Training.Schedule),
+        new("step_epochs", SettingKind.Int, Stage.Train | Stage.Test, 30L, "step schedule: epochs between decays", 1, 100000, Reader: s => (long)s.Training.StepEpochs),
+        new("step_gamma", SettingKind.Number, Stage.Train | Stage.Test, 0.1, "step schedule: decay factor", 0, 1, Reader: s => s.Training.StepGamma),
+        new("warmup_epochs", SettingKind.Int, Stage.Train | Stage.Test, 0L, "linear warm-up epochs before the schedule", 0, 100000, Reader: s => (long)s.Training.WarmupEpochs),
+        new("label_smoothing", SettingKind.Number, Stage.Train | Stage.Test, 0.0, "cross-entropy label smoothing", 0, 1, Reader: s => s.Training.LabelSmoothing),
+        new("clip_grad_norm", SettingKind.Number, Stage.Train | Stage.Test, 0.0, "clip the gradient norm to this value; 0 = off", 0, 1e9, Reader: s => s.Training.ClipGradNorm),
+        new("device", SettingKind.Choice, Stage.Train | Stage.Test, DeviceChoice.Cpu, "auto (CUDA when present), cpu, cuda", ChoiceType: typeof(DeviceChoice), Reader: s => s.Runtime.Device),
+        new("threads", SettingKind.Int, Stage.Train | Stage.Test, 2L, "CPU threads for LibTorch (fixed, for determinism)", 1, 1024, Reader: s => (long)s.Runtime.Threads),
+        new("loader_threads", SettingKind.Int, Stage.None, 2L, "threads that prepare batches (results do not depend on it)", 1, 256, Reader: s => (long)s.Runtime.LoaderThreads),
+        new("tf32", SettingKind.Bool, Stage.Train | Stage.Test, true, "CUDA: allow TF32 matrix multiplications", Reader: s => s.Runtime.Tf32),
+        new("bf16", SettingKind.Bool, Stage.Train | Stage.Test, false, "CUDA: train in bfloat16", Reader: s => s.Runtime.Bf16),
+        new("frozen_bn_train", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: with freeze: backbone, leave the backbone's BatchNorm layers in training mode, so their running statistics drift on the new data while their weights stay frozen (the tutorial called model.train() on the whole network)", CanonicalAtDefault: false, Reader: s => s.Model.FrozenBatchNormTrains),
+        new("test_augment", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: test (and validate each epoch) with the training transform, random crops and flips included, instead of the evaluation transform (the tutorial used one transform for both)", CanonicalAtDefault: false, Reader: s => s.Input.TestAugment),
+        new("load_nonstrict", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: load pretrained weights as load_state_dict(strict=False) without renaming legacy keys: entries whose names do not match are silently skipped (the tutorial's DenseNet); report.md says how many", CanonicalAtDefault: false, Reader: s => s.Model.LoadNonStrict),
+        new("channels_last", SettingKind.Bool, Stage.Train | Stage.Test, false, "NHWC input layout: faster convolutions at larger crops; reproducible, but not the same results as NCHW", Reader: s => s.Input.ChannelsLast),
+        new("tensorboard", SettingKind.Bool, Stage.None, true, "write TensorBoard event files to the run's tensorboard/ folder (results do not depend on it)", Reader: s => s.Runtime.TensorBoard),
+        new("tags", SettingKind.StringList, Stage.None, Array.Empty<string>(), "labels for selecting experiments (-p:Experiment=<tag>)", Reader: s => s.Tags),
+        new("description", SettingKind.String, Stage.None, "", "free text shown in the report", Reader: s => s.Description),
+        new("tutorial", SettingKind.String, Stage.None, "", "the tutorial's result this experiment corresponds to, e.g. flower-resnet50", Reader: s => s.Tutorial),
         // Slurm resources (-p:ReproScheduler=slurm): where and with what a run executes, never what it computes.
-        new("slurm_partition", SettingKind.String, Stage.None, "", "Slurm: partition (sbatch --partition); empty = the cluster's default"),
-        new("slurm_cpus", SettingKind.Int, Stage.None, 0L, "Slurm: CPUs per run (sbatch --cpus-per-task); 0 = the run's threads", 0, 4096),
-        new("slurm_mem", SettingKind.String, Stage.None, "", "Slurm: memory per run (sbatch --mem, e.g. 8G); empty = the partition's default"),
-        new("slurm_time", SettingKind.String, Stage.None, "", "Slurm: time limit of a run (sbatch --time, e.g. 2:00:00); empty = the partition's default"),
-        new("slurm_gpus", SettingKind.Int, Stage.None, 0L, "Slurm: GPUs per run (sbatch --gpus); 0 = none asked for", 0, 64),
+        new("slurm_partition", SettingKind.String, Stage.None, "", "Slurm: partition (sbatch --partition); empty = the cluster's default", Reader: s => s.Slurm.Partition),
+        new("slurm_cpus", SettingKind.Int, Stage.None, 0L, "Slurm: CPUs per run (sbatch --cpus-per-task); 0 = the run's threads", 0, 4096, Reader: s => (long)s.Slurm.Cpus),
+        new("slurm_mem", SettingKind.String, Stage.None, "", "Slurm: memory per run (sbatch --mem, e.g. 8G); empty = the partition's default", Reader: s => s.Slurm.Mem),
+        new("slurm_time", SettingKind.String, Stage.None, "", "Slurm: time limit of a run (sbatch --time, e.g. 2:00:00); empty = the partition's default", Reader: s => s.Slurm.Time),
+        new("slurm_gpus", SettingKind.Int, Stage.None, 0L, "Slurm: GPUs per run (sbatch --gpus); 0 = none asked for", 0, 64, Reader: s => (long)s.Slurm.Gpus),
     ];
+
+    /// <summary>
+    /// The typed spec of a validated experiment entry: <paramref name="values"/> holds every key (the validator filled
+    /// in defaults) with the validator's value types. The only place where keys become typed fields; a test reads every
+    /// key back through <see cref="SettingSpec.Read"/> and compares.
+    /// </summary>
+    public static ExperimentSpec ToSpec(string name, int line, DatasetSpec dataset, IReadOnlyDictionary<string, object?> values)
+    {
+        int Int(string key) => checked((int)(long)values[key]!);
+        double Number(string key) => (double)values[key]!;
+        bool Bool(string key) => (bool)values[key]!;
+        string Text(string key) => (string?)values[key] ?? "";
+        T Pick<T>(string key) where T : struct, Enum => (T)values[key]!;
+        return new ExperimentSpec(
+            name, line, dataset,
+            values["split"] as double?,
+            checked((ulong)(long)values["seed"]!),
+            values["seeds"] is long[] seeds ? [.. seeds.Select(s => checked((ulong)s))] : null,
+            new ModelSpec(Pick<ModelKind>("model"), (string?)values["pretrained"], Pick<HeadKind>("head"), Pick<FreezeMode>("freeze"),
+                LoadNonStrict: Bool("load_nonstrict"), FrozenBatchNormTrains: Bool("frozen_bn_train")),
+            new InputSpec(Int("crop"), Bool("augment"), Pick<NormalizationKind>("normalize"), Bool("channels_last"), TestAugment: Bool("test_augment")),
+            new TrainingOptions(Int("batch"), Int("epochs"), Pick<OptimizerKind>("optimizer"), Number("lr"), Number("momentum"), Bool("nesterov"),
+                Number("weight_decay"), Pick<ScheduleKind>("schedule"), Int("step_epochs"), Number("step_gamma"), Int("warmup_epochs"),
+                Number("label_smoothing"), Number("clip_grad_norm"), Bool("cache_features")),
+            new EvaluationOptions(Int("test_batch")),
+            new RuntimeOptions(Pick<DeviceChoice>("device"), Int("threads"), Int("loader_threads"), Bool("tf32"), Bool("bf16"), Bool("tensorboard")),
+            new SlurmOptions(Text("slurm_partition"), Int("slurm_cpus"), Text("slurm_mem"), Text("slurm_time"), Int("slurm_gpus")),
+            (string[])values["tags"]!, Text("description"), Text("tutorial"));
+    }
 
     public static SettingSpec? FindExperimentKey(string key) => ExperimentKeys.FirstOrDefault(k => k.Key == key);
 

@@ -2,11 +2,13 @@
 module Repro.Experiments.Arguments
 
 open Argu
+open Repro.Config
 
-/// Selects one experiment of experiments.yaml.
+/// Selects one run: the build's run stamp, or an experiment of experiments.yaml by name.
 type StageArgs =
+    | [<AltCommandLine("-r")>] Run_Stamp of path: string
     | [<AltCommandLine("-c")>] Config of path: string
-    | [<Mandatory; AltCommandLine("-e")>] Experiment of name: string
+    | [<AltCommandLine("-e")>] Experiment of name: string
     | [<AltCommandLine("-o")>] Output of dir: string
     | Seed of seed: int
     | Discard_Stale_Checkpoint
@@ -15,28 +17,29 @@ type StageArgs =
     interface IArgParserTemplate with
         member this.Usage =
             match this with
-            | Config _ -> "experiments.yaml to read (default: ./experiments.yaml)."
-            | Experiment _ -> "name of the experiment to run."
+            | Run_Stamp _ -> "a run as the build scheduled it (artifacts/experiments/<name>/stamps/run.json): the typed settings, seed and folders; how the build calls the host."
+            | Config _ -> "experiments.yaml to read (default: ./experiments.yaml), without --run-stamp."
+            | Experiment _ -> "name of the experiment to run, without --run-stamp."
             | Output _ -> "output folder (default: artifacts/experiments/<name> beside the config, <name>/seed-<s> for a seed of a sweep)."
             | Seed _ -> "run with this seed instead of the experiment's own (one run of a 'seeds:' sweep)."
             | Discard_Stale_Checkpoint -> "train: delete a checkpoint written for another configuration instead of failing."
             | Verbose -> "on an error, also print LibTorch's C++ frames and the .NET stack (or set REPRO_VERBOSE=1)."
 
 type SummaryArgs =
-    | [<MainCommand; Mandatory>] Model of name: string
+    | [<MainCommand; Mandatory>] Model of ModelKind
     | Num_Classes of count: int
     | Input_Size of pixels: int
-    | Head of kind: string
-    | Freeze of mode: string
+    | Head of HeadKind
+    | Freeze of FreezeMode
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
-            | Model _ -> "architecture: resnet50 or densenet121."
+            | Model _ -> "architecture."
             | Num_Classes _ -> "number of classes (default 10)."
             | Input_Size _ -> "input height and width in pixels (default 224: input 3x224x224)."
-            | Head _ -> "classifier head: linear (default) or seed (the tutorial's MLP)."
-            | Freeze _ -> "none (default) or backbone: only the head trains."
+            | Head _ -> "classifier head (default linear; seed: the tutorial's MLP)."
+            | Freeze _ -> "what trains (default none; backbone: only the head)."
 
 type ValidateArgs =
     | [<AltCommandLine("-c")>] Config of path: string
@@ -48,7 +51,7 @@ type ValidateArgs =
 
 type PlatformArgs =
     | Threads of count: int
-    | Device of kind: string
+    | Device of DeviceChoice
     | No_Tf32
     | Json
 
@@ -56,7 +59,7 @@ type PlatformArgs =
         member this.Usage =
             match this with
             | Threads _ -> "LibTorch intra-op threads, as an experiment's `threads` (default 2, the experiments' default)."
-            | Device _ -> "cpu (default), cuda or auto, as an experiment's `device`."
+            | Device _ -> "as an experiment's `device` (default cpu)."
             | No_Tf32 -> "CUDA: TF32 off, as an experiment with `tf32: false` (default: on, the experiments' default)."
             | Json -> "print the fields as a JSON object (as in metrics.json) instead of aligned text."
 

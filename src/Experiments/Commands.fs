@@ -20,32 +20,42 @@ let private load (path: string) =
 let private configPath (args: ParseResults<StageArgs>) =
     Path.GetFullPath(args.GetResult(StageArgs.Config, defaultValue = "experiments.yaml"))
 
+/// The run to execute. From the build: its run stamp, the typed spec it scheduled (the host never re-reads the YAML
+/// then, so the two cannot disagree). By hand: the experiment's entry in experiments.yaml, scheduled the same way
+/// (ScheduledRun.Create, which the build's ReadExperiments calls too).
+let private scheduled (args: ParseResults<StageArgs>) =
+    let run =
+        match args.TryGetResult StageArgs.Run_Stamp, args.TryGetResult StageArgs.Experiment with
+        | Some stamp, _ -> ScheduledRun.Read(Path.GetFullPath stamp)
+        | None, None -> raise (ArgumentException "give --run-stamp <stamps/run.json> or --experiment <name>")
+        | None, Some name ->
+            let path = configPath args
+            let file = load path
+            let experiment =
+                match file.Experiments |> Seq.tryFind (fun e -> e.Name = name) with
+                | Some e -> e
+                | None ->
+                    let known = file.Experiments |> Seq.map (fun e -> e.Name) |> String.concat ", "
+                    raise (ConfigInvalid [ ConfigError(path, 1, 1, "REPRO130", sprintf "no experiment named '%s' (defined: %s)" name known) ])
+            // One run of a seed sweep executes the experiment with that seed, in the seed's folder.
+            let seed =
+                match args.TryGetResult StageArgs.Seed with
+                | Some seed when seed < 0 -> raise (ArgumentException(sprintf "--seed must be 0 or more, not %d" seed))
+                | Some seed -> Nullable(uint64 seed)
+                | None -> Nullable()
+            let baseDir =
+                match Path.GetDirectoryName path with
+                | null -> "."
+                | dir -> dir
+            ScheduledRun.Create(path, experiment, seed, Path.Combine(baseDir, "artifacts"))
+    match args.TryGetResult StageArgs.Output with
+    | Some dir -> run.WithOutput dir
+    | None -> run
+
 let private runner (args: ParseResults<StageArgs>) =
-    let path = configPath args
-    let file = load path
-    let name = args.GetResult StageArgs.Experiment
-    let experiment =
-        match file.Experiments |> Seq.tryFind (fun e -> e.Name = name) with
-        | Some e -> e
-        | None ->
-            let known = file.Experiments |> Seq.map (fun e -> e.Name) |> String.concat ", "
-            raise (ConfigInvalid [ ConfigError(path, 1, 1, "REPRO130", sprintf "no experiment named '%s' (defined: %s)" name known) ])
-    // One run of a seed sweep executes the experiment with that seed; its stamps (written by the build) say the same.
-    let experiment, runName =
-        match args.TryGetResult StageArgs.Seed with
-        | Some seed when seed < 0 -> raise (ArgumentException(sprintf "--seed must be 0 or more, not %d" seed))
-        | Some seed -> experiment.WithSeed(uint64 seed), sprintf "%s/seed-%d" experiment.Name seed
-        | None -> experiment, experiment.Name
-    let baseDir =
-        match Path.GetDirectoryName path with
-        | null -> "."
-        | dir -> dir
-    let output =
-        match args.TryGetResult StageArgs.Output with
-        | Some dir -> dir
-        | None -> Path.Combine(baseDir, "artifacts", "experiments", runName)
-    let log (line: string) = printfn "%s: %s" runName line
-    ExperimentRunner(experiment, baseDir, output, Progress.reporter (), Action<string>(log)), runName
+    let run = scheduled args
+    let log (line: string) = printfn "%s: %s" run.Name line
+    ExperimentRunner(run, Progress.reporter (), Action<string>(log)), run.Name
 
 let private printMetrics (name: string) (m: Repro.Core.Engine.TestMetrics) (report: string) =
     printfn "%s: test accuracy %.2f%% (%d/%d), loss %.4f -> %s" name (100.0 * m.Accuracy) m.Correct m.Count m.Loss report
@@ -78,7 +88,7 @@ let train (args: ParseResults<StageArgs>) =
 let test args =
     let r, name = runner args
     let m = r.Test()
-    printMetrics name m r.Paths.Report
+    printMetrics name m r.Layout.Report
     0
 
 let run (args: ParseResults<StageArgs>) =
@@ -86,22 +96,22 @@ let run (args: ParseResults<StageArgs>) =
     r.Split() |> ignore
     r.Train(args.Contains StageArgs.Discard_Stale_Checkpoint, interruptible ()) |> ignore
     let m = r.Test()
-    printMetrics name m r.Paths.Report
+    printMetrics name m r.Layout.Report
     0
 
 let lesion args =
     let r, name = runner args
     let table = r.Lesion()
     printfn "%s" table
-    printfn "%s: lesion study -> %s" name r.Paths.Lesion
+    printfn "%s: lesion study -> %s" name r.Layout.Lesion
     0
 
 let summary (args: ParseResults<SummaryArgs>) =
     let model = args.GetResult SummaryArgs.Model
     let classes = args.GetResult(SummaryArgs.Num_Classes, defaultValue = 10)
     let size = args.GetResult(SummaryArgs.Input_Size, defaultValue = 224)
-    let head = args.GetResult(SummaryArgs.Head, defaultValue = "linear")
-    let freeze = args.GetResult(SummaryArgs.Freeze, defaultValue = "none")
+    let head = args.GetResult(SummaryArgs.Head, defaultValue = HeadKind.Linear)
+    let freeze = args.GetResult(SummaryArgs.Freeze, defaultValue = FreezeMode.None)
     use built = Repro.Core.Models.ModelBuilder.Build(model, classes, head, freeze, null)
     let s = Repro.Core.Models.ModelSummary.Create(built.Module, 3L, int64 size, int64 size)
     printf "%s" (s.Render())
@@ -111,7 +121,7 @@ let validate (args: ParseResults<ValidateArgs>) =
     let path = Path.GetFullPath(args.GetResult(ValidateArgs.Config, defaultValue = "experiments.yaml"))
     let file = load path
     for e in file.Experiments do
-        printfn "%-32s %-12s %-12s %s" e.Name e.Dataset.Name e.Model (String.Join(",", e.Tags))
+        printfn "%-32s %-12s %-12s %s" e.Name e.Dataset.Name (Choice.Name e.Model.Architecture) (String.Join(",", e.Tags))
     printfn "%s: %d experiments, %d datasets, no errors" path file.Experiments.Count file.Datasets.Count
     0
 
@@ -119,7 +129,7 @@ let validate (args: ParseResults<ValidateArgs>) =
 /// an experiment's test stage configures LibTorch, so the id matches the one an experiment would write.
 let platform (args: ParseResults<PlatformArgs>) =
     let threads = args.GetResult(PlatformArgs.Threads, defaultValue = 2)
-    let device = Repro.Core.Engine.TorchRuntime.ResolveDevice(args.GetResult(PlatformArgs.Device, defaultValue = "cpu"))
+    let device = Repro.Core.Engine.TorchRuntime.ResolveDevice(args.GetResult(PlatformArgs.Device, defaultValue = DeviceChoice.Cpu))
     Repro.Core.Engine.TorchRuntime.Configure(threads, device, not (args.Contains PlatformArgs.No_Tf32)) |> ignore
     let p = Repro.Core.Engine.NumericsPlatform.Current device
     if args.Contains PlatformArgs.Json then printf "%s" (p.ToJson()) else printf "%s" (p.Render())

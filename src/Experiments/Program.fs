@@ -34,9 +34,13 @@ let private dispatch (results: ParseResults<Command>) =
 let private where (results: ParseResults<Command>) =
     let stage name (args: ParseResults<StageArgs>) =
         let run =
-            match args.TryGetResult StageArgs.Seed with
-            | Some seed -> sprintf "%s/seed-%d" (args.GetResult StageArgs.Experiment) seed
-            | None -> args.GetResult StageArgs.Experiment
+            match args.TryGetResult StageArgs.Run_Stamp, args.TryGetResult StageArgs.Experiment, args.TryGetResult StageArgs.Seed with
+            | Some stamp, _, _ ->
+                // A stamp that cannot be read is reported by the command itself; the prefix then names the file.
+                try (Repro.Config.ScheduledRun.Read stamp).Name with _ -> stamp
+            | None, Some experiment, Some seed when seed >= 0 -> sprintf "%s/seed-%d" experiment seed
+            | None, Some experiment, _ -> experiment
+            | None, None, _ -> "?"
         sprintf "%s: stage '%s': " run name
     match results.GetSubCommand() with
     | Split args -> stage "split" args

@@ -1,3 +1,4 @@
+using Repro.Config;
 using Microsoft.Build.Utilities;
 
 namespace Repro.Build.Tasks.Tests;
@@ -14,13 +15,13 @@ internal static class ResultFiles
     {
         string dir = Path.Combine(artifacts, "experiments", name);
         if (seed is { } s)
-            dir = Path.Combine(dir, ReadExperiments.RunFolder(s));
+            dir = Path.Combine(dir, ExperimentLayout.RunFolder(s));
         Directory.CreateDirectory(Path.Combine(dir, "stamps"));
         File.WriteAllText(Path.Combine(dir, "stamps", "split.json"), $"{{\"stage\": \"split\", \"seed\": {seed ?? 1}}}\n");
         File.WriteAllText(Path.Combine(dir, "stamps", "train.json"),
             $"{{\"stage\": \"train\", \"dataset\": \"tiny\", \"model\": \"{model}\", \"pretrained\": null, \"freeze\": \"none\", \"device\": \"cpu\", \"seed\": {seed ?? 1}}}\n");
         File.WriteAllText(Path.Combine(dir, "stamps", "test.json"), $"{{\"stage\": \"test\", \"seed\": {seed ?? 1}}}\n");
-        File.WriteAllText(Path.Combine(dir, "training.json"), "{\"Seconds\": 61.4}");
+        File.WriteAllText(Path.Combine(dir, "training.json"), RunJson.Serialize(new TrainingRecord("0123456789abcdef", "fedcba9876543210", "full fine-tune", 61.4, [])));
         File.WriteAllText(Path.Combine(dir, "metrics.json"), $$"""
             {
               "experiment": "{{name}}",
@@ -49,12 +50,12 @@ internal static class ResultFiles
     public static TaskItem Item(string artifacts, string name, ulong? seed = null, string tutorial = "")
     {
         string experimentDir = Path.Combine(artifacts, "experiments", name) + Path.DirectorySeparatorChar;
-        var item = new TaskItem(seed is { } s ? $"{name}/{ReadExperiments.RunFolder(s)}" : name);
+        var item = new TaskItem(seed is { } s ? $"{name}/{ExperimentLayout.RunFolder(s)}" : name);
         item.SetMetadata("Experiment", name);
         item.SetMetadata("Seed", (seed ?? 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
         item.SetMetadata("Sweep", seed is null ? "false" : "true");
         item.SetMetadata("ExperimentDirectory", experimentDir);
-        item.SetMetadata("OutputDirectory", seed is { } t ? Path.Combine(experimentDir, ReadExperiments.RunFolder(t)) + Path.DirectorySeparatorChar : experimentDir);
+        item.SetMetadata("OutputDirectory", seed is { } t ? Path.Combine(experimentDir, ExperimentLayout.RunFolder(t)) + Path.DirectorySeparatorChar : experimentDir);
         item.SetMetadata("Tutorial", tutorial);
         return item;
     }

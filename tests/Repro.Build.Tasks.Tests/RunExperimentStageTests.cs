@@ -18,7 +18,7 @@ public sealed class RunExperimentStageTests : IDisposable
             // A program that does not exist: the host exits with an error, quickly.
             Program = Path.Combine(dir, "missing.dll"),
             OutputDirectory = Path.Combine(dir, "out") + Path.DirectorySeparatorChar,
-            Outputs = [new Microsoft.Build.Utilities.TaskItem(Path.Combine(dir, "out", "metrics.json"))],
+            RunStamp = Path.Combine(dir, "out", "stamps", "run.json"),
             LockTimeoutSeconds = lockTimeoutSeconds,
         };
         Directory.CreateDirectory(task.OutputDirectory);
@@ -73,46 +73,20 @@ public sealed class RunExperimentStageTests : IDisposable
         Assert.Null(task.Ran);
     }
 
-    private (RunExperimentStage Task, RecordingBuildEngine Engine) CreateTrain(string input, bool discard = false)
+    private (RunExperimentStage Task, RecordingBuildEngine Engine) CreateTrain(bool discard = false)
     {
         var (task, engine) = Create(lockTimeoutSeconds: 1);
         task.Stage = "train";
-        task.Outputs = [];
-        task.CheckpointInputs = [new Microsoft.Build.Utilities.TaskItem(input)];
         task.DiscardCheckpoint = discard;
         Directory.CreateDirectory(Path.Combine(dir, "out", "checkpoint"));
         return (task, engine);
     }
 
-    private string WriteSplit(string content)
-    {
-        string split = Path.Combine(dir, "out", "split.tsv");
-        Directory.CreateDirectory(Path.GetDirectoryName(split)!);
-        File.WriteAllText(split, content);
-        return split;
-    }
-
+    // Whether a checkpoint is stale is the host's decision (TrainingCheckpointTests); the build only keeps it for the host.
     [Fact]
-    public void Execute_TrainInputsChangedSinceCheckpoint_DiscardsCheckpoint()
+    public void Execute_TrainWithoutForce_LeavesCheckpointToTheHost()
     {
-        string split = WriteSplit("old split");
-        CreateTrain(split).Task.Execute();
-        var (task, engine) = CreateTrain(split);
-        WriteSplit("a new split, other data");
-
-        task.Execute();
-
-        Assert.False(Directory.Exists(Path.Combine(dir, "out", "checkpoint")));
-        Assert.Contains(engine.Messages, m => m.Message is { } text && text.StartsWith("Repro: a: discarding the checkpoint", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public void Execute_TrainInputsUnchangedSinceCheckpoint_KeepsCheckpointToResume()
-    {
-        string split = WriteSplit("split");
-        CreateTrain(split).Task.Execute();
-
-        var (task, engine) = CreateTrain(split);
+        var (task, engine) = CreateTrain();
         task.Execute();
 
         Assert.True(Directory.Exists(Path.Combine(dir, "out", "checkpoint")));
@@ -122,10 +96,7 @@ public sealed class RunExperimentStageTests : IDisposable
     [Fact]
     public void Execute_TrainWithForce_DiscardsCheckpoint()
     {
-        string split = WriteSplit("split");
-        CreateTrain(split).Task.Execute();
-
-        var (task, _) = CreateTrain(split, discard: true);
+        var (task, _) = CreateTrain(discard: true);
         task.Execute();
 
         Assert.False(Directory.Exists(Path.Combine(dir, "out", "checkpoint")));
@@ -146,7 +117,6 @@ public sealed class RunExperimentStageTests : IDisposable
         var (task, engine) = Create(lockTimeoutSeconds: 1);
         task.Experiment = "sample-resnet50";
         task.Stage = "train";
-        task.Outputs = [];
         task.HostCommand = Script("host.sh", body);
         return (task, engine);
     }

@@ -18,7 +18,7 @@ public sealed class ExperimentRunnerFaithfulTests
 
         using var initial = runner.BuildModel(10);
         using var trained = runner.BuildModel(10);
-        trained.Module.load(runner.Paths.Model);
+        trained.Module.load(runner.Layout.Model);
         var before = initial.Module.state_dict();
         var after = trained.Module.state_dict();
         var changed = after.Keys.Where(k => !before[k].allclose(after[k], rtol: 0, atol: 0)).ToList();
@@ -31,7 +31,7 @@ public sealed class ExperimentRunnerFaithfulTests
         {
             Assert.Contains("bn1.running_mean", statistics);
             Assert.Contains("layer4.2.bn3.running_var", statistics);
-            Assert.Contains("frozen backbone left in training mode", File.ReadAllText(runner.Paths.Training));
+            Assert.Contains("frozen backbone left in training mode", File.ReadAllText(runner.Layout.Training));
         }
         else
         {

@@ -1,3 +1,4 @@
+using Repro.Config;
 using System.Text.Json;
 using Repro.Core.Engine;
 using Repro.Core.Tests.Data;
@@ -15,7 +16,7 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
         public void Report(TrainProgress value) => report(value);
     }
 
-    private byte[] ReferenceMetrics => File.ReadAllBytes(reference.Runner.Paths.Metrics);
+    private byte[] ReferenceMetrics => File.ReadAllBytes(reference.Runner.Layout.Metrics);
 
     [Fact]
     public void Run_SameExperimentInAnotherFolder_MetricsJsonByteIdentical()
@@ -24,7 +25,7 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
 
         var runner = again.RunAll();
 
-        Assert.Equal(ReferenceMetrics, File.ReadAllBytes(runner.Paths.Metrics));
+        Assert.Equal(ReferenceMetrics, File.ReadAllBytes(runner.Layout.Metrics));
     }
 
     [Fact]
@@ -52,12 +53,13 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
         var file = Repro.Config.ExperimentsFile.Load(config);
         Assert.Empty(file.Errors);
         var log = new List<string>();
-        var runner = new ExperimentRunner(Assert.Single(file.Experiments), dir.Path, Path.Combine(dir.Path, "out"), log: log.Add);
+        var run = ScheduledRun.Create(config, Assert.Single(file.Experiments), null, Path.Combine(dir.Path, "artifacts")).WithOutput(Path.Combine(dir.Path, "out"));
+        var runner = new ExperimentRunner(run, log: log.Add);
 
         runner.Split();
         runner.Train();
         runner.Test();
-        byte[] metrics = File.ReadAllBytes(runner.Paths.Metrics);
+        byte[] metrics = File.ReadAllBytes(runner.Layout.Metrics);
         runner.Test();
 
         Assert.Contains(log, l => l.StartsWith("split: 10 train / 2 test images, manifest ", StringComparison.Ordinal)
@@ -68,8 +70,8 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
             Assert.Equal(2, skipped.GetProperty("count").GetInt32());
             Assert.Equal(["a/zz-truncated.jpg", "b/zz-truncated.png"], skipped.GetProperty("files").EnumerateArray().Select(f => f.GetString()));
         }
-        Assert.Equal(metrics, File.ReadAllBytes(runner.Paths.Metrics));
-        string report = File.ReadAllText(runner.Paths.Report);
+        Assert.Equal(metrics, File.ReadAllBytes(runner.Layout.Metrics));
+        string report = File.ReadAllText(runner.Layout.Report);
         Assert.Contains("- Dataset: ds (imagefolder, 2 classes, 12 images)\n- skip_corrupt: 2 unreadable images skipped: a/zz-truncated.jpg, b/zz-truncated.png\n", report);
     }
 
@@ -87,8 +89,8 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
         interrupted.Split();
 
         Assert.ThrowsAny<OperationCanceledException>(() => interrupted.Train(cancellation: stop.Token));
-        Assert.False(File.Exists(interrupted.Paths.Model));
-        using (var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(interrupted.Paths.Checkpoints, "state.json"))))
+        Assert.False(File.Exists(interrupted.Layout.Model));
+        using (var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(interrupted.Layout.Checkpoints, "state.json"))))
             Assert.Equal(1, state.RootElement.GetProperty("Epoch").GetInt32());
 
         var resumed = tiny.Runner();
@@ -97,7 +99,7 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
 
         Assert.Equal(2, record.History.Count);
         Assert.True(record.Seconds >= record.History.Sum(h => h.Seconds), "the training time must include the checkpointed epoch");
-        Assert.Equal(ReferenceMetrics, File.ReadAllBytes(resumed.Paths.Metrics));
+        Assert.Equal(ReferenceMetrics, File.ReadAllBytes(resumed.Layout.Metrics));
     }
 
     [Fact]
@@ -126,14 +128,14 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
 
         using var initial = runner.BuildModel(10);
         using var trained = runner.BuildModel(10);
-        trained.Module.load(runner.Paths.Model);
+        trained.Module.load(runner.Layout.Model);
         var before = initial.Module.state_dict();
         var after = trained.Module.state_dict();
         var changed = after.Keys.Where(k => !before[k].allclose(after[k], rtol: 0, atol: 0)).ToList();
         Assert.NotEmpty(changed);
         Assert.All(changed, k => Assert.StartsWith("fc.", k));
-        Assert.Contains("cached features", File.ReadAllText(runner.Paths.Training));
-        Assert.Contains("- Training path: cached features", File.ReadAllText(runner.Paths.Report));
+        Assert.Contains("cached features", File.ReadAllText(runner.Layout.Training));
+        Assert.Contains("- Training path: cached features", File.ReadAllText(runner.Layout.Report));
     }
 
     [Fact]
@@ -163,7 +165,7 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
 
         // The host prints the core's log lines as "<experiment>: <line>".
         Assert.Contains("tiny: bf16 applies on CUDA only; this run is on the CPU, in float32", printed);
-        Assert.Contains("- Numerics: float32, LibTorch deterministic algorithms on", File.ReadAllText(runner.Paths.Report));
+        Assert.Contains("- Numerics: float32, LibTorch deterministic algorithms on", File.ReadAllText(runner.Layout.Report));
     }
 
     // channels_last changes the layout of every training and test batch; the report must say so, since results
@@ -175,7 +177,7 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
 
         var runner = tiny.RunAll();
 
-        Assert.Contains("- Numerics: float32, channels-last, LibTorch deterministic algorithms on", File.ReadAllText(runner.Paths.Report));
+        Assert.Contains("- Numerics: float32, channels-last, LibTorch deterministic algorithms on", File.ReadAllText(runner.Layout.Report));
     }
 
     [Fact]
@@ -187,8 +189,8 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
         // ResNet50's [3, 4, 6, 3] blocks less the first of each stage, whose shortcut is a projection.
         Assert.Equal(12, rows.Count);
         Assert.Contains("| none |", table);
-        Assert.Equal(table, File.ReadAllText(reference.Runner.Paths.Lesion));
-        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(reference.Runner.Paths.LesionPlot)[..4]);
+        Assert.Equal(table, File.ReadAllText(reference.Runner.Layout.Lesion));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(reference.Runner.Layout.LesionPlot)[..4]);
     }
 
     [Fact]
@@ -197,7 +199,7 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
         using var tiny = new TinyExperiment("model: densenet121", "crop: 32");
         var runner = tiny.Runner();
         runner.Split();
-        File.WriteAllText(runner.Paths.Model, "");
+        File.WriteAllText(runner.Layout.Model, "");
 
         var error = Assert.Throws<ArgumentException>(() => runner.Lesion());
 

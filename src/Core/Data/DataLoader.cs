@@ -92,7 +92,7 @@ public sealed class DataLoader : IDisposable
         var order = (int[])indices.Clone();
         if (shuffle)
         {
-            SeededRandom.Create(seed, SeededRandom.Purpose.Shuffle, (ulong)epoch).Shuffle(order);
+            SeededRandom.Stream(RandomStream.Shuffle, seed, (ulong)epoch).Shuffle(order);
         }
         return order;
     }
@@ -141,7 +141,7 @@ public sealed class DataLoader : IDisposable
         var c = pipeline.Crop;
         if (pipeline.Augment)
         {
-            var rng = SeededRandom.Create(seed, SeededRandom.Purpose.Augment, (ulong)epoch, (ulong)sampleIndex);
+            var rng = SeededRandom.Stream(RandomStream.Augment, seed, (ulong)epoch, (ulong)sampleIndex);
             var (top, left, h, w) = Transforms.RandomResizedCropParams(img.Width, img.Height, rng);
             var crop = Transforms.Resample(img, left, top, w, h, c, c);
             var flip = rng.NextDouble() < 0.5;

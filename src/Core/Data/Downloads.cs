@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using Repro.Config;
 
 namespace Repro.Core.Data;
 
@@ -12,7 +13,7 @@ public sealed record RemoteFile(Uri Url, string FileName, string? Md5 = null, lo
 
 /// <summary>The published files of a dataset and the folder (under the download target) that
 /// <see cref="Datasets.Open"/> reads.</summary>
-public sealed record DatasetSource(string Kind, string RootFolder, string ExtractInto, IReadOnlyList<RemoteFile> Files)
+public sealed record DatasetSource(DatasetKind Kind, string RootFolder, string ExtractInto, IReadOnlyList<RemoteFile> Files)
 {
     /// <summary>The same files fetched from a mirror (or a test server): each file name resolved against <paramref name="baseUrl"/>.</summary>
     public DatasetSource WithMirror(Uri baseUrl) =>
@@ -30,28 +31,28 @@ public sealed record DatasetSource(string Kind, string RootFolder, string Extrac
 public static class Downloads
 {
     /// <summary>The official sources. TensorFlow publishes no checksum for flower_photos.tgz, only its size.</summary>
-    public static DatasetSource Official(string kind) => kind.ToLowerInvariant() switch
+    public static DatasetSource Official(DatasetKind kind) => kind switch
     {
-        "flower" or "imagefolder" => new("flower", "flower_photos", ".", [
+        DatasetKind.Flower or DatasetKind.ImageFolder => new(DatasetKind.Flower, "flower_photos", ".", [
             new(new Uri("https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz"), "flower_photos.tgz", Size: 228_813_984, ExtractsTo: "flower_photos"),
         ]),
         // torchvision/datasets/oxford_iiit_pet.py _RESOURCES.
-        "oxford-pet" => new("oxford-pet", "oxford-iiit-pet", "oxford-iiit-pet", [
+        DatasetKind.OxfordPet => new(DatasetKind.OxfordPet, "oxford-iiit-pet", "oxford-iiit-pet", [
             new(new Uri("https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz"), "images.tar.gz", Md5: "5c4f3ee8e5d25df40f4fd59a7f44e54c", ExtractsTo: "images"),
             new(new Uri("https://www.robots.ox.ac.uk/~vgg/data/pets/data/annotations.tar.gz"), "annotations.tar.gz", Md5: "95a8c909bbe2e81eed6a22bccdf3f68f", ExtractsTo: "annotations"),
         ]),
         // https://www.cs.toronto.edu/~kriz/cifar.html, binary version.
-        "cifar10" => new("cifar10", "cifar-10-batches-bin", ".", [
+        DatasetKind.Cifar10 => new(DatasetKind.Cifar10, "cifar-10-batches-bin", ".", [
             new(new Uri("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"), "cifar-10-binary.tar.gz", Md5: "c32a1d4ab5d03f1284b67883e8d87530", ExtractsTo: "cifar-10-batches-bin"),
         ]),
         // Fashion-MNIST (github.com/zalandoresearch/fashion-mnist), MD5s as in torchvision/datasets/mnist.py FashionMNIST.resources.
-        "idx" or "fashion-mnist" => new("idx", "fashion-mnist", "fashion-mnist", [
+        DatasetKind.Idx => new(DatasetKind.Idx, "fashion-mnist", "fashion-mnist", [
             new(new Uri("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/train-images-idx3-ubyte.gz"), "train-images-idx3-ubyte.gz", Md5: "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
             new(new Uri("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/train-labels-idx1-ubyte.gz"), "train-labels-idx1-ubyte.gz", Md5: "25c81989df183df01b3e8a0aad5dffbe"),
             new(new Uri("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/t10k-images-idx3-ubyte.gz"), "t10k-images-idx3-ubyte.gz", Md5: "bef4ecab320f06d8554ea6380940ec79"),
             new(new Uri("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/t10k-labels-idx1-ubyte.gz"), "t10k-labels-idx1-ubyte.gz", Md5: "bb300cfdad3c16e7a12a480ee83cd310"),
         ]),
-        _ => throw new ArgumentException($"No official download for dataset kind '{kind}'.", nameof(kind)),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "no official download"),
     };
 
     /// <summary>Fetches whatever of <paramref name="source"/> is not complete yet under <paramref name="target"/>

@@ -1,26 +1,75 @@
 namespace Repro.Core.Data;
 
 /// <summary>
-/// Random streams whose algorithm Repro fixes, so a seed means the same numbers on every OS, runtime and
-/// machine (System.Random's algorithm is an implementation detail and has changed between .NET versions).
-/// Streams are keyed: <c>Create(seed, epoch, sampleIndex)</c> gives each sample of each epoch its own
-/// generator, which is what makes results independent of loader threads and batch composition.
+/// Every random stream of a run, by name. Each draws from its own generator seeded from (experiment seed, stream,
+/// position), so no stream's numbers depend on how much another one consumed, on thread timing or on where a run
+/// resumed.
+/// </summary>
+public enum RandomStream
+{
+    /// <summary>The stratified split's per-class shuffles (managed, keyed by class).</summary>
+    Split,
+
+    /// <summary>The order of training samples in an epoch (managed, keyed by epoch).</summary>
+    Shuffle,
+
+    /// <summary>Random crops and flips (managed, keyed by epoch and sample).</summary>
+    Augment,
+
+    /// <summary>The model's initial weights (LibTorch's generator, seeded before construction).</summary>
+    Initialization,
+
+    /// <summary>Dropout during an epoch (LibTorch's generator, reseeded per epoch so a resumed epoch draws the same).</summary>
+    Dropout,
+
+    /// <summary>The batch order of cached-feature training (a LibTorch generator per epoch).</summary>
+    FeatureOrder,
+}
+
+/// <summary>
+/// The one owner of seed derivation. Repro fixes the algorithms, so a seed means the same numbers on every OS, runtime
+/// and machine (System.Random's algorithm is an implementation detail and has changed between .NET versions): managed
+/// streams are xoshiro256** seeded through SplitMix64; LibTorch's generators get seeds derived with SplitMix64's
+/// finaliser. The salts below are the streams' identities since the first locked results: changing one changes results.
 /// </summary>
 public static class SeededRandom
 {
-    /// <summary>Stream keys that tell generators for different purposes apart.</summary>
-    public static class Purpose
-    {
-        public const ulong Split = 0x5350_4C49_5400_0001UL;
-        public const ulong Shuffle = 0x5348_5546_4C45_0002UL;
-        public const ulong Augment = 0x4155_474D_454E_0003UL;
-    }
+    /// <summary>A managed generator for <paramref name="stream"/> at <paramref name="keys"/> (epoch, sample, class…).</summary>
+    public static Xoshiro256StarStar Stream(RandomStream stream, ulong seed, params ulong[] keys) =>
+        new(Derive(seed, [ManagedKey(stream), .. keys]));
 
-    /// <summary>A generator for the stream named by <paramref name="seed"/> and <paramref name="keys"/>.</summary>
+    /// <summary>A managed generator for a seed and keys of the caller's own (tests, benchmarks).</summary>
     public static Xoshiro256StarStar Create(ulong seed, params ulong[] keys) => new(Derive(seed, keys));
 
+    /// <summary>The seed of LibTorch's generator for <paramref name="stream"/> in <paramref name="epoch"/> (0 for Initialization).</summary>
+    public static ulong TorchSeed(RandomStream stream, ulong seed, ulong epoch = 0)
+    {
+        ulong salt = stream switch
+        {
+            RandomStream.Initialization => 0x1417,
+            RandomStream.Dropout => 0xD5,
+            RandomStream.FeatureOrder => 0x5EED,
+            _ => throw new ArgumentOutOfRangeException(nameof(stream), stream, "a managed stream; use Stream"),
+        };
+        // (seed, epoch, salt) through SplitMix64 (Steele et al., 2014): nearby inputs give unrelated seeds.
+        return Step(seed ^ Step(epoch + Golden) ^ Step(Step(salt) + 0xD1B54A32D192ED03UL));
+    }
+
+    private const ulong Golden = 0x9E37_79B9_7F4A_7C15UL;
+
+    /// <summary>One SplitMix64 step: advance by the golden gamma, then finalise.</summary>
+    private static ulong Step(ulong z) => SplitMix64.Mix(unchecked(z + Golden));
+
+    private static ulong ManagedKey(RandomStream stream) => stream switch
+    {
+        RandomStream.Split => 0x5350_4C49_5400_0001UL,
+        RandomStream.Shuffle => 0x5348_5546_4C45_0002UL,
+        RandomStream.Augment => 0x4155_474D_454E_0003UL,
+        _ => throw new ArgumentOutOfRangeException(nameof(stream), stream, "a LibTorch stream; use TorchSeed"),
+    };
+
     /// <summary>Folds keys into a seed with SplitMix64's finaliser, so nearby keys give unrelated seeds.</summary>
-    public static ulong Derive(ulong seed, params ulong[] keys)
+    private static ulong Derive(ulong seed, ulong[] keys)
     {
         var h = SplitMix64.Mix(seed ^ 0x9E37_79B9_7F4A_7C15UL);
         foreach (var k in keys)

@@ -39,7 +39,7 @@ public static class Splits
         {
             var members = byClass[c];
             members.Sort((a, b) => string.CompareOrdinal(samples[a].Path, samples[b].Path));
-            SeededRandom.Create(seed, SeededRandom.Purpose.Split, (ulong)c).Shuffle(members);
+            SeededRandom.Stream(RandomStream.Split, seed, (ulong)c).Shuffle(members);
             // The epsilon keeps products such as 100 x 0.29 (= 28.999999999999996 in binary) from losing one.
             var nTest = (int)Math.Floor(members.Count * testFraction + 1e-9);
             test.AddRange(members.Take(nTest));
@@ -51,16 +51,14 @@ public static class Splits
     }
 
     /// <summary>
-    /// Writes the manifest (UTF-8, '\n' line ends, tab-separated: path, label, class, split, sha256; rows in
-    /// ordinal path order) atomically: a temporary file in the same folder is renamed over the target, so
-    /// a reader never sees half a manifest. The file holds no absolute paths, so the same data gives the
-    /// same bytes, and hence the same hash, on every machine.
+    /// The manifest's bytes (UTF-8, '\n' line ends, tab-separated: path, label, class, split, sha256; rows in
+    /// ordinal path order). It holds no absolute paths, so the same data gives the same bytes, and hence the same
+    /// hash, on every machine.
     /// </summary>
-    public static SplitManifest WriteManifest(ImageDataset ds, DatasetSplit split, string path)
+    public static byte[] Manifest(ImageDataset ds, DatasetSplit split)
     {
         ArgumentNullException.ThrowIfNull(ds);
         ArgumentNullException.ThrowIfNull(split);
-        ArgumentNullException.ThrowIfNull(path);
         var rows = split.Train.Select(i => (Index: i, Part: "train"))
             .Concat(split.Test.Select(i => (Index: i, Part: "test")))
             .OrderBy(r => ds.Samples[r.Index].Path, StringComparer.Ordinal)
@@ -86,23 +84,18 @@ public static class Splits
                 .Append(rows[k].Part).Append('\t')
                 .Append(hashes[k]).Append('\n');
         }
-        var bytes = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(sb.ToString());
+        return new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(sb.ToString());
+    }
 
+    /// <summary>The manifest's hash: what identifies the data in reports, fingerprints and checkpoints.</summary>
+    public static string Hash(byte[] manifest) => Convert.ToHexStringLower(SHA256.HashData(manifest));
+
+    /// <summary>Writes the manifest of <paramref name="split"/> to <paramref name="path"/> (complete or not at all).</summary>
+    public static SplitManifest WriteManifest(ImageDataset ds, DatasetSplit split, string path)
+    {
+        var bytes = Manifest(ds, split);
         var full = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
-        var tmp = full + ".tmp-" + Guid.NewGuid().ToString("N");
-        try
-        {
-            File.WriteAllBytes(tmp, bytes);
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp))
-            {
-                File.Delete(tmp);
-            }
-        }
-        return new SplitManifest(full, Convert.ToHexStringLower(SHA256.HashData(bytes)), split.Train.Count, split.Test.Count);
+        Repro.Core.IO.AtomicFile.WriteAllBytes(full, bytes);
+        return new SplitManifest(full, Hash(bytes), split.Train.Count, split.Test.Count);
     }
 }

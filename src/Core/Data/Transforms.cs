@@ -14,6 +14,14 @@ public sealed record Normalization(float[] Mean, float[] Std)
     /// <summary>Mean 0.5, std 0.5 per channel, as the tutorial used.</summary>
     public static Normalization Half { get; } = new([0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f]);
 
+    /// <summary>The statistics an experiment's <c>normalize</c> names.</summary>
+    public static Normalization Of(Repro.Config.NormalizationKind kind) => kind switch
+    {
+        Repro.Config.NormalizationKind.ImageNet => ImageNet,
+        Repro.Config.NormalizationKind.Half => Half,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
+
     /// <summary>Value of byte <c>b</c> in channel <c>c</c> at [c * 256 + b], computed with torch's float32 steps
     /// (b / 255, then (x - mean) / std) so the results equal ToTensor + Normalize bit for bit.</summary>
     internal float[] Table()

@@ -5,20 +5,20 @@ using static TorchSharp.torch;
 
 namespace Repro.Core.Engine;
 
-/// <summary>Optimizers and learning-rate schedules as experiments.yaml names them.</summary>
+/// <summary>Optimizers and learning-rate schedules as <see cref="TrainingOptions"/> describe them.</summary>
 public static class Optimization
 {
     /// <summary>
     /// Creates the optimizer over the trainable parameters. Call after moving the model to its device:
     /// TorchSharp's <c>Module.to</c> makes new Parameter objects.
     /// </summary>
-    public static TorchSharp.Modules.OptimizerHelper Create(Experiment e, IEnumerable<Parameter> parameters) => e.Optimizer switch
+    public static OptimizerHelper Create(TrainingOptions o, IEnumerable<Parameter> parameters) => o.Optimizer switch
     {
-        "adam" => optim.Adam(parameters, lr: e.LearningRate, weight_decay: e.WeightDecay),
+        OptimizerKind.Adam => optim.Adam(parameters, lr: o.LearningRate, weight_decay: o.WeightDecay),
         // TorchSharp's AdamW defaults weight_decay to 0 (PyTorch: 0.01); the experiment's value is passed explicitly.
-        "adamw" => optim.AdamW(parameters, lr: e.LearningRate, weight_decay: e.WeightDecay),
-        "sgd" => optim.SGD(parameters, e.LearningRate, momentum: e.Momentum, weight_decay: e.WeightDecay, nesterov: e.Nesterov),
-        _ => throw new ArgumentException($"unknown optimizer '{e.Optimizer}'"),
+        OptimizerKind.AdamW => optim.AdamW(parameters, lr: o.LearningRate, weight_decay: o.WeightDecay),
+        OptimizerKind.Sgd => optim.SGD(parameters, o.LearningRate, momentum: o.Momentum, weight_decay: o.WeightDecay, nesterov: o.Nesterov),
+        _ => throw new ArgumentOutOfRangeException(nameof(o), o.Optimizer, "optimizer"),
     };
 
     /// <summary>
@@ -26,19 +26,19 @@ public static class Optimization
     /// last warm-up step), then constant, cosine (half a period over the remaining steps, reaching zero one step
     /// after the last, as torchvision's reference recipes) or step decay (counted in epochs from the start).
     /// </summary>
-    public static double LearningRate(Experiment e, long step, long stepsPerEpoch)
+    public static double LearningRate(TrainingOptions o, long step, long stepsPerEpoch)
     {
-        long warmup = e.WarmupEpochs * stepsPerEpoch;
-        long total = Math.Max(1, (long)e.Epochs * stepsPerEpoch);
+        long warmup = o.WarmupEpochs * stepsPerEpoch;
+        long total = Math.Max(1, (long)o.Epochs * stepsPerEpoch);
         if (step < warmup)
-            return e.LearningRate * (step + 1) / warmup;
-        double lr = e.Schedule switch
+            return o.LearningRate * (step + 1) / warmup;
+        return o.Schedule switch
         {
-            "cosine" => 0.5 * e.LearningRate * (1 + Math.Cos(Math.PI * (step - warmup) / Math.Max(1, total - warmup))),
-            "step" => e.LearningRate * Math.Pow(e.StepGamma, step / stepsPerEpoch / e.StepEpochs),
-            _ => e.LearningRate,
+            ScheduleKind.Constant => o.LearningRate,
+            ScheduleKind.Cosine => 0.5 * o.LearningRate * (1 + Math.Cos(Math.PI * (step - warmup) / Math.Max(1, total - warmup))),
+            ScheduleKind.Step => o.LearningRate * Math.Pow(o.StepGamma, step / stepsPerEpoch / o.StepEpochs),
+            _ => throw new ArgumentOutOfRangeException(nameof(o), o.Schedule, "schedule"),
         };
-        return lr;
     }
 
     public static void SetLearningRate(optim.Optimizer optimizer, double lr)

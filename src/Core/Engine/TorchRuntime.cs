@@ -1,4 +1,5 @@
 using System.Reflection;
+using Repro.Config;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -8,14 +9,14 @@ namespace Repro.Core.Engine;
 /// <summary>Process-wide LibTorch settings that decide speed and reproducibility.</summary>
 public static class TorchRuntime
 {
-    /// <summary>Resolves <c>auto</c>, <c>cpu</c> or <c>cuda</c> to a device, failing clearly when CUDA is asked for but absent.</summary>
-    public static Device ResolveDevice(string device) => device switch
+    /// <summary>Resolves the experiment's device, failing clearly when CUDA is asked for but absent.</summary>
+    public static Device ResolveDevice(DeviceChoice device) => device switch
     {
-        "cpu" => CPU,
-        "cuda" when cuda.is_available() => CUDA,
-        "cuda" => throw new InvalidOperationException("device 'cuda' was asked for, but CUDA is not available (is the build using -p:ReproTorchBackend=cuda and is an NVIDIA driver present?)"),
-        "auto" => cuda.is_available() ? CUDA : CPU,
-        _ => throw new ArgumentException($"unknown device '{device}' (auto, cpu, cuda)", nameof(device)),
+        DeviceChoice.Cpu => CPU,
+        DeviceChoice.Cuda when cuda.is_available() => CUDA,
+        DeviceChoice.Cuda => throw new InvalidOperationException("device 'cuda' was asked for, but CUDA is not available (is the build using -p:ReproTorchBackend=cuda and is an NVIDIA driver present?)"),
+        DeviceChoice.Auto => cuda.is_available() ? CUDA : CPU,
+        _ => throw new ArgumentOutOfRangeException(nameof(device), device, null),
     };
 
     /// <summary>
@@ -60,25 +61,6 @@ public static class TorchRuntime
         torch.manual_seed(s);
         if (cuda.is_available())
             torch.cuda.manual_seed_all(s);
-    }
-
-    /// <summary>
-    /// A seed derived from (experiment seed, epoch, index) with SplitMix64's finaliser (Steele et al., 2014),
-    /// so each epoch's dropout and initialisation streams are independent of what ran before — the key to
-    /// resuming a run bit for bit.
-    /// </summary>
-    public static ulong Derive(ulong seed, ulong epoch, ulong index)
-    {
-        ulong z = Mix(seed ^ Mix(epoch + 0x9E3779B97F4A7C15UL) ^ Mix(Mix(index) + 0xD1B54A32D192ED03UL));
-        return z;
-    }
-
-    private static ulong Mix(ulong z)
-    {
-        z = unchecked(z + 0x9E3779B97F4A7C15UL);
-        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
-        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
-        return z ^ (z >> 31);
     }
 
     /// <summary>TorchSharp's assembly version, e.g. 0.107.0.</summary>

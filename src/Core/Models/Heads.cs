@@ -1,3 +1,4 @@
+using Repro.Config;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -8,19 +9,16 @@ namespace Repro.Core.Models;
 /// <summary>The classifier heads an experiment can put on a backbone's pooled features.</summary>
 public static class Heads
 {
-    /// <summary>The head names experiments use: <c>linear</c> and <c>seed</c>.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["linear", "seed"];
-
     /// <summary>Builds head <paramref name="head"/> for a model's feature width and <paramref name="numClasses"/>.</summary>
-    /// <param name="head"><c>linear</c> (one Linear layer) or <c>seed</c> (the tutorial's MLP).</param>
-    /// <param name="arch"><c>resnet50</c> or <c>densenet121</c>: the seed head differs between them.</param>
+    /// <param name="head">One Linear layer, or the tutorial's MLP.</param>
+    /// <param name="arch">The architecture: the seed head differs between them.</param>
     /// <param name="featureCount">Width of the pooled features (2048 or 1024).</param>
     /// <param name="numClasses">Number of classes.</param>
-    public static Module<Tensor, Tensor> Create(string head, string arch, int featureCount, int numClasses) => head switch
+    public static Module<Tensor, Tensor> Create(HeadKind head, ModelKind arch, int featureCount, int numClasses) => head switch
     {
-        "linear" => Linear(featureCount, numClasses),
-        "seed" => Seed(arch, featureCount, numClasses),
-        _ => throw new ArgumentException($"unknown head '{head}' (known: {string.Join(", ", Names)})", nameof(head)),
+        HeadKind.Linear => Linear(featureCount, numClasses),
+        HeadKind.Seed => Seed(arch, featureCount, numClasses),
+        _ => throw new ArgumentOutOfRangeException(nameof(head), head, null),
     };
 
     /// <summary>
@@ -28,16 +26,16 @@ public static class Heads
     /// DenseNet121 <c>Linear(1024, h) - ReLU - Linear(h, n)</c>, with h from <see cref="SeedHiddenWidth"/>.
     /// Children are named 0, 1, … as in PyTorch's <c>nn.Sequential</c>, so the state_dict keys match the tutorial's.
     /// </summary>
-    public static Sequential Seed(string arch, int featureCount, int numClasses)
+    public static Sequential Seed(ModelKind arch, int featureCount, int numClasses)
     {
         int h = SeedHiddenWidth(featureCount, numClasses);
         return arch switch
         {
-            "resnet50" => Sequential(
+            ModelKind.ResNet50 => Sequential(
                 ("0", Linear(featureCount, h)), ("1", ReLU(inplace: true)), ("2", Dropout(0.5)), ("3", Linear(h, numClasses))),
-            "densenet121" => Sequential(
+            ModelKind.DenseNet121 => Sequential(
                 ("0", Linear(featureCount, h)), ("1", ReLU(inplace: true)), ("2", Linear(h, numClasses))),
-            _ => throw new ArgumentException($"no seed head for model '{arch}' (known: {string.Join(", ", Zoo.Names)})", nameof(arch)),
+            _ => throw new ArgumentOutOfRangeException(nameof(arch), arch, null),
         };
     }
 

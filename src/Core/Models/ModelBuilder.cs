@@ -1,3 +1,4 @@
+using Repro.Config;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -6,12 +7,10 @@ namespace Repro.Core.Models;
 
 /// <summary>A model as an experiment asked for it: architecture, head, freezing.</summary>
 /// <param name="Module">The network (a <see cref="ResNet"/> or <see cref="DenseNet"/>, so also an <see cref="IClassifier"/>).</param>
-/// <param name="Arch">Architecture name (<c>resnet50</c>, <c>densenet121</c>).</param>
-/// <param name="Head">Head name (<c>linear</c>, <c>seed</c>).</param>
 /// <param name="FrozenBackbone">Whether only the head trains.</param>
 /// <param name="Classifier">With a pretrained checkpoint, where the classifier came from, for the report
 /// ("classifier from the checkpoint (fc, 10 classes)" or "new head: …; checkpoint's 1000-class fc dropped"); else null.</param>
-public sealed record BuiltModel(nn.Module<Tensor, Tensor> Module, string Arch, string Head, bool FrozenBackbone, string? Classifier = null) : IDisposable
+public sealed record BuiltModel(nn.Module<Tensor, Tensor> Module, bool FrozenBackbone, string? Classifier = null) : IDisposable
 {
     /// <summary>Tutorial-faithful (<c>frozen_bn_train</c>): a frozen backbone still goes to training mode with the head,
     /// so its BatchNorm running statistics drift on the new data.</summary>
@@ -33,9 +32,6 @@ public sealed record BuiltModel(nn.Module<Tensor, Tensor> Module, string Arch, s
 /// <summary>Builds the models experiments describe: architecture, pretrained weights, head and freezing.</summary>
 public static class ModelBuilder
 {
-    /// <summary>The freezing modes: <c>none</c> (fine-tune everything) and <c>backbone</c> (only the head trains).</summary>
-    public static IReadOnlyList<string> FreezeModes { get; } = ["none", "backbone"];
-
     /// <summary>
     /// Builds <paramref name="arch"/> with head <paramref name="head"/> for <paramref name="numClasses"/> classes.
     /// With <paramref name="pretrainedPath"/>, a checkpoint of the architecture with a classifier of any size (or
@@ -43,21 +39,15 @@ public static class ModelBuilder
     /// the checkpoint's classifier is kept when it is exactly the head asked for (<c>linear</c> with
     /// <paramref name="numClasses"/> outputs), otherwise it is dropped and the head built fresh.
     /// </summary>
-    /// <param name="arch"><c>resnet50</c> or <c>densenet121</c>.</param>
     /// <param name="numClasses">Number of classes of the experiment's dataset.</param>
-    /// <param name="head"><c>linear</c> or <c>seed</c> (see <see cref="Heads"/>).</param>
-    /// <param name="freeze"><c>none</c> or <c>backbone</c>: <c>requires_grad</c> false on every parameter outside the head.</param>
+    /// <param name="head">See <see cref="Heads"/>.</param>
+    /// <param name="freeze">Backbone: <c>requires_grad</c> false on every parameter outside the head.</param>
     /// <param name="pretrainedPath">A torchvision checkpoint (ImageNet's or a user's, any class count), or null for random initialisation.</param>
     /// <param name="strict">False: the tutorial's <c>load_state_dict(strict=False)</c>, without renaming legacy DenseNet keys
     /// (see <see cref="Checkpoint.LoadNonStrict"/>); what it skipped is in <see cref="BuiltModel.NonStrict"/> and the origin text.</param>
     /// <param name="frozenBatchNormTrains">Tutorial-faithful: a frozen backbone's BatchNorm layers train-mode with the head (see <see cref="BuiltModel.FrozenBatchNormTrains"/>).</param>
-    public static BuiltModel Build(string arch, int numClasses, string head, string freeze, string? pretrainedPath, bool strict = true, bool frozenBatchNormTrains = false)
+    public static BuiltModel Build(ModelKind arch, int numClasses, HeadKind head, FreezeMode freeze, string? pretrainedPath, bool strict = true, bool frozenBatchNormTrains = false)
     {
-        if (!Heads.Names.Contains(head))
-            throw new ArgumentException($"unknown head '{head}' (known: {string.Join(", ", Heads.Names)})", nameof(head));
-        if (!FreezeModes.Contains(freeze))
-            throw new ArgumentException($"unknown freeze mode '{freeze}' (known: {string.Join(", ", FreezeModes)})", nameof(freeze));
-
         // With weights the 1000-class model is built first, whatever the checkpoint holds: the random stream then
         // reaches a new head in the same state as it always did, so the new head's initial weights (and every
         // locked result of a pretrained experiment) do not depend on the checkpoint's classifier size.
@@ -82,15 +72,15 @@ public static class ModelBuilder
                         tensor.Dispose();
                 }
             }
-            else if (head != "linear")
+            else if (head != HeadKind.Linear)
             {
                 // Without weights, a linear head keeps the architecture's own classifier and its torchvision initialisation.
                 Replace(classifier, Heads.Create(head, arch, classifier.FeatureCount, numClasses));
             }
-            bool frozen = freeze == "backbone";
+            bool frozen = freeze == FreezeMode.Backbone;
             if (frozen)
                 FreezeBackbone(model);
-            return new BuiltModel(model, arch, head, frozen, origin) { FrozenBatchNormTrains = frozenBatchNormTrains, NonStrict = skipped };
+            return new BuiltModel(model, frozen, origin) { FrozenBatchNormTrains = frozenBatchNormTrains, NonStrict = skipped };
         }
         catch
         {
@@ -102,7 +92,7 @@ public static class ModelBuilder
     private const int ImageNetClasses = 1000;
 
     /// <summary>Loads a checkpoint's backbone strictly, keeps or replaces its classifier, and says which for the report.</summary>
-    private static (string Origin, NonStrictLoad? Skipped) LoadPretrained(nn.Module<Tensor, Tensor> model, IClassifier classifier, string arch, int numClasses, string head,
+    private static (string Origin, NonStrictLoad? Skipped) LoadPretrained(nn.Module<Tensor, Tensor> model, IClassifier classifier, ModelKind arch, int numClasses, HeadKind head,
         IReadOnlyDictionary<string, Tensor> loaded, string path, bool strict)
     {
         string name = classifier.ClassifierName;
@@ -113,17 +103,17 @@ public static class ModelBuilder
             && w.shape.Length == 2 && w.shape[1] == classifier.FeatureCount && b.shape.SequenceEqual([w.shape[0]])
             ? checked((int)w.shape[0]) : null;
 
-        if (head == "linear" && fileClasses == numClasses)
+        if (head == HeadKind.Linear && fileClasses == numClasses)
         {
             if (numClasses != ImageNetClasses)
-                Replace(classifier, Heads.Create("linear", arch, classifier.FeatureCount, numClasses));
+                Replace(classifier, Heads.Create(HeadKind.Linear, arch, classifier.FeatureCount, numClasses));
             var all = LoadChecked(model, loaded, path, strict, null);
             return ($"classifier from the checkpoint ({name}, {numClasses} classes)" + (all is null ? "" : "; " + all.Describe()), all);
         }
 
         var backbone = LoadChecked(model, loaded, path, strict, prefix);
         Replace(classifier, Heads.Create(head, arch, classifier.FeatureCount, numClasses));
-        string headName = head == "seed" ? "seed MLP" : head;
+        string headName = head == HeadKind.Seed ? "seed MLP" : Choice.Name(head);
         string dropped = fileClasses is { } n ? $"checkpoint's {n}-class {name} dropped"
             : fileClassifier.Count == 0 ? "the checkpoint has no classifier"
             : $"checkpoint's {name} ({string.Join(", ", fileClassifier.Keys.Order(StringComparer.Ordinal))}) dropped";

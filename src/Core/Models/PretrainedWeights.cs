@@ -1,19 +1,21 @@
+using Repro.Config;
 using Repro.Core.Data;
 
 namespace Repro.Core.Models;
 
 /// <summary>
-/// torchvision's published ImageNet checkpoints, the ones SPEC.md names, kept in PyTorch's own cache
+/// torchvision's published ImageNet checkpoints (the IMAGENET1K_V1 weights of torchvision/models/resnet.py and
+/// densenet.py, the tutorial's <c>pretrained=True</c>), kept in PyTorch's own cache
 /// (<c>$TORCH_HOME/hub/checkpoints</c>, default <c>~/.cache/torch/hub/checkpoints</c>) so that a user who has
 /// run torchvision already has them. The file names carry the first 8 hex digits of the file's SHA-256,
 /// which <see cref="Checkpoint.Load"/> checks.
 /// </summary>
 public static class PretrainedWeights
 {
-    private static readonly IReadOnlyDictionary<string, string> Files = new Dictionary<string, string>
+    private static readonly IReadOnlyDictionary<ModelKind, string> Files = new Dictionary<ModelKind, string>
     {
-        ["resnet50"] = "resnet50-19c8e357.pth",
-        ["densenet121"] = "densenet121-a639ec97.pth",
+        [ModelKind.ResNet50] = "resnet50-19c8e357.pth",
+        [ModelKind.DenseNet121] = "densenet121-a639ec97.pth",
     };
 
     /// <summary>The cache folder PyTorch uses for hub checkpoints.</summary>
@@ -33,10 +35,10 @@ public static class PretrainedWeights
     }
 
     /// <summary>The local path of <paramref name="arch"/>'s ImageNet weights, downloaded on first use.</summary>
-    public static string Resolve(string arch, Uri? mirror = null, Action<string>? log = null)
+    public static string Resolve(ModelKind arch, Uri? mirror = null, Action<string>? log = null)
     {
         if (!Files.TryGetValue(arch, out var file))
-            throw new ArgumentException($"no ImageNet weights known for '{arch}' (known: {string.Join(", ", Files.Keys)})", nameof(arch));
+            throw new ArgumentOutOfRangeException(nameof(arch), arch, "no ImageNet weights known");
         string path = Path.Combine(CacheDirectory, file);
         if (File.Exists(path))
             return path;

@@ -1,3 +1,4 @@
+using Repro.Config;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,15 +10,12 @@ namespace Repro.Core.Models;
 /// </summary>
 public static partial class Zoo
 {
-    /// <summary>The architectures Repro knows, by the names experiments.yaml uses.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["resnet50", "densenet121"];
-
-    /// <summary>Builds an architecture by name with randomly initialised weights.</summary>
-    public static nn.Module<Tensor, Tensor> Create(string name, int numClasses) => name switch
+    /// <summary>Builds an architecture with randomly initialised weights.</summary>
+    public static nn.Module<Tensor, Tensor> Create(ModelKind architecture, int numClasses) => architecture switch
     {
-        "resnet50" => resnet50(numClasses),
-        "densenet121" => densenet121(numClasses),
-        _ => throw new ArgumentException($"unknown model '{name}' (known: {string.Join(", ", Names)})", nameof(name)),
+        ModelKind.ResNet50 => resnet50(numClasses),
+        ModelKind.DenseNet121 => densenet121(numClasses),
+        _ => throw new ArgumentOutOfRangeException(nameof(architecture), architecture, null),
     };
 
     /// <summary>ResNet-50 v1.5: Bottleneck blocks (3, 4, 6, 3); 23,528,522 parameters with 10 classes.</summary>

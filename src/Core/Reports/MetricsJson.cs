@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Repro.Config;
 using Repro.Core.Engine;
 
 namespace Repro.Core.Reports;

@@ -107,6 +107,21 @@ public static class ReportWriter
         return md.ToString();
     }
 
+    /// <summary>lesion.md: the lesion study's table, after Veit et al. (2016).</summary>
+    public static string Lesion(string experiment, double baseline, IReadOnlyList<(string Block, double Accuracy)> rows)
+    {
+        var md = new StringBuilder();
+        md.Append(CultureInfo.InvariantCulture, $"# Lesion study: {experiment}\n\n");
+        md.Append("Test accuracy with one residual block removed (identity shortcut kept), after Veit et al., ");
+        md.Append("\"Residual Networks Behave Like Ensembles of Relatively Shallow Networks\" (2016).\n\n");
+        md.Append("| removed block | test accuracy | change (points) |\n|---|---|---|\n");
+        md.Append(CultureInfo.InvariantCulture, $"| none | {Pct(baseline)} | |\n");
+        foreach (var (block, accuracy) in rows)
+            md.Append(CultureInfo.InvariantCulture, $"| {block} | {Pct(accuracy)} | {100 * (accuracy - baseline):+0.00;-0.00} |\n");
+        md.Append("\n![lesion study](lesion.png)\n");
+        return md.ToString();
+    }
+
     /// <summary>history.csv: one row per epoch, invariant culture.</summary>
     public static string HistoryCsv(IReadOnlyList<EpochRecord> history)
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Repro.Config;
 using Repro.Core.Engine;
 using TorchSharp.Modules;
 using static TorchSharp.torch.utils;
@@ -15,9 +16,6 @@ namespace Repro.Core.Reports;
 /// </summary>
 public sealed class TensorBoardLog
 {
-    /// <summary>The folder under a run's output folder that holds its event files.</summary>
-    public const string FolderName = "tensorboard";
-
     private readonly string directory;
     private readonly string suffix;
     private SummaryWriter? writer;
@@ -29,8 +27,8 @@ public sealed class TensorBoardLog
         suffix = stage;
     }
 
-    /// <summary>A log for one stage ("train" or "test") of the run whose output folder is <paramref name="runDirectory"/>.</summary>
-    public static TensorBoardLog ForStage(string runDirectory, string stage) => new(Path.Combine(runDirectory, FolderName), stage);
+    /// <summary>A log for one stage ("train" or "test") of the run laid out as <paramref name="layout"/>.</summary>
+    public static TensorBoardLog ForStage(Repro.Config.ExperimentLayout layout, string stage) => new(layout.TensorBoard, stage);
 
     /// <summary>Deletes this stage's event files: a stage that starts from scratch must not add to a previous run's curves.</summary>
     public void Reset()
@@ -77,7 +75,7 @@ public sealed class TensorBoardLog
     /// table. TorchSharp 0.107's SummaryWriter has no add_hparams, so the hyper-parameters go in as text (TensorBoard's
     /// Text tab) rather than the HParams dashboard.
     /// </summary>
-    public void Test(TestMetrics metrics, int epochs, string confusionPng, IReadOnlyDictionary<string, object?> settings)
+    public void Test(TestMetrics metrics, int epochs, string confusionPng, IEnumerable<(string Key, object? Value)> settings)
     {
         Writer.add_scalar("test/accuracy", (float)metrics.Accuracy, epochs);
         Writer.add_scalar("test/loss", (float)metrics.Loss, epochs);
@@ -95,6 +93,7 @@ public sealed class TensorBoardLog
         null => "",
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         bool b => b ? "true" : "false",
+        Enum e => Repro.Config.Choice.Name(e),
         System.Collections.IEnumerable list and not string => string.Join(", ", list.Cast<object?>().Select(Format)),
         _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
     };

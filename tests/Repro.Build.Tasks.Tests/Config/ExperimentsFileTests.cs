@@ -39,10 +39,10 @@ public sealed class ExperimentsFileTests : IDisposable
 
         Assert.Empty(file.Errors);
         var a = Assert.Single(file.Experiments);
-        // Built-in defaults must have the types the accessors read (a boxed int default once broke Crop).
-        Assert.Equal(224, a.Crop);
-        Assert.Equal(32, a.Batch);
-        Assert.Equal(128, a.TestBatch);
+        // Built-in defaults must have the types the spec reads (a boxed int default once broke Crop).
+        Assert.Equal(224, a.Input.Crop);
+        Assert.Equal(32, a.Training.Batch);
+        Assert.Equal(128, a.Evaluation.TestBatch);
         Assert.Contains("\"crop\": 224", a.Canonical(Stage.Train, dir));
     }
 

@@ -1,3 +1,4 @@
+using Repro.Config;
 using Repro.Core.Data;
 
 namespace Repro.Core.Tests.Data;
@@ -53,7 +54,7 @@ public class Cifar10DatasetTests
     {
         using var dir = new TempDir();
 
-        var e = Assert.Throws<DataException>(() => Datasets.Open("cifar10", Path.GetDirectoryName(Fixtures.Cifar(dir, records: 2))!));
+        var e = Assert.Throws<DataException>(() => Datasets.Open(DatasetKind.Cifar10, Path.GetDirectoryName(Fixtures.Cifar(dir, records: 2))!));
 
         Assert.Contains("30730000", e.Message);
     }

@@ -1,3 +1,4 @@
+using Repro.Config;
 using Repro.Core.Data;
 
 namespace Repro.Core.Tests.Data;
@@ -9,7 +10,7 @@ public sealed class ClassSubsetDatasetTests : IDisposable
     public void Dispose() => dir.Dispose();
 
     private ImageDataset Open(IReadOnlyList<int>? keep) =>
-        Datasets.Open("idx", Fixtures.IdxDataset(dir, train: 40, test: 20, gzip: false), new DatasetOptions(
+        Datasets.Open(DatasetKind.Idx, Fixtures.IdxDataset(dir, train: 40, test: 20, gzip: false), new DatasetOptions(
             ClassNames: IdxDataset.FashionMnistClasses, KeepClasses: keep));
 
     [Fact]

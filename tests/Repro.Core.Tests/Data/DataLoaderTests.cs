@@ -1,3 +1,4 @@
+using Repro.Config;
 using Repro.Core.Data;
 using SkiaSharp;
 using TorchSharp;
@@ -14,7 +15,7 @@ public class DataLoaderTests
         {
             Fixtures.WriteImage(Path.Combine(root, $"c{i % 3}", $"img{i:D2}.jpg"), 40, 30, seed: i);
         }
-        return Datasets.Open("imagefolder", root);
+        return Datasets.Open(DatasetKind.ImageFolder, root);
     }
 
     private static List<(float[] Images, long[] Labels, int[] Indices)> Run(DataLoader loader, int epoch)
@@ -97,7 +98,7 @@ public class DataLoaderTests
         var root = dir.Sub("pattern");
         Directory.CreateDirectory(Path.Combine(root, "c"));
         File.WriteAllBytes(Path.Combine(root, "c", "p.png"), Fixtures.Encode(10, 6, SKEncodedImageFormat.Png));
-        var ds = Datasets.Open("imagefolder", root);
+        var ds = Datasets.Open(DatasetKind.ImageFolder, root);
         // Crop 3: resize the short side to floor(3 / 0.875) = 3, then the centre 3x3.
         using var loader = new DataLoader(ds, [0], new InputPipeline(3, Augment: false, Normalization.ImageNet), 1, shuffle: true, seed: 9);
 
@@ -124,7 +125,7 @@ public class DataLoaderTests
         var ds = Photos(dir);
         var pipeline = new InputPipeline(16, true, Normalization.ImageNet);
         using var loader = new DataLoader(ds, Enumerable.Range(0, 14).ToArray(), pipeline, 5, shuffle: true, seed: 4, threads: 2);
-        var fresh = Datasets.Open("imagefolder", ds.Root);
+        var fresh = Datasets.Open(DatasetKind.ImageFolder, ds.Root);
         var reference = Run(new DataLoader(fresh, Enumerable.Range(0, 14).ToArray(), pipeline, 5, shuffle: true, seed: 4), 1);
 
         Run(loader, 0);
@@ -140,7 +141,7 @@ public class DataLoaderTests
     {
         using var dir = new TempDir();
         var ds = Photos(dir);
-        var noCache = Datasets.Open("imagefolder", ds.Root);
+        var noCache = Datasets.Open(DatasetKind.ImageFolder, ds.Root);
         noCache.DecodedCacheCapacityBytes = 0;
         var pipeline = new InputPipeline(16, true, Normalization.ImageNet);
         using var uncached = new DataLoader(noCache, Enumerable.Range(0, 14).ToArray(), pipeline, 7, true, 4);

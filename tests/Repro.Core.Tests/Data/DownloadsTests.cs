@@ -1,3 +1,4 @@
+using Repro.Config;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
@@ -142,7 +143,7 @@ public class DownloadsTests
         var archive = TarGz(entries);
         using var server = new LoopbackServer();
         server.Add("cifar-10-binary.tar.gz", archive);
-        var official = Downloads.Official("cifar10");
+        var official = Downloads.Official(DatasetKind.Cifar10);
         var source = official.WithMirror(server.BaseUrl) with
         {
             Files = [official.WithMirror(server.BaseUrl).Files[0] with { Md5 = Md5(archive) }],
@@ -172,14 +173,14 @@ public class DownloadsTests
         using var server = new LoopbackServer();
         server.Add("images.tar.gz", images);
         server.Add("annotations.tar.gz", annotations);
-        var mirrored = Downloads.Official("oxford-pet").WithMirror(server.BaseUrl);
+        var mirrored = Downloads.Official(DatasetKind.OxfordPet).WithMirror(server.BaseUrl);
         var source = mirrored with { Files = [mirrored.Files[0] with { Md5 = Md5(images) }, mirrored.Files[1] with { Md5 = Md5(annotations) }] };
         using var http = new HttpClient();
 
         var root = await Downloads.FetchAsync(source, dir.Path, http);
 
         Assert.Equal(Path.Combine(dir.Path, "oxford-iiit-pet"), root);
-        var ds = Datasets.Open("oxford-pet", root);
+        var ds = Datasets.Open(DatasetKind.OxfordPet, root);
         Assert.Equal(37, ds.Samples.Count);
         Assert.Equal(["annotations", "images"], Directory.GetFileSystemEntries(root).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
@@ -187,9 +188,9 @@ public class DownloadsTests
     [Fact]
     public void Official_PublishedChecksums_AreTheKnownOnes()
     {
-        Assert.Equal("c32a1d4ab5d03f1284b67883e8d87530", Downloads.Official("cifar10").Files[0].Md5);
-        Assert.Equal(["images", "annotations"], Downloads.Official("oxford-pet").Files.Select(f => f.ExtractsTo));
-        Assert.Equal(4, Downloads.Official("idx").Files.Count(f => f.Md5 is { Length: 32 }));
-        Assert.Equal(228_813_984, Downloads.Official("flower").Files[0].Size);
+        Assert.Equal("c32a1d4ab5d03f1284b67883e8d87530", Downloads.Official(DatasetKind.Cifar10).Files[0].Md5);
+        Assert.Equal(["images", "annotations"], Downloads.Official(DatasetKind.OxfordPet).Files.Select(f => f.ExtractsTo));
+        Assert.Equal(4, Downloads.Official(DatasetKind.Idx).Files.Count(f => f.Md5 is { Length: 32 }));
+        Assert.Equal(228_813_984, Downloads.Official(DatasetKind.Flower).Files[0].Size);
     }
 }

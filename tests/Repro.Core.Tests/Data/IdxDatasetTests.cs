@@ -1,3 +1,4 @@
+using Repro.Config;
 using Repro.Core.Data;
 
 namespace Repro.Core.Tests.Data;
@@ -12,7 +13,7 @@ public class IdxDatasetTests
         using var dir = new TempDir();
         var root = Fixtures.IdxDataset(dir, train: 12, test: 5, gzip);
 
-        var ds = Datasets.Open("idx", root);
+        var ds = Datasets.Open(DatasetKind.Idx, root);
 
         Assert.Equal(17, ds.Samples.Count);
         Assert.Equal(IdxDataset.FashionMnistClasses, ds.Classes);
@@ -27,7 +28,7 @@ public class IdxDatasetTests
     public void Load_GrayscaleRecord_ReturnsThreeEqualChannelsOfThatRecord()
     {
         using var dir = new TempDir();
-        var ds = Datasets.Open("idx", Fixtures.IdxDataset(dir, train: 3, test: 2, gzip: true));
+        var ds = Datasets.Open(DatasetKind.Idx, Fixtures.IdxDataset(dir, train: 3, test: 2, gzip: true));
 
         var img = ds.Load(2);
 
@@ -41,7 +42,7 @@ public class IdxDatasetTests
     public void ContentHash_DifferentRecords_Differ()
     {
         using var dir = new TempDir();
-        var ds = Datasets.Open("idx", Fixtures.IdxDataset(dir, train: 3, test: 0, gzip: false));
+        var ds = Datasets.Open(DatasetKind.Idx, Fixtures.IdxDataset(dir, train: 3, test: 0, gzip: false));
 
         Assert.Null(ds.OfficialSplit);
         Assert.Equal(64, ds.ContentHash(0).Length);
@@ -52,7 +53,7 @@ public class IdxDatasetTests
     public void Open_FolderWithoutFashionInName_UsesDigitClasses()
     {
         using var dir = new TempDir();
-        var ds = Datasets.Open("idx", Fixtures.IdxDataset(dir, train: 2, test: 0, gzip: false, name: "mnist"));
+        var ds = Datasets.Open(DatasetKind.Idx, Fixtures.IdxDataset(dir, train: 2, test: 0, gzip: false, name: "mnist"));
 
         Assert.Equal(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"], ds.Classes);
     }
@@ -65,7 +66,7 @@ public class IdxDatasetTests
         var images = Path.Combine(root, "train-images-idx3-ubyte");
         Fixtures.WriteIdxImages(images, 2, 4, 3, gzip: false, magic: 0x0801);
 
-        var e = Assert.Throws<DataException>(() => Datasets.Open("idx", root));
+        var e = Assert.Throws<DataException>(() => Datasets.Open(DatasetKind.Idx, root));
 
         Assert.Equal(images, e.FilePath);
         Assert.Contains("0x00000803", e.Message);
@@ -78,7 +79,7 @@ public class IdxDatasetTests
         var root = Fixtures.IdxDataset(dir, train: 2, test: 0, gzip: false);
         Fixtures.WriteIdxLabels(Path.Combine(root, "train-labels-idx1-ubyte"), [1, 10], gzip: false);
 
-        var e = Assert.Throws<DataException>(() => Datasets.Open("idx", root));
+        var e = Assert.Throws<DataException>(() => Datasets.Open(DatasetKind.Idx, root));
 
         Assert.EndsWith("train-labels-idx1-ubyte", e.FilePath);
         Assert.Contains("label 10 of record 1 is out of range: expected 0..9", e.Message);
@@ -91,7 +92,7 @@ public class IdxDatasetTests
         var root = Fixtures.IdxDataset(dir, train: 3, test: 0, gzip: false);
         Fixtures.WriteIdxLabels(Path.Combine(root, "train-labels-idx1-ubyte"), [1, 2], gzip: false);
 
-        var e = Assert.Throws<DataException>(() => Datasets.Open("idx", root));
+        var e = Assert.Throws<DataException>(() => Datasets.Open(DatasetKind.Idx, root));
 
         Assert.EndsWith("train-labels-idx1-ubyte", e.FilePath);
     }
@@ -101,13 +102,13 @@ public class IdxDatasetTests
     {
         using var dir = new TempDir();
 
-        Assert.Throws<DataException>(() => Datasets.Open("idx", dir.Path));
+        Assert.Throws<DataException>(() => Datasets.Open(DatasetKind.Idx, dir.Path));
     }
 
     [DebianFashionMnistFact]
     public void Open_DebianFashionMnist_HasSeventyThousandImages()
     {
-        var ds = Datasets.Open("idx", DebianFashionMnistFactAttribute.Folder);
+        var ds = Datasets.Open(DatasetKind.Idx, DebianFashionMnistFactAttribute.Folder);
         Assert.Equal(60_000, ds.OfficialSplit!.Train.Count);
         Assert.Equal(10_000, ds.OfficialSplit.Test.Count);
         Assert.Equal((28, 28), (ds.Load(0).Width, ds.Load(0).Height));

@@ -1,3 +1,4 @@
+using Repro.Config;
 using Repro.Core.Data;
 using SkiaSharp;
 
@@ -22,7 +23,7 @@ public class ImageFolderDatasetTests
     {
         using var dir = new TempDir();
 
-        var ds = Datasets.Open("flower", Tree(dir));
+        var ds = Datasets.Open(DatasetKind.Flower, Tree(dir));
 
         Assert.Equal(["Roses", "daisy", "tulips"], ds.Classes);
         Assert.Equal(
@@ -35,7 +36,7 @@ public class ImageFolderDatasetTests
     public void Load_Png_ReturnsExactPixels()
     {
         using var dir = new TempDir();
-        var ds = Datasets.Open("imagefolder", Tree(dir));
+        var ds = Datasets.Open(DatasetKind.ImageFolder, Tree(dir));
 
         var img = ds.Load(2);
 
@@ -58,7 +59,7 @@ public class ImageFolderDatasetTests
             File.WriteAllBytes(Path.Combine(root, "c", "g.png"), data.ToArray());
         }
 
-        var img = Datasets.Open("imagefolder", root).Load(0);
+        var img = Datasets.Open(DatasetKind.ImageFolder, root).Load(0);
 
         Assert.Equal(new byte[] { 90, 90, 90 }, img.Pixels[15..18]);
     }
@@ -69,7 +70,7 @@ public class ImageFolderDatasetTests
         using var dir = new TempDir();
         var root = dir.Sub("big");
         Fixtures.WriteImage(Path.Combine(root, "c", "p.jpg"), 400, 300);
-        var ds = Datasets.Open("imagefolder", root);
+        var ds = Datasets.Open(DatasetKind.ImageFolder, root);
 
         var full = ds.Load(0);
         var scaled = ds.Load(0, minShortSide: 100);
@@ -86,7 +87,7 @@ public class ImageFolderDatasetTests
         var root = Tree(dir);
         var empty = dir.Sub("flower_photos", "sunflowers");
 
-        var e = Assert.Throws<DataException>(() => Datasets.Open("flower", root));
+        var e = Assert.Throws<DataException>(() => Datasets.Open(DatasetKind.Flower, root));
 
         Assert.Equal(empty, e.FilePath);
         Assert.Contains("no images", e.Message);
@@ -100,7 +101,7 @@ public class ImageFolderDatasetTests
         var bad = Path.Combine(root, "tulips", "b.jpg");
         var bytes = Fixtures.Encode(64, 64, SKEncodedImageFormat.Jpeg);
         File.WriteAllBytes(bad, bytes[..(bytes.Length / 2)]);
-        var ds = Datasets.Open("flower", root);
+        var ds = Datasets.Open(DatasetKind.Flower, root);
 
         var e = Assert.Throws<DataException>(() => ds.Load(3));
 
@@ -115,7 +116,7 @@ public class ImageFolderDatasetTests
         File.WriteAllBytes(Path.Combine(root, "tulips", "b.jpg"), [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]);
         File.WriteAllText(Path.Combine(root, "daisy", "junk.png"), "not a png");
 
-        var ds = Datasets.Open("flower", root, new DatasetOptions(SkipCorruptImages: true));
+        var ds = Datasets.Open(DatasetKind.Flower, root, new DatasetOptions(SkipCorruptImages: true));
 
         Assert.Equal(["daisy/junk.png", "tulips/b.jpg"], ds.SkippedFiles.Order(StringComparer.Ordinal));
         Assert.Equal(["Roses/x.JPG", "daisy/sub/z.jpg", "tulips/a.png"], ds.Samples.Select(s => s.Path));
@@ -129,7 +130,7 @@ public class ImageFolderDatasetTests
     {
         using var dir = new TempDir();
         var root = Tree(dir);
-        var ds = Datasets.Open("flower", root);
+        var ds = Datasets.Open(DatasetKind.Flower, root);
 
         var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(root, "daisy", "sub", "z.jpg"))));
 

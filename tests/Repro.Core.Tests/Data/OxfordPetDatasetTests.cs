@@ -1,3 +1,4 @@
+using Repro.Config;
 using Repro.Core.Data;
 
 namespace Repro.Core.Tests.Data;
@@ -9,7 +10,7 @@ public class OxfordPetDatasetTests
     {
         using var dir = new TempDir();
 
-        var ds = Datasets.Open("oxford-pet", Fixtures.OxfordPet(dir));
+        var ds = Datasets.Open(DatasetKind.OxfordPet, Fixtures.OxfordPet(dir));
 
         Assert.Equal(37, ds.Classes.Count);
         Assert.Equal("Abyssinian", ds.Classes[0]);
@@ -27,7 +28,7 @@ public class OxfordPetDatasetTests
     {
         using var dir = new TempDir();
 
-        var ds = Datasets.Open("oxford-pet", Fixtures.OxfordPet(dir), new DatasetOptions(PetSplit: "seeded"));
+        var ds = Datasets.Open(DatasetKind.OxfordPet, Fixtures.OxfordPet(dir), new DatasetOptions(PetSplit: "seeded"));
 
         Assert.Null(ds.OfficialSplit);
         var split = Splits.Stratified(ds, 0.5, 3);
@@ -42,7 +43,7 @@ public class OxfordPetDatasetTests
         var list = Path.Combine(root, "annotations", "list.txt");
         File.AppendAllText(list, "breed99_1 38 1 1\n");
 
-        var e = Assert.Throws<DataException>(() => Datasets.Open("oxford-pet", root));
+        var e = Assert.Throws<DataException>(() => Datasets.Open(DatasetKind.OxfordPet, root));
 
         Assert.Equal(list, e.FilePath);
         Assert.Contains("1..37", e.Message);
@@ -56,7 +57,7 @@ public class OxfordPetDatasetTests
         var missing = Path.Combine(root, "images", "breed05_1.jpg");
         File.Delete(missing);
 
-        var e = Assert.Throws<DataException>(() => Datasets.Open("oxford-pet", root));
+        var e = Assert.Throws<DataException>(() => Datasets.Open(DatasetKind.OxfordPet, root));
 
         Assert.Equal(missing, e.FilePath);
     }

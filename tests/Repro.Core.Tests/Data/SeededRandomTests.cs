@@ -63,4 +63,32 @@ public class SeededRandomTests
         Assert.NotEqual(Enumerable.Range(0, 50), x);
         Assert.Equal(Enumerable.Range(0, 50), x.Order());
     }
+
+    // Values of the LibTorch seed derivation as the first locked results were produced (TorchRuntime.Derive then):
+    // a change here changes every locked result.
+    [Theory]
+    [InlineData(RandomStream.Initialization, 1UL, 0UL, 0xaf837a35c0c34ce0UL)]
+    [InlineData(RandomStream.Dropout, 1UL, 3UL, 0xd55b1be1638b2d7cUL)]
+    [InlineData(RandomStream.FeatureOrder, 7UL, 2UL, 0xd81befc0a375120aUL)]
+    public void TorchSeed_LockedStreams_KeepTheirValues(RandomStream stream, ulong seed, ulong epoch, ulong expected) =>
+        Assert.Equal(expected, SeededRandom.TorchSeed(stream, seed, epoch));
+
+    [Fact]
+    public void TorchSeed_EachOfSeedEpochStream_ChangesTheSeed()
+    {
+        ulong baseSeed = SeededRandom.TorchSeed(RandomStream.Dropout, 1, 0);
+
+        Assert.Equal(4, new[] { baseSeed, SeededRandom.TorchSeed(RandomStream.Dropout, 2, 0), SeededRandom.TorchSeed(RandomStream.Dropout, 1, 1),
+            SeededRandom.TorchSeed(RandomStream.Initialization, 1, 0) }.Distinct().Count());
+    }
+
+    [Fact]
+    public void Create_ManagedStream_IsTheSeedWithTheStreamsKey()
+    {
+        // The managed keys are the streams' identities since the first locked results (the split's is "SPLIT\0\0\1").
+        var named = SeededRandom.Stream(RandomStream.Split, 3, 4);
+        var keyed = SeededRandom.Create(3, 0x5350_4C49_5400_0001UL, 4);
+
+        Assert.Equal(keyed.NextUInt64(), named.NextUInt64());
+    }
 }

@@ -1,3 +1,4 @@
+using Repro.Config;
 using Repro.Core.Data;
 
 namespace Repro.Core.Tests.Data;
@@ -8,7 +9,7 @@ public class SplitsTests
     public void WriteManifest_SameSeed_ByteIdenticalManifest()
     {
         using var dir = new TempDir();
-        var ds = Datasets.Open("idx", Fixtures.IdxDataset(dir, train: 60, test: 0, gzip: false));
+        var ds = Datasets.Open(DatasetKind.Idx, Fixtures.IdxDataset(dir, train: 60, test: 0, gzip: false));
 
         var a = Splits.WriteManifest(ds, Splits.Stratified(ds, 0.2, 7), Path.Combine(dir.Path, "out", "a.tsv"));
         var b = Splits.WriteManifest(ds, Splits.Stratified(ds, 0.2, 7), Path.Combine(dir.Path, "out", "b.tsv"));
@@ -23,7 +24,7 @@ public class SplitsTests
     public void Stratified_OtherSeed_OtherSplitAndManifestHash()
     {
         using var dir = new TempDir();
-        var ds = Datasets.Open("idx", Fixtures.IdxDataset(dir, train: 60, test: 0, gzip: false));
+        var ds = Datasets.Open(DatasetKind.Idx, Fixtures.IdxDataset(dir, train: 60, test: 0, gzip: false));
 
         var s1 = Splits.Stratified(ds, 0.2, 7);
         var s2 = Splits.Stratified(ds, 0.2, 8);
@@ -39,7 +40,7 @@ public class SplitsTests
     {
         using var dir = new TempDir();
         // 95 samples, labels i mod 10: classes 0-4 have 10 members, classes 5-9 have 9.
-        var ds = Datasets.Open("idx", Fixtures.IdxDataset(dir, train: 95, test: 0, gzip: false));
+        var ds = Datasets.Open(DatasetKind.Idx, Fixtures.IdxDataset(dir, train: 95, test: 0, gzip: false));
 
         var split = Splits.Stratified(ds, 0.1, 1);
 
@@ -54,7 +55,7 @@ public class SplitsTests
     public void WriteManifest_Rows_HoldPathLabelClassSplitAndHash()
     {
         using var dir = new TempDir();
-        var ds = Datasets.Open("idx", Fixtures.IdxDataset(dir, train: 3, test: 1, gzip: false));
+        var ds = Datasets.Open(DatasetKind.Idx, Fixtures.IdxDataset(dir, train: 3, test: 1, gzip: false));
 
         var m = Splits.WriteManifest(ds, ds.OfficialSplit!, Path.Combine(dir.Path, "m.tsv"));
 

@@ -1,3 +1,4 @@
+using Repro.Config;
 using Repro.Core.Engine;
 using Repro.Core.Models;
 using static TorchSharp.torch;
@@ -34,7 +35,7 @@ public sealed class InputFormatTests
     {
         using var scope = NewDisposeScope();
         manual_seed(3);
-        var model = Zoo.Create("resnet50", 10);
+        var model = Zoo.Create(ModelKind.ResNet50, 10);
         model.eval();
         using var noGrad = no_grad();
         var x = randn(2, 3, 32, 32, generator: new Generator(5));

@@ -1,3 +1,4 @@
+using Repro.Config;
 using Repro.Core.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -8,32 +9,24 @@ public sealed class OptimizationTests
 {
     private const long StepsPerEpoch = 4;
 
-    private static double[] Rates(TinyExperiment tiny) =>
-        Enumerable.Range(0, (int)(tiny.Experiment.Epochs * StepsPerEpoch))
-            .Select(step => Optimization.LearningRate(tiny.Experiment, step, StepsPerEpoch)).ToArray();
+    private static TrainingOptions Options(int epochs = 1, ScheduleKind schedule = ScheduleKind.Constant, OptimizerKind optimizer = OptimizerKind.Adam) =>
+        new(Batch: 32, Epochs: epochs, Optimizer: optimizer, LearningRate: 0.1, Schedule: schedule);
+
+    private static double[] Rates(TrainingOptions o) =>
+        Enumerable.Range(0, (int)(o.Epochs * StepsPerEpoch)).Select(step => Optimization.LearningRate(o, step, StepsPerEpoch)).ToArray();
 
     [Fact]
-    public void LearningRate_Constant_BaseRateEveryStep()
-    {
-        using var tiny = new TinyExperiment("lr: 0.1", "epochs: 3", "schedule: constant");
-
-        Assert.All(Rates(tiny), lr => Assert.Equal(0.1, lr, 12));
-    }
+    public void LearningRate_Constant_BaseRateEveryStep() =>
+        Assert.All(Rates(Options(epochs: 3)), lr => Assert.Equal(0.1, lr, 12));
 
     [Fact]
-    public void LearningRate_Warmup_RisesLinearlyToBaseThenConstant()
-    {
-        using var tiny = new TinyExperiment("lr: 0.1", "epochs: 2", "schedule: constant", "warmup_epochs: 1");
-
-        Assert.Equal([0.025, 0.05, 0.075, 0.1, 0.1, 0.1, 0.1, 0.1], Rates(tiny).Select(r => Math.Round(r, 12)));
-    }
+    public void LearningRate_Warmup_RisesLinearlyToBaseThenConstant() =>
+        Assert.Equal([0.025, 0.05, 0.075, 0.1, 0.1, 0.1, 0.1, 0.1], Rates(Options(epochs: 2) with { WarmupEpochs = 1 }).Select(r => Math.Round(r, 12)));
 
     [Fact]
     public void LearningRate_CosineAfterWarmup_HalfPeriodOverRemainingSteps()
     {
-        using var tiny = new TinyExperiment("lr: 0.1", "epochs: 3", "schedule: cosine", "warmup_epochs: 1");
-
-        var rates = Rates(tiny);
+        var rates = Rates(Options(epochs: 3, ScheduleKind.Cosine) with { WarmupEpochs = 1 });
 
         Assert.Equal(0.025, rates[0], 12);
         Assert.Equal(0.1, rates[3], 12);
@@ -46,23 +39,29 @@ public sealed class OptimizationTests
     [Fact]
     public void LearningRate_Step_DecaysByGammaEveryStepEpochs()
     {
-        using var tiny = new TinyExperiment("lr: 0.1", "epochs: 5", "schedule: step", "step_epochs: 2", "step_gamma: 0.1");
-
-        var perEpoch = Rates(tiny).Chunk((int)StepsPerEpoch).Select(chunk => Math.Round(chunk.Distinct().Single(), 12));
+        var perEpoch = Rates(Options(epochs: 5, ScheduleKind.Step) with { StepEpochs = 2, StepGamma = 0.1 })
+            .Chunk((int)StepsPerEpoch).Select(chunk => Math.Round(chunk.Distinct().Single(), 12));
 
         Assert.Equal([0.1, 0.1, 0.01, 0.01, 0.001], perEpoch);
     }
 
-    [Theory]
-    [InlineData("adam", "Adam")]
-    [InlineData("adamw", "AdamW")]
-    [InlineData("sgd", "SGD")]
-    public void Create_OptimizerName_MakesThatOptimizerWithItsRateAndDecay(string name, string type)
+    [Fact]
+    public void LearningRate_EverySchedule_HasARule()
     {
-        using var tiny = new TinyExperiment($"optimizer: {name}", "lr: 0.05", "weight_decay: 0.01");
+        // A schedule added to the enum without a rule must fail here, not silently train at a constant rate.
+        foreach (var schedule in Enum.GetValues<ScheduleKind>())
+            Assert.True(double.IsFinite(Optimization.LearningRate(Options(epochs: 2, schedule), 5, StepsPerEpoch)));
+    }
+
+    [Theory]
+    [InlineData(OptimizerKind.Adam, "Adam")]
+    [InlineData(OptimizerKind.AdamW, "AdamW")]
+    [InlineData(OptimizerKind.Sgd, "SGD")]
+    public void Create_Optimizer_MakesThatOptimizerWithItsRateAndDecay(OptimizerKind kind, string type)
+    {
         using var p = new TorchSharp.Modules.Parameter(ones(2));
 
-        using var optimizer = Optimization.Create(tiny.Experiment, [p]);
+        using var optimizer = Optimization.Create(Options(optimizer: kind) with { LearningRate = 0.05, WeightDecay = 0.01 }, [p]);
 
         Assert.Equal(type, optimizer.GetType().Name);
         Assert.Equal(0.05, optimizer.ParamGroups.Single().LearningRate, 12);
@@ -75,9 +74,8 @@ public sealed class OptimizationTests
     [InlineData(true, 0.81)]
     public void Create_SgdNesterov_FirstStepFollowsItsMomentumRule(bool nesterov, double expected)
     {
-        using var tiny = new TinyExperiment("optimizer: sgd", "lr: 0.1", "momentum: 0.9", $"nesterov: {(nesterov ? "true" : "false")}");
         using var p = new TorchSharp.Modules.Parameter(ones(1, dtype: float64));
-        using var optimizer = Optimization.Create(tiny.Experiment, [p]);
+        using var optimizer = Optimization.Create(Options(optimizer: OptimizerKind.Sgd) with { Momentum = 0.9, Nesterov = nesterov }, [p]);
 
         optimizer.zero_grad();
         p.sum().backward();
@@ -89,9 +87,8 @@ public sealed class OptimizationTests
     [Fact]
     public void SetLearningRate_NewRate_AppliesToEveryGroup()
     {
-        using var tiny = new TinyExperiment("optimizer: adamw", "lr: 0.05");
         using var p = new TorchSharp.Modules.Parameter(ones(2));
-        using var optimizer = Optimization.Create(tiny.Experiment, [p]);
+        using var optimizer = Optimization.Create(Options(optimizer: OptimizerKind.AdamW), [p]);
 
         Optimization.SetLearningRate(optimizer, 0.003);
 

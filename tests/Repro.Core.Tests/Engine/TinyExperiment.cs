@@ -43,16 +43,20 @@ internal sealed class TinyExperiment : IDisposable
 
     public string Directory => dir.Path;
 
-    public Experiment Experiment { get; private set; }
+    public ExperimentSpec Experiment { get; private set; }
 
     /// <summary>Rewrites experiments.yaml with <paramref name="settings"/> changed, as a person editing it would.</summary>
     public void Edit(params string[] settings) => Experiment = Load(settings);
 
     /// <summary>A runner writing to <paramref name="output"/> under this experiment's folder.</summary>
     public ExperimentRunner Runner(string output = "out", IProgress<TrainProgress>? progress = null, List<string>? log = null) =>
-        new(Experiment, dir.Path, Path.Combine(dir.Path, output), progress, log is null ? null : log.Add);
+        new(Run(output), progress, log is null ? null : log.Add);
 
-    private Experiment Load(string[] settings)
+    /// <summary>The run as the build schedules it, writing to <paramref name="output"/> under this experiment's folder.</summary>
+    public ScheduledRun Run(string output = "out") =>
+        ScheduledRun.Create(ConfigPath, Experiment, null, Path.Combine(dir.Path, "artifacts")).WithOutput(Path.Combine(dir.Path, output));
+
+    private ExperimentSpec Load(string[] settings)
     {
         foreach (var line in settings)
         {
@@ -76,7 +80,7 @@ internal sealed class TinyExperiment : IDisposable
         var runner = Runner(output);
         var printed = new List<string>();
         foreach (var stage in new[] { "split", "train", "test" })
-            printed.AddRange(HostProcess.Run(stage, ConfigPath, Experiment.Name, runner.Paths.Directory));
+            printed.AddRange(HostProcess.Run(stage, ConfigPath, Experiment.Name, runner.Layout.Directory));
         return (runner, printed);
     }
 

@@ -1,3 +1,4 @@
+using Repro.Config;
 using Repro.Core.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -21,7 +22,7 @@ public class HeadsTests
     [Fact]
     public void Seed_Resnet50_IsLinearReluDropoutLinear()
     {
-        using var head = Heads.Seed("resnet50", 2048, 10);
+        using var head = Heads.Seed(ModelKind.ResNet50, 2048, 10);
         Assert.Equal(["Linear", "ReLU", "Dropout", "Linear"], head.children().Select(c => c.GetType().Name));
         Assert.Equal(2048 * 256 + 256 + 256 * 10 + 10, head.parameters().Sum(p => p.numel()));
         Assert.Equal(["0.weight", "0.bias", "3.weight", "3.bias"], head.state_dict().Keys);
@@ -30,14 +31,8 @@ public class HeadsTests
     [Fact]
     public void Seed_Densenet121_IsLinearReluLinear()
     {
-        using var head = Heads.Seed("densenet121", 1024, 10);
+        using var head = Heads.Seed(ModelKind.DenseNet121, 1024, 10);
         Assert.Equal(["Linear", "ReLU", "Linear"], head.children().Select(c => c.GetType().Name));
         Assert.Equal(1024 * 128 + 128 + 128 * 10 + 10, head.parameters().Sum(p => p.numel()));
-    }
-
-    [Fact]
-    public void Create_UnknownHead_Throws()
-    {
-        Assert.Throws<ArgumentException>(() => Heads.Create("mlp", "resnet50", 2048, 10));
     }
 }

@@ -38,8 +38,8 @@ public sealed class ModelInputTests
     [InlineData("densenet121")]
     public void Layers_EveryConvolutionAndPooling_ShrinksExactlyAsListed(string arch)
     {
-        using var model = Zoo.Create(arch, 10);
-        var listed = ModelInput.Layers(arch).ToDictionary(l => l.Name);
+        using var model = Zoo.Create(Choice.Parse<ModelKind>(arch), 10);
+        var listed = ModelInput.Layers(Choice.Parse<ModelKind>(arch)).ToDictionary(l => l.Name);
         var seen = new List<string>();
         foreach (var (name, module) in model.named_modules())
         {
@@ -63,9 +63,9 @@ public sealed class ModelInputTests
     [InlineData("densenet121")]
     public void MinimumCrop_ForwardPass_WorksAtMinimumAndFailsBelow(string arch)
     {
-        using var model = Zoo.Create(arch, 10);
+        using var model = Zoo.Create(Choice.Parse<ModelKind>(arch), 10);
         model.eval();
-        int minimum = ModelInput.MinimumCrop(arch);
+        int minimum = ModelInput.MinimumCrop(Choice.Parse<ModelKind>(arch));
 
         Assert.Equal(2, Forward(model, minimum));
         if (minimum > 1)

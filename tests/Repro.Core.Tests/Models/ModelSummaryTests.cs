@@ -1,3 +1,4 @@
+using Repro.Config;
 using System.Text.RegularExpressions;
 using Repro.Core.Models;
 using TorchSharp;
@@ -10,13 +11,13 @@ public class ModelSummaryTests
     // One 224x224 forward per model and configuration, shared by the tests that read it.
     private static readonly Dictionary<string, Lazy<ModelSummary>> Summaries = new()
     {
-        ["resnet50"] = new(() => Summarise("resnet50", "linear", "none")),
-        ["densenet121"] = new(() => Summarise("densenet121", "linear", "none")),
-        ["resnet50-seed-backbone"] = new(() => Summarise("resnet50", "seed", "backbone")),
-        ["densenet121-seed-backbone"] = new(() => Summarise("densenet121", "seed", "backbone")),
+        ["resnet50"] = new(() => Summarise(ModelKind.ResNet50, HeadKind.Linear, FreezeMode.None)),
+        ["densenet121"] = new(() => Summarise(ModelKind.DenseNet121, HeadKind.Linear, FreezeMode.None)),
+        ["resnet50-seed-backbone"] = new(() => Summarise(ModelKind.ResNet50, HeadKind.Seed, FreezeMode.Backbone)),
+        ["densenet121-seed-backbone"] = new(() => Summarise(ModelKind.DenseNet121, HeadKind.Seed, FreezeMode.Backbone)),
     };
 
-    private static ModelSummary Summarise(string arch, string head, string freeze)
+    private static ModelSummary Summarise(ModelKind arch, HeadKind head, FreezeMode freeze)
     {
         torch.manual_seed(0);
         using var built = ModelBuilder.Build(arch, 10, head, freeze, pretrainedPath: null);

@@ -1,3 +1,4 @@
+using Repro.Config;
 using System.Collections.Specialized;
 using System.Text.RegularExpressions;
 using Repro.Core.Models;
@@ -43,7 +44,7 @@ public sealed partial class NonStrictLoadTests : IDisposable
         // DataParallel's "module." prefix: a common way for every name to stop matching.
         string path = SaveRenamed(source, "renamed.pth", k => "module." + k);
 
-        using var built = ModelBuilder.Build("resnet50", 10, "seed", "backbone", path, strict: false);
+        using var built = ModelBuilder.Build(ModelKind.ResNet50, 10, HeadKind.Seed, FreezeMode.Backbone, path, strict: false);
 
         var skipped = Assert.IsType<NonStrictLoad>(built.NonStrict);
         Assert.Equal(0, skipped.Loaded);
@@ -65,7 +66,7 @@ public sealed partial class NonStrictLoadTests : IDisposable
         using var source = Zoo.resnet50(1000);
         string path = SaveRenamed(source, "renamed.pth", k => "module." + k);
 
-        var error = Assert.Throws<CheckpointException>(() => ModelBuilder.Build("resnet50", 10, "seed", "backbone", path));
+        var error = Assert.Throws<CheckpointException>(() => ModelBuilder.Build(ModelKind.ResNet50, 10, HeadKind.Seed, FreezeMode.Backbone, path));
 
         Assert.Equal("conv1.weight", error.Missing[0]);
         Assert.Contains("module.conv1.weight", error.Unexpected);
@@ -80,8 +81,8 @@ public sealed partial class NonStrictLoadTests : IDisposable
         using var source = Zoo.resnet50(5);
         string path = SaveRenamed(source, "resnet50-5.pth", k => k);
 
-        using var strict = ModelBuilder.Build("resnet50", 5, "seed", "backbone", path);
-        using var lenient = ModelBuilder.Build("resnet50", 5, "seed", "backbone", path, strict: false);
+        using var strict = ModelBuilder.Build(ModelKind.ResNet50, 5, HeadKind.Seed, FreezeMode.Backbone, path);
+        using var lenient = ModelBuilder.Build(ModelKind.ResNet50, 5, HeadKind.Seed, FreezeMode.Backbone, path, strict: false);
 
         Assert.Null(strict.NonStrict);
         Assert.DoesNotContain("non-strict", strict.Classifier);
@@ -96,8 +97,8 @@ public sealed partial class NonStrictLoadTests : IDisposable
         using var source = Zoo.densenet121(5);
         string path = SaveRenamed(source, "densenet121-legacy.pth", k => CurrentDenseLayerKey().Replace(k, "$1$2.$3.$4"));
 
-        using var strict = ModelBuilder.Build("densenet121", 5, "seed", "backbone", path);
-        using var lenient = ModelBuilder.Build("densenet121", 5, "seed", "backbone", path, strict: false);
+        using var strict = ModelBuilder.Build(ModelKind.DenseNet121, 5, HeadKind.Seed, FreezeMode.Backbone, path);
+        using var lenient = ModelBuilder.Build(ModelKind.DenseNet121, 5, HeadKind.Seed, FreezeMode.Backbone, path, strict: false);
 
         // Strict (the default) renames the legacy names as torchvision does and loads every entry.
         Assert.Null(strict.NonStrict);

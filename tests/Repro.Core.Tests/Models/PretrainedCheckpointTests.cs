@@ -1,3 +1,4 @@
+using Repro.Config;
 using Repro.Core.Models;
 using TorchSharp;
 using TorchSharp.PyBridge;
@@ -49,7 +50,7 @@ public sealed class PretrainedCheckpointTests(ITestOutputHelper output) : IDispo
 
     private static void AssertBackboneFrom(BuiltModel built, string path, string classifierPrefix)
     {
-        var file = Checkpoint.ReadFile(path, built.Arch == "densenet121" ? DenseNet.UpgradeLegacyKey : null);
+        var file = Checkpoint.ReadFile(path, built.Module is DenseNet ? DenseNet.UpgradeLegacyKey : null);
         try
         {
             var model = Checkpoint.StateDict(built.Module).ToDictionary(e => e.Name, e => e.Tensor);
@@ -72,33 +73,33 @@ public sealed class PretrainedCheckpointTests(ITestOutputHelper output) : IDispo
         string resnet10 = Path.Combine(dir, "resnet50_10.pth");
         string densenet5 = Path.Combine(dir, "densenet121_5.pth");
 
-        using (var built = ModelBuilder.Build("resnet50", 10, "linear", "none", resnet10))
+        using (var built = ModelBuilder.Build(ModelKind.ResNet50, 10, HeadKind.Linear, FreezeMode.None, resnet10))
         {
             Assert.Equal("classifier from the checkpoint (fc, 10 classes)", built.Classifier);
             AssertLogits(built, input, reference["resnet50_10"], "resnet50, 10-class file, 10 classes");
         }
-        using (var built = ModelBuilder.Build("resnet50", 1000, "linear", "none", resnet1000))
+        using (var built = ModelBuilder.Build(ModelKind.ResNet50, 1000, HeadKind.Linear, FreezeMode.None, resnet1000))
         {
             Assert.Equal("classifier from the checkpoint (fc, 1000 classes)", built.Classifier);
             AssertLogits(built, input, reference["resnet50_1000"], "resnet50, 1000-class file, 1000 classes");
         }
-        using (var built = ModelBuilder.Build("resnet50", 10, "seed", "backbone", resnet1000))
+        using (var built = ModelBuilder.Build(ModelKind.ResNet50, 10, HeadKind.Seed, FreezeMode.Backbone, resnet1000))
         {
             Assert.Equal("new head: seed MLP, 10 classes; checkpoint's 1000-class fc dropped", built.Classifier);
             AssertBackboneFrom(built, resnet1000, "fc.");
         }
-        using (var built = ModelBuilder.Build("resnet50", 5, "linear", "none", resnet10))
+        using (var built = ModelBuilder.Build(ModelKind.ResNet50, 5, HeadKind.Linear, FreezeMode.None, resnet10))
         {
             Assert.Equal("new head: linear, 5 classes; checkpoint's 10-class fc dropped", built.Classifier);
             AssertBackboneFrom(built, resnet10, "fc.");
         }
         // torchvision's legacy DenseNet names and legacy serialization, 5 classes.
-        using (var built = ModelBuilder.Build("densenet121", 5, "linear", "none", densenet5))
+        using (var built = ModelBuilder.Build(ModelKind.DenseNet121, 5, HeadKind.Linear, FreezeMode.None, densenet5))
         {
             Assert.Equal("classifier from the checkpoint (classifier, 5 classes)", built.Classifier);
             AssertLogits(built, input, reference["densenet121_5"], "densenet121, legacy 5-class file, 5 classes");
         }
-        using (var built = ModelBuilder.Build("densenet121", 10, "seed", "none", densenet5))
+        using (var built = ModelBuilder.Build(ModelKind.DenseNet121, 10, HeadKind.Seed, FreezeMode.None, densenet5))
         {
             Assert.Equal("new head: seed MLP, 10 classes; checkpoint's 5-class classifier dropped", built.Classifier);
             AssertBackboneFrom(built, densenet5, "classifier.");

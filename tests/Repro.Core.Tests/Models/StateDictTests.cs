@@ -1,3 +1,4 @@
+using Repro.Config;
 using Repro.Core.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -11,7 +12,7 @@ public class StateDictTests
     [InlineData("densenet121", 727, 7_978_856)]
     public void StateDict_ImageNetModel_EqualsTorchvisionListing(string arch, int entries, long parameters)
     {
-        using var model = Zoo.Create(arch, 1000);
+        using var model = Zoo.Create(Choice.Parse<ModelKind>(arch), 1000);
         var expected = File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Models", "Reference", $"torchvision-{arch}-1000classes.state_dict.txt"))
             .Where(l => !l.StartsWith('#') && l.Length > 0)
             .ToList();

@@ -1,3 +1,4 @@
+using Repro.Config;
 using System.Diagnostics;
 using Repro.Core.Models;
 using TorchSharp;
@@ -75,7 +76,7 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output) : IDisposab
 
         foreach (var arch in new[] { "resnet50", "densenet121" })
         {
-            using var built = ModelBuilder.Build(arch, 1000, "linear", "none", pretrainedPath: null);
+            using var built = ModelBuilder.Build(Choice.Parse<ModelKind>(arch), 1000, HeadKind.Linear, FreezeMode.None, pretrainedPath: null);
             Checkpoint.Load(built.Module, Path.Combine(dir, $"{arch}.pth"), arch == "densenet121" ? DenseNet.UpgradeLegacyKey : null);
             built.SetTrainingMode(false);
             using var _ = torch.no_grad();

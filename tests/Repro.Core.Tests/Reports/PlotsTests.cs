@@ -1,3 +1,4 @@
+using Repro.Config;
 using Repro.Core.Engine;
 using Repro.Core.Reports;
 using Repro.Core.Tests.Data;

@@ -15,7 +15,7 @@ public sealed partial class ReportSnapshotTests(TinyRunFixture run)
     [Fact]
     public void MetricsJson_TinyExperiment_MatchesSnapshot()
     {
-        string metrics = PlatformJsonObject().Replace(File.ReadAllText(run.Runner.Paths.Metrics),
+        string metrics = PlatformJsonObject().Replace(File.ReadAllText(run.Runner.Layout.Metrics),
             block => PlatformJsonValue().Replace(block.Value, m => SameOnEveryMachine.Contains(m.Groups[1].Value) ? m.Value : $"\"{m.Groups[1].Value}\": \"{{{m.Groups[1].Value}}}\""));
 
         Snapshot.VerifyNumbersOnPlatform(metrics, RunPlatform);
@@ -26,7 +26,7 @@ public sealed partial class ReportSnapshotTests(TinyRunFixture run)
     {
         get
         {
-            using var metrics = JsonDocument.Parse(File.ReadAllText(run.Runner.Paths.Metrics));
+            using var metrics = JsonDocument.Parse(File.ReadAllText(run.Runner.Layout.Metrics));
             return metrics.RootElement.GetProperty("platform").GetProperty("id").GetString()!;
         }
     }
@@ -34,7 +34,7 @@ public sealed partial class ReportSnapshotTests(TinyRunFixture run)
     [Fact]
     public void MetricsJson_TinyExperiment_PlatformIsThisMachines()
     {
-        using var metrics = JsonDocument.Parse(File.ReadAllText(run.Runner.Paths.Metrics));
+        using var metrics = JsonDocument.Parse(File.ReadAllText(run.Runner.Layout.Metrics));
         var platform = metrics.RootElement.GetProperty("platform");
         Assert.Equal("1", platform.GetProperty("threads").GetString()); // the tiny experiment's `threads: 1`
 
@@ -46,7 +46,7 @@ public sealed partial class ReportSnapshotTests(TinyRunFixture run)
     [Fact]
     public void ReportMd_TinyExperiment_MatchesSnapshotWithMachineDetailsScrubbed()
     {
-        string report = File.ReadAllText(run.Runner.Paths.Report).Replace(run.Tiny.Directory, "{dir}", StringComparison.Ordinal);
+        string report = File.ReadAllText(run.Runner.Layout.Report).Replace(run.Tiny.Directory, "{dir}", StringComparison.Ordinal);
 
         report = Commit().Replace(report, "git commit `{commit}`");
         report = DeviceLine().Replace(report, "- Device: {device}, $1, {os}");
@@ -61,7 +61,7 @@ public sealed partial class ReportSnapshotTests(TinyRunFixture run)
     [Fact]
     public void HistoryCsv_TinyExperiment_OneRowPerEpochWithTimingsAndMemory()
     {
-        var lines = File.ReadAllLines(run.Runner.Paths.History);
+        var lines = File.ReadAllLines(run.Runner.Layout.History);
 
         Assert.Equal("epoch,train_loss,train_accuracy,validation_loss,validation_accuracy,lr,seconds,images_per_second,rss_mb", lines[0]);
         Assert.Equal(3, lines.Length);

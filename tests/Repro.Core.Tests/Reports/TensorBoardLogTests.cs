@@ -1,3 +1,4 @@
+using Repro.Config;
 using Repro.Core.Reports;
 using Repro.Core.Tests.Engine;
 
@@ -8,7 +9,7 @@ public sealed class TensorBoardLogTests(TinyRunFixture reference)
 {
     private static List<TensorBoardValue> ReadStage(string runDirectory, string stage)
     {
-        var files = Directory.GetFiles(Path.Combine(runDirectory, TensorBoardLog.FolderName), "events.out.tfevents.*." + stage);
+        var files = Directory.GetFiles(ExperimentLayout.ForRun(runDirectory).TensorBoard, "events.out.tfevents.*." + stage);
         return TensorBoardEvents.Read(Assert.Single(files));
     }
 
@@ -16,7 +17,7 @@ public sealed class TensorBoardLogTests(TinyRunFixture reference)
     public void TinyRun_TrainEventFile_StepAndEpochScalarsForEveryStepAndEpoch()
     {
         // The tiny experiment: 24 training images in batches of 8 (3 steps an epoch), 2 epochs.
-        var values = ReadStage(reference.Runner.Paths.Directory, "train");
+        var values = ReadStage(reference.Runner.Layout.Directory, "train");
 
         var counts = values.Where(v => v.Scalar is not null).GroupBy(v => v.Tag).ToDictionary(g => g.Key, g => g.Count());
         Assert.Equal(6, counts["step/train_loss"]);
@@ -31,7 +32,7 @@ public sealed class TensorBoardLogTests(TinyRunFixture reference)
     [Fact]
     public void TinyRun_TestEventFile_TestScalarsConfusionImageAndSettingsText()
     {
-        var values = ReadStage(reference.Runner.Paths.Directory, "test");
+        var values = ReadStage(reference.Runner.Layout.Directory, "test");
 
         Assert.Equal(["test/accuracy", "test/loss", "test/macro_f1"], values.Where(v => v.Scalar is not null).Select(v => v.Tag).Order());
         Assert.All(values, v => Assert.Equal(2, v.Step));
@@ -46,7 +47,7 @@ public sealed class TensorBoardLogTests(TinyRunFixture reference)
 
         var runner = off.RunAll();
 
-        Assert.False(Directory.Exists(Path.Combine(runner.Paths.Directory, TensorBoardLog.FolderName)));
-        Assert.Equal(File.ReadAllBytes(reference.Runner.Paths.Metrics), File.ReadAllBytes(runner.Paths.Metrics));
+        Assert.False(Directory.Exists(runner.Layout.TensorBoard));
+        Assert.Equal(File.ReadAllBytes(reference.Runner.Layout.Metrics), File.ReadAllBytes(runner.Layout.Metrics));
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Xunit.Sdk;
 
 namespace Repro.Core.Tests;
@@ -13,8 +14,35 @@ public sealed class SnapshotTests : IDisposable
     [Fact]
     public void Verify_NoVerifiedFile_WritesReceivedAndFails()
     {
-        Assert.Throws<FailException>(() => Snapshot.Verify("a\r\nb\n", "x", FakeTestFile, "Method"));
-        Assert.Equal("a\nb\n", File.ReadAllText(Path.Combine(dir, "FakeTests.Method.x.received.txt")));
+        Assert.Throws<FailException>(() => Snapshot.Verify("a\r\nb\n", null, FakeTestFile, "Method"));
+        Assert.Equal("a\nb\n", File.ReadAllText(Path.Combine(dir, "FakeTests.Method.received.txt")));
+    }
+
+    [Fact]
+    public void Verify_Parameterised_ComparesWithVerifyNamedFile()
+    {
+        // Verify.Xunit's UseParameters(arch) names this file; under any other name the call fails for want of it.
+        File.WriteAllText(Path.Combine(dir, "FakeTests.Method_arch=resnet50.verified.txt"), "same\n");
+
+        Snapshot.Verify("same\n", [("arch", "resnet50")], FakeTestFile, "Method");
+    }
+
+    [Fact]
+    public void Verify_SeveralParameters_ReceivedNamedInOrderInvariantAndFileSafe()
+    {
+        var culture = CultureInfo.CurrentCulture;
+        // A decimal comma would otherwise name the case differently on a German machine.
+        CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("de-DE");
+        try
+        {
+            Assert.Throws<FailException>(() => Snapshot.Verify("a\n", [("arch", "a/b:c"), ("rate", 0.5), ("head", null)], FakeTestFile, "Method"));
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = culture;
+        }
+
+        Assert.True(File.Exists(Path.Combine(dir, "FakeTests.Method_arch=a-b-c_rate=0.5_head=null.received.txt")));
     }
 
     [Fact]

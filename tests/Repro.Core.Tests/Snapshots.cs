@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -5,10 +6,11 @@ using System.Text;
 namespace Repro.Core.Tests;
 
 /// <summary>
-/// Text snapshots with Verify's conventions, so swapping Verify.Xunit in later is trivial (Verify cannot be
-/// restored here): the accepted text lives beside the test file as <c>&lt;TestClass&gt;.&lt;Method&gt;[.name].verified.txt</c>
-/// (LF endings); a mismatch or a missing verified file writes <c>….received.txt</c> beside it (git-ignored) and
-/// fails. Accept a change by renaming received to verified after reading the diff.
+/// Text snapshots with Verify's conventions, so swapping Verify.Xunit in later is a package change (Verify cannot be
+/// restored here): the accepted text lives beside the test file as <c>{TestClass}.{Method}.verified.txt</c>, or for a
+/// parameterised test <c>{TestClass}.{Method}_{name}={value}_….verified.txt</c> as Verify's <c>UseParameters</c> names it
+/// (LF endings); a mismatch or a missing verified file writes <c>….received.txt</c> beside it (git-ignored) and fails.
+/// Accept a change by renaming received to verified after reading the diff.
 /// </summary>
 public static partial class Snapshot
 {
@@ -23,10 +25,10 @@ public static partial class Snapshot
     /// the rest must be equal, so the format stays locked everywhere while the numbers are checked where they can be.
     /// Reproducibility of numbers across platforms is VerifyExperiments' statistical check, not a snapshot's.
     /// </summary>
-    public static void VerifyNumbersOnPlatform(string text, string platformId, string? name = null, [CallerFilePath] string file = "", [CallerMemberName] string member = "")
+    public static void VerifyNumbersOnPlatform(string text, string platformId, (string Name, object? Value)[]? parameters = null, [CallerFilePath] string file = "", [CallerMemberName] string member = "")
     {
         text = PlatformHeader + platformId + " (numbers exact on this platform, masked on others)\n" + text.Replace("\r\n", "\n", StringComparison.Ordinal);
-        string verifiedPath = Path.Combine(SourceDirectory(file), $"{Path.GetFileNameWithoutExtension(file)}.{member}{(name is null ? "" : "." + name)}.verified.txt");
+        string verifiedPath = Stem(file, member, parameters) + ".verified.txt";
         if (File.Exists(verifiedPath))
         {
             string verified = File.ReadAllText(verifiedPath).Replace("\r\n", "\n", StringComparison.Ordinal);
@@ -39,7 +41,7 @@ public static partial class Snapshot
                 Assert.Fail($"snapshot format differs from {verifiedPath} (accepted on platform {lockedOn}, this is {platformId}; numbers masked):\n{Diff(Masked(verified), Masked(text))}");
             }
         }
-        Verify(text, name, file, member);
+        Verify(text, parameters, file, member);
     }
 
     [System.Text.RegularExpressions.GeneratedRegex(@"-?\d+(\.\d+)?([eE][-+]?\d+)?")]
@@ -47,12 +49,17 @@ public static partial class Snapshot
 
     /// <summary>Compares <paramref name="text"/> with the verified snapshot of the calling test.</summary>
     /// <param name="text">The text under test; CRLF is normalised to LF.</param>
-    /// <param name="name">Optional suffix for tests holding several snapshots.</param>
+    /// <param name="parameters">
+    /// A theory's parameters, as Verify's <c>UseParameters(...)</c> takes them: each case gets its own snapshot named
+    /// <c>…_{name}={value}</c>. Give the test method's own parameter names, in order from the first (a leading subset is
+    /// allowed, as in Verify), e.g. <c>parameters: [("arch", arch)]</c>; Verify reads the names off the method, so other
+    /// names would not survive the swap.
+    /// </param>
     /// <param name="file">The caller's source file (compiler-supplied).</param>
     /// <param name="member">The caller's method (compiler-supplied).</param>
-    public static void Verify(string text, string? name = null, [CallerFilePath] string file = "", [CallerMemberName] string member = "")
+    public static void Verify(string text, (string Name, object? Value)[]? parameters = null, [CallerFilePath] string file = "", [CallerMemberName] string member = "")
     {
-        string stem = Path.Combine(SourceDirectory(file), $"{Path.GetFileNameWithoutExtension(file)}.{member}{(name is null ? "" : "." + name)}");
+        string stem = Stem(file, member, parameters);
         string verifiedPath = stem + ".verified.txt";
         string receivedPath = stem + ".received.txt";
         text = text.Replace("\r\n", "\n", StringComparison.Ordinal);
@@ -70,6 +77,29 @@ public static partial class Snapshot
         }
         File.WriteAllText(receivedPath, text, new UTF8Encoding(false));
         Assert.Fail($"snapshot differs from {verifiedPath} (received: {receivedPath}):\n{Diff(verified, text)}");
+    }
+
+    // Verify's file name: {TestClass}.{Method}, then "_name=value" per parameter.
+    private static string Stem(string file, string member, (string Name, object? Value)[]? parameters)
+    {
+        var name = new StringBuilder($"{Path.GetFileNameWithoutExtension(file)}.{member}");
+        foreach (var (parameterName, value) in parameters ?? [])
+            name.Append('_').Append(parameterName).Append('=').Append(ParameterText(value));
+        return Path.Combine(SourceDirectory(file), name.ToString());
+    }
+
+    // Like Verify: null as "null", numbers in the invariant culture (a snapshot's name must not depend on the machine's
+    // locale), and characters some file system refuses as '-'. The list is fixed, not Path.GetInvalidFileNameChars(),
+    // which on Linux omits Windows' characters and would name the same case differently there.
+    private static string ParameterText(object? value)
+    {
+        string text = value switch
+        {
+            null => "null",
+            IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
+            _ => value.ToString() ?? "null",
+        };
+        return string.Concat(text.Select(c => c < ' ' || "\"\\<>|:*?/".Contains(c, StringComparison.Ordinal) ? '-' : c));
     }
 
     private static string Diff(string verified, string received)

@@ -46,7 +46,7 @@ public class ModelSummaryTests
     [InlineData("densenet121")]
     public void Render_TutorialModel_MatchesSnapshot(string arch)
     {
-        Snapshot.Verify(Summaries[arch].Value.Render(), arch);
+        Snapshot.Verify(Summaries[arch].Value.Render(), parameters: [("arch", arch)]);
     }
 
     [Theory]
@@ -57,7 +57,7 @@ public class ModelSummaryTests
         var summary = Summaries[arch + "-seed-backbone"].Value;
         Assert.Equal(headParameters, summary.TrainableParameters);
         Assert.All(summary.Rows.Where(r => r.Trainable == true), r => Assert.Equal("Linear", r.Type));
-        Snapshot.Verify(summary.Render(), arch);
+        Snapshot.Verify(summary.Render(), parameters: [("arch", arch)]);
     }
 
     [Fact]

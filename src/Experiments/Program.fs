@@ -35,8 +35,9 @@ let private where (results: ParseResults<Command>) =
     let stage name (args: ParseResults<StageArgs>) =
         let run =
             match args.TryGetResult StageArgs.Seed with
-            | Some seed -> sprintf "%s/seed-%d" (args.GetResult StageArgs.Experiment) seed
-            | None -> args.GetResult StageArgs.Experiment
+            // A negative seed is the error being reported, not a run: "a/seed--1" would name a folder that never exists.
+            | Some seed when seed >= 0 -> sprintf "%s/seed-%d" (args.GetResult StageArgs.Experiment) seed
+            | _ -> args.GetResult StageArgs.Experiment
         sprintf "%s: stage '%s': " run name
     match results.GetSubCommand() with
     | Split args -> stage "split" args

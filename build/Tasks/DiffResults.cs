@@ -140,7 +140,7 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
             }
             catch (InvalidDataException e)
             {
-                Log.LogError("Repro", "REPRO321", null, ResultSnapshots.PathFor(LockFile, name), 0, 0, 0, 0, $"unreadable results snapshot: {e.Message}");
+                Log.LogError("Repro", ErrorCodes.UnreadableSnapshot, null, ResultSnapshots.PathFor(LockFile, name), 0, 0, 0, 0, $"unreadable results snapshot: {e.Message}");
                 continue;
             }
             string folder = Path.Combine(plotsDirectory, name);
@@ -245,7 +245,7 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
             Log.LogMessage(MessageImportance.High, $"Repro: {revision} has no {relative}; every result counts as new");
             return null;
         }
-        Log.LogError("Repro", "REPRO320", null, file, 0, 0, 0, 0, $"git show {revision}:./{relative} failed: {stderr.Trim()}");
+        Log.LogError("Repro", ErrorCodes.GitShowFailed, null, file, 0, 0, 0, 0, $"git show {revision}:./{relative} failed: {stderr.Trim()}");
         return null;
     }
 

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
+using Repro.Config;
 
 namespace Repro.Build.Tasks;
 
@@ -67,7 +68,7 @@ public sealed class PatchLibTorchSharp : Microsoft.Build.Utilities.Task
             }
             catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentOutOfRangeException)
             {
-                Log.LogError(null, "REPRO001", null, path, 0, 0, 0, 0, $"cannot patch libLibTorchSharp.so: {e.Message}");
+                Log.LogError(null, ErrorCodes.PatchFailed, null, path, 0, 0, 0, 0, $"cannot patch libLibTorchSharp.so: {e.Message}");
             }
         }
         PatchedFiles = [.. patched];

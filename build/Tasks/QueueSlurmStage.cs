@@ -1,5 +1,6 @@
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
+using Repro.Config;
 
 namespace Repro.Build.Tasks;
 
@@ -27,7 +28,7 @@ public sealed class QueueSlurmStage : ExperimentStageTask
             var states = SlurmCommands.States([job.Split('_')[0]], out string? error);
             if (states is null)
             {
-                Log.LogError("Repro", "REPRO211", null, ConfigFile, 0, 0, 0, 0,
+                Log.LogError("Repro", ErrorCodes.SlurmUnreachable, null, ConfigFile, 0, 0, 0, 0,
                     $"experiment '{Label}': Slurm did not answer about its job {job} ({error}); is the cluster reachable from here (sinfo)?");
                 return false;
             }

@@ -115,7 +115,7 @@ public sealed class ReadExperiments : Microsoft.Build.Utilities.Task
             if (matches.Count == 0)
             {
                 string? hint = Schema.Suggest(word, file.Experiments.Select(e => e.Name).Concat(file.Experiments.SelectMany(e => e.Tags)).Distinct());
-                Log.LogError("Repro", "REPRO131", null, file.Path, 0, 0, 0, 0,
+                Log.LogError("Repro", ErrorCodes.NoSuchSelection, null, file.Path, 0, 0, 0, 0,
                     $"no experiment or tag named '{word}'" + (hint is null ? "" : $"; did you mean '{hint}'?"));
             }
             foreach (var m in matches.Where(m => !selected.Contains(m)))

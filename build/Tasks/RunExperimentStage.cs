@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
+using Repro.Config;
 
 namespace Repro.Build.Tasks;
 
@@ -143,7 +144,7 @@ public sealed partial class RunExperimentStage : ExperimentStageTask, ICancelabl
             if (errors.Count == 0 && !loggedHostError)
                 message += "." + quoted;
         }
-        Log.LogError("Repro", "REPRO200", null, ConfigFile, 0, 0, 0, 0, message);
+        Log.LogError("Repro", ErrorCodes.StageFailed, null, ConfigFile, 0, 0, 0, 0, message);
     }
 
     /// <summary>One build at a time per experiment: a second waits, then stops with a clear message.</summary>
@@ -167,7 +168,7 @@ public sealed partial class RunExperimentStage : ExperimentStageTask, ICancelabl
             }
             catch (IOException)
             {
-                Log.LogError("Repro", "REPRO201", null, path, 0, 0, 0, 0,
+                Log.LogError("Repro", ErrorCodes.ExperimentLocked, null, path, 0, 0, 0, 0,
                     $"experiment '{Label}' is being run by another build (lock {path} held for over {LockTimeoutSeconds} s); try again when it finishes");
                 return null;
             }

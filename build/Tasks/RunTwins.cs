@@ -49,7 +49,7 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
             ulong seed = WriteResults.Seed(item);
             if (ExperimentResult.FromOutput(dir, "", seed) is not { } repro)
             {
-                Log.LogError("Repro", "REPRO330", null, item.GetMetadata("ConfigFile"), 0, 0, 0, 0, $"{item.ItemSpec}: no Repro result in {dir}");
+                Log.LogError("Repro", ErrorCodes.NoResultForTwin, null, item.GetMetadata("ConfigFile"), 0, 0, 0, 0, $"{item.ItemSpec}: no Repro result in {dir}");
                 continue;
             }
             if (PyTorch(item, dir, seed) is { } torch)
@@ -87,7 +87,7 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
         if (process.ExitCode != 0 || !last.StartsWith('{'))
         {
             string why = ProcessSignals.Describe(process.ExitCode) is { } signal ? $"killed by {signal}" : $"exit code {process.ExitCode}";
-            Log.LogError("Repro", "REPRO331", null, Script, 0, 0, 0, 0, $"{item.ItemSpec}: the PyTorch twin failed ({why}): {stderr.Result.Trim()}");
+            Log.LogError("Repro", ErrorCodes.TwinFailed, null, Script, 0, 0, 0, 0, $"{item.ItemSpec}: the PyTorch twin failed ({why}): {stderr.Result.Trim()}");
             return null;
         }
         using var result = JsonDocument.Parse(last);

@@ -155,7 +155,7 @@ public sealed class SubmitSlurmJobs : Microsoft.Build.Utilities.Task, ICancelabl
         string id = output.Trim().Split(';')[0];
         if (exitCode != 0 || !long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out _))
         {
-            Log.LogError("Repro", "REPRO211", null, members[0].Item.GetMetadata("ConfigFile"), 0, 0, 0, 0,
+            Log.LogError("Repro", ErrorCodes.SlurmUnreachable, null, members[0].Item.GetMetadata("ConfigFile"), 0, 0, 0, 0,
                 $"sbatch did not submit {string.Join(", ", members.Select(m => m.Item.ItemSpec))}: {SlurmCommands.Trim(error + output, exitCode)} (sbatch {string.Join(" ", arguments)})");
             return "";
         }
@@ -175,7 +175,7 @@ public sealed class SubmitSlurmJobs : Microsoft.Build.Utilities.Task, ICancelabl
             var states = SlurmCommands.States(arrays, out string? error);
             if (states is null)
             {
-                Log.LogError("Repro", "REPRO211", null, runs[0].Item.GetMetadata("ConfigFile"), 0, 0, 0, 0,
+                Log.LogError("Repro", ErrorCodes.SlurmUnreachable, null, runs[0].Item.GetMetadata("ConfigFile"), 0, 0, 0, 0,
                     $"Slurm stopped answering while the build waited for {string.Join(", ", arrays)} ({error}); the jobs may still run: build again to collect them");
                 return;
             }
@@ -213,7 +213,7 @@ public sealed class SubmitSlurmJobs : Microsoft.Build.Utilities.Task, ICancelabl
         string[] tail = File.Exists(log) ? File.ReadLines(log).TakeLast(RunExperimentStage.LastLineCount).ToArray() : [];
         string quoted = tail.Length == 0 ? "" : $"\nIts last {tail.Length} lines:\n" + string.Join("\n", tail.Select(l => "    " + l));
         int.TryParse(run.Item.GetMetadata("Line"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int line);
-        Log.LogError("Repro", "REPRO210", null, run.Item.GetMetadata("ConfigFile"), line, 0, line, 0,
+        Log.LogError("Repro", ErrorCodes.SlurmTaskFailed, null, run.Item.GetMetadata("ConfigFile"), line, 0, line, 0,
             $"experiment '{run.Item.ItemSpec}' failed in stage '{stage}' on Slurm job {run.Job} ({state}); log: {log}{quoted}");
     }
 }

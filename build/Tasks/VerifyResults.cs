@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Build.Framework;
+using Repro.Config;
 
 namespace Repro.Build.Tasks;
 
@@ -39,7 +40,7 @@ public sealed class VerifyResults : Microsoft.Build.Utilities.Task
     {
         if (!File.Exists(LockFile))
         {
-            Log.LogError("Repro", "REPRO310", null, LockFile, 0, 0, 0, 0, "no lock file: run 'dotnet build -t:RunExperiments' and commit it");
+            Log.LogError("Repro", ErrorCodes.NoLockFile, null, LockFile, 0, 0, 0, 0, "no lock file: run 'dotnet build -t:RunExperiments' and commit it");
             return false;
         }
         var locked = ResultsLock.Read(File.ReadAllText(LockFile));
@@ -93,7 +94,7 @@ public sealed class VerifyResults : Microsoft.Build.Utilities.Task
             var distribution = entry.Distribution();
             if (distribution is null || distribution.Seeds.Count < SeedStatistics.MinimumSeeds)
             {
-                Log.LogError("Repro", "REPRO312", null, LockFile, 0, 0, 0, 0,
+                Log.LogError("Repro", ErrorCodes.TooFewLockedSeeds, null, LockFile, 0, 0, 0, 0,
                     $"{run}: this machine's numerics platform {actual.Platform.Describe()} is not in the lock, and the lock holds " +
                     $"{distribution?.Seeds.Count ?? 0} seed(s) of '{name}' (platform {distribution?.Platform.Id ?? "none"}): too few for a statistical check " +
                     $"(at least {SeedStatistics.MinimumSeeds}). Either record this platform's exact results — `dotnet build -t:RunExperiments -p:Experiment={name} " +
@@ -116,7 +117,7 @@ public sealed class VerifyResults : Microsoft.Build.Utilities.Task
         var table = new StringBuilder("| run | check | what | locked | re-run | allowed |\n|---|---|---|---|---|---|\n");
         foreach (var d in differences)
             table.Append(d).Append('\n');
-        Log.LogError("Repro", "REPRO311", null, LockFile, 0, 0, 0, 0, $"re-running differs from the locked results:\n{table}");
+        Log.LogError("Repro", ErrorCodes.ResultsDiffer, null, LockFile, 0, 0, 0, 0, $"re-running differs from the locked results:\n{table}");
         return false;
     }
 

@@ -41,7 +41,7 @@ public sealed class WriteResults : Microsoft.Build.Utilities.Task
     {
         if (LockPlatform is not ("" or "add"))
         {
-            Log.LogError("Repro", "REPRO302", null, LockFile, 0, 0, 0, 0, $"-p:ReproLockPlatform must be 'add' or empty, not '{LockPlatform}'");
+            Log.LogError("Repro", ErrorCodes.BadLockPlatform, null, LockFile, 0, 0, 0, 0, $"-p:ReproLockPlatform must be 'add' or empty, not '{LockPlatform}'");
             return false;
         }
         var locked = ResultsLock.Read(File.Exists(LockFile) ? File.ReadAllText(LockFile) : null);
@@ -55,7 +55,7 @@ public sealed class WriteResults : Microsoft.Build.Utilities.Task
                 if (ExperimentResult.FromOutput(dir, CodeFingerprint, Seed(item)) is { } result)
                     runs.Add(result);
                 else
-                    Log.LogError("Repro", "REPRO300", null, item.GetMetadata("ConfigFile"), ParseLine(item), 0, 0, 0,
+                    Log.LogError("Repro", ErrorCodes.NoCompleteResult, null, item.GetMetadata("ConfigFile"), ParseLine(item), 0, 0, 0,
                         $"experiment '{item.ItemSpec}' has no complete result in {dir} (metrics.json missing)");
             }
             if (runs.Count == group.Count())

@@ -34,7 +34,7 @@ public sealed class ExperimentsFile
     {
         string full = System.IO.Path.GetFullPath(path);
         if (!File.Exists(full))
-            return Failed(full, new ConfigError(full, 0, 0, "REPRO100", "file not found"));
+            return Failed(full, new ConfigError(full, 0, 0, ErrorCodes.ConfigNotFound, "file not found"));
         using var reader = new StreamReader(full);
         return Parse(reader, full);
     }
@@ -49,7 +49,7 @@ public sealed class ExperimentsFile
         }
         catch (YamlException e)
         {
-            return Failed(path, new ConfigError(path, (int)e.Start.Line, (int)e.Start.Column, "REPRO101", $"YAML syntax error: {Inner(e)}"));
+            return Failed(path, new ConfigError(path, (int)e.Start.Line, (int)e.Start.Column, ErrorCodes.YamlSyntax, $"YAML syntax error: {Inner(e)}"));
         }
         return new Validator(path).Run(stream);
     }
@@ -76,12 +76,14 @@ public sealed class ExperimentsFile
             var experiments = new List<ExperimentSpec>();
             if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
             {
-                Error(stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode, "REPRO102", "the file must be a mapping with 'experiments:' (and optionally 'defaults:' and 'datasets:')");
+                Error(stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode, ErrorCodes.FileNotMapping, "the file must be a mapping with 'experiments:' (and optionally 'defaults:' and 'datasets:')");
                 return new ExperimentsFile(path, datasets, experiments, errors);
             }
 
             var defaults = new Dictionary<string, object?>(StringComparer.Ordinal);
             YamlSequenceNode? experimentNodes = null;
+            // "no 'experiments:' list" would only repeat an 'experiments:' already reported as not a list.
+            bool experimentsNotList = false;
             foreach (var (keyNode, value) in root.Children)
             {
                 if (KeyOf(keyNode) is not { } key)
@@ -98,8 +100,9 @@ public sealed class ExperimentsFile
                         break;
                     case "experiments":
                         experimentNodes = value as YamlSequenceNode;
-                        if (experimentNodes is null)
-                            Error(value, "REPRO103", "'experiments' must be a list of experiments (each item starts with '- name:')");
+                        experimentsNotList = experimentNodes is null;
+                        if (experimentsNotList)
+                            Error(value, ErrorCodes.ExperimentsNotList, "'experiments' must be a list of experiments (each item starts with '- name:')");
                         break;
                     default:
                         Unknown(keyNode, key, ["defaults", "datasets", "experiments"]);
@@ -108,8 +111,8 @@ public sealed class ExperimentsFile
             }
             if (experimentNodes is null)
             {
-                if (!errors.Any(e => e.Code == "REPRO103"))
-                    Error(root, "REPRO104", "no 'experiments:' list");
+                if (!experimentsNotList)
+                    Error(root, ErrorCodes.NoExperimentsList, "no 'experiments:' list");
                 return new ExperimentsFile(path, datasets, experiments, errors);
             }
 
@@ -123,13 +126,13 @@ public sealed class ExperimentsFile
                 var nameNode = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "name" }).Value;
                 if (values.GetValueOrDefault("name") is not string name || name.Length == 0)
                 {
-                    Error(map, "REPRO105", "an experiment needs a 'name'");
+                    Error(map, ErrorCodes.ExperimentWithoutName, "an experiment needs a 'name'");
                     continue;
                 }
                 if (name.IndexOfAny([.. System.IO.Path.GetInvalidFileNameChars(), ';', ' ']) >= 0)
-                    Error(nameNode, "REPRO106", $"experiment name '{name}' must be usable as a folder name (no spaces, ';' or '/')");
+                    Error(nameNode, ErrorCodes.NameNotFolderName, $"experiment name '{name}' must be usable as a folder name (no spaces, ';' or '/')");
                 if (names.TryGetValue(name, out int firstLine))
-                    Error(nameNode, "REPRO107", $"duplicate experiment name '{name}' (first defined on line {firstLine})");
+                    Error(nameNode, ErrorCodes.DuplicateName, $"duplicate experiment name '{name}' (first defined on line {firstLine})");
                 else
                     names[name] = (int)map.Start.Line;
 
@@ -140,13 +143,13 @@ public sealed class ExperimentsFile
                 var datasetNode = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "dataset" }).Value ?? map;
                 if (values["dataset"] is not string datasetName)
                 {
-                    Error(map, "REPRO108", $"experiment '{name}' needs a 'dataset' (one of: {string.Join(", ", datasets.Keys)})");
+                    Error(map, ErrorCodes.ExperimentWithoutDataset, $"experiment '{name}' needs a 'dataset' (one of: {string.Join(", ", datasets.Keys)})");
                     continue;
                 }
                 if (!datasets.TryGetValue(datasetName, out var dataset))
                 {
                     string? hint = Schema.Suggest(datasetName, datasets.Keys);
-                    Error(datasetNode, "REPRO109", $"unknown dataset '{datasetName}'" + (hint is null ? "" : $"; did you mean '{hint}'?") + $" (defined: {string.Join(", ", datasets.Keys)})");
+                    Error(datasetNode, ErrorCodes.UnknownDataset, $"unknown dataset '{datasetName}'" + (hint is null ? "" : $"; did you mean '{hint}'?") + $" (defined: {string.Join(", ", datasets.Keys)})");
                     continue;
                 }
                 // A checkpoint under <config dir>/artifacts/ is generated on demand (the transfer twin's backbones,
@@ -155,7 +158,7 @@ public sealed class ExperimentsFile
                     && !weights.StartsWith(System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDir, "artifacts")) + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal))
                 {
                     var node2 = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "pretrained" }).Value ?? map;
-                    Error(node2, "REPRO110", $"pretrained weights not found: {weights}");
+                    Error(node2, ErrorCodes.PretrainedNotFound, $"pretrained weights not found: {weights}");
                 }
                 // LibTorch would only fail inside training ("Output size is too small"), without naming the setting.
                 if (values["model"] is ModelKind model && values["crop"] is long crop
@@ -163,23 +166,23 @@ public sealed class ExperimentsFile
                 {
                     var cropNode = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "crop" }).Value
                         ?? map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "model" }).Value ?? map;
-                    Error(cropNode, "REPRO115",
+                    Error(cropNode, ErrorCodes.CropBelowModelMinimum,
                         $"crop {crop} is too small for {Choice.Name(model)} (minimum {ModelInput.MinimumCrop(model)}): its feature map would be empty after " +
                         $"'{collapse.Layer.Name}' ({collapse.Layer.Kernel}x{collapse.Layer.Kernel}, stride {collapse.Layer.Stride}, padding {collapse.Layer.Padding}; " +
                         $"{collapse.Input}x{collapse.Input} in)");
                 }
                 // The tutorial-faithful switches only mean something with what they change; set alone they would silently do nothing.
                 if (values["frozen_bn_train"] is true && values["freeze"] is not FreezeMode.Backbone)
-                    Error(NodeOf(map, "frozen_bn_train"), "REPRO126", "'frozen_bn_train' needs 'freeze: backbone' (it leaves a frozen backbone's BatchNorm layers in training mode)");
+                    Error(NodeOf(map, "frozen_bn_train"), ErrorCodes.SwitchWithoutItsSetting, "'frozen_bn_train' needs 'freeze: backbone' (it leaves a frozen backbone's BatchNorm layers in training mode)");
                 if (values["load_nonstrict"] is true && values["pretrained"] is null)
-                    Error(NodeOf(map, "load_nonstrict"), "REPRO126", "'load_nonstrict' needs 'pretrained' (it changes how pretrained weights load)");
+                    Error(NodeOf(map, "load_nonstrict"), ErrorCodes.SwitchWithoutItsSetting, "'load_nonstrict' needs 'pretrained' (it changes how pretrained weights load)");
                 if (values["test_augment"] is true && values["augment"] is false)
-                    Error(NodeOf(map, "test_augment"), "REPRO126", "'test_augment' needs 'augment: true' (it tests with the training transform, which is the evaluation one without augment)");
+                    Error(NodeOf(map, "test_augment"), ErrorCodes.SwitchWithoutItsSetting, "'test_augment' needs 'augment: true' (it tests with the training transform, which is the evaluation one without augment)");
                 if (values["tutorial"] is string { Length: > 0 } tutorial && TutorialFigure.Find(tutorial) is null)
                 {
                     var tutorialNode = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "tutorial" }).Value ?? map;
                     string? hint = Schema.Suggest(tutorial, TutorialFigure.All.Select(t => t.Key));
-                    Error(tutorialNode, "REPRO114", $"unknown tutorial result '{tutorial}'" + (hint is null ? "" : $"; did you mean '{hint}'?") + $" (known: {string.Join(", ", TutorialFigure.All.Select(t => t.Key))})");
+                    Error(tutorialNode, ErrorCodes.UnknownTutorial, $"unknown tutorial result '{tutorial}'" + (hint is null ? "" : $"; did you mean '{hint}'?") + $" (known: {string.Join(", ", TutorialFigure.All.Select(t => t.Key))})");
                 }
                 experiments.Add(Schema.ToSpec(name, (int)map.Start.Line, dataset, values));
             }
@@ -208,19 +211,19 @@ public sealed class ExperimentsFile
                 }
                 if (values.GetValueOrDefault("kind") is not DatasetKind kind)
                 {
-                    Error(entry, "REPRO111", $"dataset '{name}' needs a 'kind' ({string.Join(", ", Schema.FindDatasetKey("kind")!.Choices!)})");
+                    Error(entry, ErrorCodes.DatasetWithoutKind, $"dataset '{name}' needs a 'kind' ({string.Join(", ", Schema.FindDatasetKey("kind")!.Choices!)})");
                     continue;
                 }
                 if (values.GetValueOrDefault("root") is not string root)
                 {
-                    Error(entry, "REPRO112", $"dataset '{name}' needs a 'root' folder");
+                    Error(entry, ErrorCodes.DatasetWithoutRoot, $"dataset '{name}' needs a 'root' folder");
                     continue;
                 }
                 bool download = values.GetValueOrDefault("download") as bool? ?? false;
                 if (!download && !Directory.Exists(root))
                 {
                     var rootNode = entry.Children.First(c => c.Key is YamlScalarNode { Value: "root" }).Value;
-                    Error(rootNode, "REPRO113", $"dataset '{name}': folder not found: {root} (set 'download: true' to fetch it)");
+                    Error(rootNode, ErrorCodes.DatasetFolderNotFound, $"dataset '{name}': folder not found: {root} (set 'download: true' to fetch it)");
                 }
                 var classes = values.GetValueOrDefault("classes") is long[] kept ? kept.Select(c => checked((int)c)).ToArray() : null;
                 datasets[name] = new DatasetSpec(name, kind, root, download, values.GetValueOrDefault("skip_corrupt") as bool? ?? false, (int)entry.Start.Line, classes);
@@ -255,7 +258,7 @@ public sealed class ExperimentsFile
                     return seq.Children.Select(c => ((YamlScalarNode)c).Value ?? "").ToArray();
                 if (node is YamlScalarNode one && !string.IsNullOrEmpty(one.Value))
                     return new[] { one.Value };
-                Error(node, "REPRO120", $"'{spec.Key}' must be a list of strings");
+                Error(node, ErrorCodes.NotStringList, $"'{spec.Key}' must be a list of strings");
                 return spec.Default;
             }
             if (spec.Kind == SettingKind.Seeds)
@@ -264,7 +267,7 @@ public sealed class ExperimentsFile
                 return ReadIntList(spec, node);
             if (node is not YamlScalarNode scalar)
             {
-                Error(node, "REPRO121", $"'{spec.Key}' must be a single value, not a {(node is YamlSequenceNode ? "list" : "mapping")}");
+                Error(node, ErrorCodes.NotSingleValue, $"'{spec.Key}' must be a single value, not a {(node is YamlSequenceNode ? "list" : "mapping")}");
                 return spec.Default;
             }
             string text = scalar.Value ?? "";
@@ -287,7 +290,7 @@ public sealed class ExperimentsFile
                     if (Choice.Parse(spec.ChoiceType!, text) is { } choice)
                         return choice;
                     string? hint = Schema.Suggest(text, spec.Choices!);
-                    Error(node, "REPRO124", $"'{spec.Key}' must be one of {string.Join(", ", spec.Choices!)}, not '{text}'" + (hint is null ? "" : $"; did you mean '{hint}'?"));
+                    Error(node, ErrorCodes.NotAChoice, $"'{spec.Key}' must be one of {string.Join(", ", spec.Choices!)}, not '{text}'" + (hint is null ? "" : $"; did you mean '{hint}'?"));
                     return spec.Default;
                 case SettingKind.Split:
                     if (text == "official")
@@ -296,7 +299,7 @@ public sealed class ExperimentsFile
                     {
                         if (f > 0 && f < 1)
                             return f;
-                        Error(node, "REPRO123", $"'split' must be between 0 and 1 (exclusive), not {text}");
+                        Error(node, ErrorCodes.SplitOutOfRange, $"'split' must be between 0 and 1 (exclusive), not {text}");
                         return spec.Default;
                     }
                     return TypeError(spec, node, text, "'official' or a fraction such as 0.1");
@@ -322,7 +325,7 @@ public sealed class ExperimentsFile
             }
             if (node is not YamlSequenceNode list || list.Children.Count == 0)
             {
-                Error(node, "REPRO125", $"'{spec.Key}' must be a count such as 5 or a non-empty list of seeds such as [1, 2, 3]");
+                Error(node, ErrorCodes.BadSeeds, $"'{spec.Key}' must be a count such as 5 or a non-empty list of seeds such as [1, 2, 3]");
                 return spec.Default;
             }
             var seeds = new List<long>();
@@ -330,12 +333,12 @@ public sealed class ExperimentsFile
             {
                 if (item is not YamlScalarNode { Value: { } s } || !long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long seed) || seed < 0 || seed > int.MaxValue)
                 {
-                    Error(item, "REPRO125", $"'{spec.Key}' must list whole numbers between 0 and {int.MaxValue}");
+                    Error(item, ErrorCodes.BadSeeds, $"'{spec.Key}' must list whole numbers between 0 and {int.MaxValue}");
                     return spec.Default;
                 }
                 if (seeds.Contains(seed))
                 {
-                    Error(item, "REPRO125", $"seed {seed} is listed twice in '{spec.Key}'");
+                    Error(item, ErrorCodes.BadSeeds, $"seed {seed} is listed twice in '{spec.Key}'");
                     return spec.Default;
                 }
                 seeds.Add(seed);
@@ -348,7 +351,7 @@ public sealed class ExperimentsFile
         {
             if (node is not YamlSequenceNode list || list.Children.Count == 0)
             {
-                Error(node, "REPRO127", $"'{spec.Key}' must be a non-empty list of whole numbers such as [5, 6, 7]");
+                Error(node, ErrorCodes.BadIntList, $"'{spec.Key}' must be a non-empty list of whole numbers such as [5, 6, 7]");
                 return spec.Default;
             }
             var items = new List<long>();
@@ -356,14 +359,14 @@ public sealed class ExperimentsFile
             {
                 if (item is not YamlScalarNode { Value: { } s } || !long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long value))
                 {
-                    Error(item, "REPRO127", $"'{spec.Key}' must list whole numbers");
+                    Error(item, ErrorCodes.BadIntList, $"'{spec.Key}' must list whole numbers");
                     return spec.Default;
                 }
                 if (!InRange(spec, item, value))
                     return spec.Default;
                 if (items.Contains(value))
                 {
-                    Error(item, "REPRO127", $"{value} is listed twice in '{spec.Key}'");
+                    Error(item, ErrorCodes.BadIntList, $"{value} is listed twice in '{spec.Key}'");
                     return spec.Default;
                 }
                 items.Add(value);
@@ -376,13 +379,13 @@ public sealed class ExperimentsFile
             if (value >= spec.Min && value <= spec.Max)
                 return true;
             string max = spec.Max == double.MaxValue ? "" : $" and {spec.Max.ToString(CultureInfo.InvariantCulture)}";
-            Error(node, "REPRO123", $"'{spec.Key}' must be between {spec.Min.ToString(CultureInfo.InvariantCulture)}{max}, not {value.ToString(CultureInfo.InvariantCulture)}");
+            Error(node, ErrorCodes.OutOfRange, $"'{spec.Key}' must be between {spec.Min.ToString(CultureInfo.InvariantCulture)}{max}, not {value.ToString(CultureInfo.InvariantCulture)}");
             return false;
         }
 
         private object? TypeError(SettingSpec spec, YamlNode node, string text, string expected)
         {
-            Error(node, "REPRO122", $"'{spec.Key}' must be {expected}, not '{text}'");
+            Error(node, ErrorCodes.WrongType, $"'{spec.Key}' must be {expected}, not '{text}'");
             return spec.Default;
         }
 
@@ -390,7 +393,7 @@ public sealed class ExperimentsFile
         {
             if (node is YamlMappingNode map)
                 return map;
-            Error(node, "REPRO103", $"{what} must be a mapping of 'key: value' lines");
+            Error(node, ErrorCodes.NotMapping, $"{what} must be a mapping of 'key: value' lines");
             return null;
         }
 
@@ -399,14 +402,14 @@ public sealed class ExperimentsFile
         {
             if (node is YamlScalarNode { Value: { } key })
                 return key;
-            Error(node, "REPRO119", "a key must be a plain word, not a list or mapping");
+            Error(node, ErrorCodes.KeyNotPlainWord, "a key must be a plain word, not a list or mapping");
             return null;
         }
 
         private void Unknown(YamlNode node, string key, IEnumerable<string> known)
         {
             string? hint = Schema.Suggest(key, known);
-            Error(node, "REPRO119", $"unknown key '{key}'" + (hint is null ? "" : $"; did you mean '{hint}'?"));
+            Error(node, ErrorCodes.UnknownKey, $"unknown key '{key}'" + (hint is null ? "" : $"; did you mean '{hint}'?"));
         }
 
         private void Error(YamlNode? node, string code, string message) =>

@@ -36,7 +36,7 @@ let private scheduled (args: ParseResults<StageArgs>) =
                 | Some e -> e
                 | None ->
                     let known = file.Experiments |> Seq.map (fun e -> e.Name) |> String.concat ", "
-                    raise (ConfigInvalid [ ConfigError(path, 1, 1, "REPRO130", sprintf "no experiment named '%s' (defined: %s)" name known) ])
+                    raise (ConfigInvalid [ ConfigError(path, 1, 1, ErrorCodes.NoSuchExperiment, sprintf "no experiment named '%s' (defined: %s)" name known) ])
             // One run of a seed sweep executes the experiment with that seed, in the seed's folder.
             let seed =
                 match args.TryGetResult StageArgs.Seed with

@@ -38,6 +38,7 @@ let private where (results: ParseResults<Command>) =
             | Some stamp, _, _ ->
                 // A stamp that cannot be read is reported by the command itself; the prefix then names the file.
                 try (Repro.Config.ScheduledRun.Read stamp).Name with _ -> stamp
+            // A negative seed is the error being reported, not a run: "a/seed--1" would name a folder that never exists.
             | None, Some experiment, Some seed when seed >= 0 -> sprintf "%s/seed-%d" experiment seed
             | None, Some experiment, _ -> experiment
             | None, None, _ -> "?"

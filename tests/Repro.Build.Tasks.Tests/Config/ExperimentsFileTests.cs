@@ -208,7 +208,7 @@ public sealed class ExperimentsFileTests : IDisposable
                 split: 1.5
             """);
 
-        var error = Single(file, "REPRO123");
+        var error = Single(file, "REPRO118");
         Assert.Equal("'split' must be between 0 and 1 (exclusive), not 1.5", error.Message);
         Assert.Equal((8, 12), (error.Line, error.Column));
     }
@@ -361,9 +361,56 @@ public sealed class ExperimentsFileTests : IDisposable
                 : 2
             """);
 
-        var error = Single(file, "REPRO119");
+        var error = Single(file, "REPRO117");
         Assert.Equal("a key must be a plain word, not a list or mapping", error.Message);
         Assert.Equal(8, error.Line);
+    }
+
+    [Fact]
+    public void Parse_ExperimentNotMapping_ReportsNotMapping()
+    {
+        var file = Parse(Datasets + """
+
+            experiments:
+              - just-a-name
+            """);
+
+        var error = Single(file, "REPRO116");
+        Assert.Equal("an experiment must be a mapping of 'key: value' lines", error.Message);
+        Assert.Equal((6, 5), (error.Line, error.Column));
+    }
+
+    [Fact]
+    public void Parse_ExperimentsNotList_ReportsNotListOnly()
+    {
+        var file = Parse(Datasets + """
+
+            experiments:
+              name: a
+            """);
+
+        var error = Single(file, "REPRO103");
+        Assert.Equal((6, 3), (error.Line, error.Column));
+    }
+
+    [Fact]
+    public void Parse_NoExperimentsKey_ReportsNoExperimentsList()
+    {
+        var file = Parse(Datasets);
+
+        Assert.Equal("no 'experiments:' list", Single(file, "REPRO104").Message);
+    }
+
+    [Fact]
+    public void Parse_ScalarDefaultsAndNoExperimentsKey_ReportsBoth()
+    {
+        // A wrong 'defaults:' once hid the missing list: both were checked through one code.
+        var file = Parse(Datasets + """
+
+            defaults: 3
+            """);
+
+        Assert.Equal(["REPRO116 5,11", "REPRO104 1,1"], file.Errors.Select(e => $"{e.Code} {e.Line},{e.Column}"));
     }
 
     [Fact]

@@ -18,15 +18,28 @@ internal static class HostProcess
     /// <summary>Runs <c>&lt;stage&gt; --config … --experiment … --output …</c>; returns what it printed (stdout and stderr).</summary>
     public static List<string> Run(string stage, string configFile, string experiment, string output)
     {
+        var (exitCode, lines) = Exec(Path.GetDirectoryName(configFile)!, stage, "--config", configFile, "--experiment", experiment, "--output", output);
+        if (exitCode != 0)
+        {
+            string how = ProcessSignals.Describe(exitCode) is { } signal ? $"was killed by {signal}" : "failed";
+            Assert.Fail($"{experiment}: the host's {stage} {how} (exit code {exitCode}); see {ProcessSignals.Troubleshooting}. Last lines:\n"
+                + string.Join('\n', lines.TakeLast(10)));
+        }
+        return lines;
+    }
+
+    /// <summary>Runs the host with <paramref name="arguments"/>; returns its exit code and what it printed (stdout and stderr).</summary>
+    public static (int ExitCode, List<string> Lines) Exec(string workingDirectory, params string[] arguments)
+    {
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         var info = new ProcessStartInfo(dotnet)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(configFile)!,
+            WorkingDirectory = workingDirectory,
         };
-        foreach (var arg in new[] { "exec", Assembly, stage, "--config", configFile, "--experiment", experiment, "--output", output })
+        foreach (var arg in new[] { "exec", Assembly }.Concat(arguments))
             info.ArgumentList.Add(arg);
 
         var lines = new List<string>();
@@ -39,15 +52,9 @@ internal static class HostProcess
         if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"{experiment}: {stage} did not finish in 10 minutes:\n{string.Join('\n', lines)}");
+            Assert.Fail($"{string.Join(' ', arguments)}: did not finish in 10 minutes:\n{string.Join('\n', lines)}");
         }
         process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            string how = ProcessSignals.Describe(process.ExitCode) is { } signal ? $"was killed by {signal}" : "failed";
-            Assert.Fail($"{experiment}: the host's {stage} {how} (exit code {process.ExitCode}); see {ProcessSignals.Troubleshooting}. Last lines:\n"
-                + string.Join('\n', lines.TakeLast(10)));
-        }
-        return lines;
+        return (process.ExitCode, lines);
     }
 }

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using MathNet.Numerics.Distributions;
 using Microsoft.Build.Framework;
+using Repro.Config.IO;
 
 namespace Repro.Build.Tasks;
 
@@ -56,7 +57,7 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
         }
         if (Log.HasLoggedErrors)
             return false;
-        WriteResults.WriteIfChanged(ReportFile, Report(rows));
+        AtomicFile.WriteIfChanged(ReportFile, Report(rows));
         Log.LogMessage(MessageImportance.High, $"Repro: twin comparison written to {ReportFile}");
         return true;
     }
@@ -94,7 +95,7 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
             ["key"] = JsonDocument.Parse($"\"{key}\"").RootElement.Clone(),
         };
         string text = JsonSerializer.Serialize(withKey, new JsonSerializerOptions { WriteIndented = true }) + "\n";
-        WriteResults.WriteIfChanged(cache, text);
+        AtomicFile.WriteIfChanged(cache, text);
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Repro.Config.IO;
 
 namespace Repro.Core.Data;
 
@@ -89,20 +90,7 @@ public static class Splits
         var bytes = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(sb.ToString());
 
         var full = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
-        var tmp = full + ".tmp-" + Guid.NewGuid().ToString("N");
-        try
-        {
-            File.WriteAllBytes(tmp, bytes);
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp))
-            {
-                File.Delete(tmp);
-            }
-        }
+        AtomicFile.WriteAllBytes(full, bytes);
         return new SplitManifest(full, Convert.ToHexStringLower(SHA256.HashData(bytes)), split.Train.Count, split.Test.Count);
     }
 }

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Repro.Config;
+using Repro.Config.IO;
 using Repro.Core.Data;
-using Repro.Core.IO;
 using Repro.Core.Models;
 using Repro.Core.Reports;
 using Parameter = TorchSharp.Modules.Parameter;

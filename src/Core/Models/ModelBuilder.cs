@@ -7,11 +7,10 @@ namespace Repro.Core.Models;
 /// <summary>A model as an experiment asked for it: architecture, head, freezing.</summary>
 /// <param name="Module">The network (a <see cref="ResNet"/> or <see cref="DenseNet"/>, so also an <see cref="IClassifier"/>).</param>
 /// <param name="Arch">Architecture name (<c>resnet50</c>, <c>densenet121</c>).</param>
-/// <param name="Head">Head name (<c>linear</c>, <c>seed</c>).</param>
 /// <param name="FrozenBackbone">Whether only the head trains.</param>
 /// <param name="Classifier">With a pretrained checkpoint, where the classifier came from, for the report
 /// ("classifier from the checkpoint (fc, 10 classes)" or "new head: …; checkpoint's 1000-class fc dropped"); else null.</param>
-public sealed record BuiltModel(nn.Module<Tensor, Tensor> Module, string Arch, string Head, bool FrozenBackbone, string? Classifier = null) : IDisposable
+public sealed record BuiltModel(nn.Module<Tensor, Tensor> Module, string Arch, bool FrozenBackbone, string? Classifier = null) : IDisposable
 {
     /// <summary>Tutorial-faithful (<c>frozen_bn_train</c>): a frozen backbone still goes to training mode with the head,
     /// so its BatchNorm running statistics drift on the new data.</summary>
@@ -90,7 +89,7 @@ public static class ModelBuilder
             bool frozen = freeze == "backbone";
             if (frozen)
                 FreezeBackbone(model);
-            return new BuiltModel(model, arch, head, frozen, origin) { FrozenBatchNormTrains = frozenBatchNormTrains, NonStrict = skipped };
+            return new BuiltModel(model, arch, frozen, origin) { FrozenBatchNormTrains = frozenBatchNormTrains, NonStrict = skipped };
         }
         catch
         {

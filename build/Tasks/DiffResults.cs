@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using Repro.Config;
+using Repro.Config.IO;
 
 namespace Repro.Build.Tasks;
 
@@ -80,7 +81,7 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
                 old.Remove(name);
         Table = Diff(old, @new, oldLabel, newLabel);
         string markdown = Table + Details(old.Keys.Union(@new.Keys).Order(StringComparer.Ordinal).ToList(), oldLabel, newLabel);
-        WriteResults.WriteIfChanged(DiffFile, markdown);
+        AtomicFile.WriteIfChanged(DiffFile, markdown);
         // One message per line: MSBuild indents messages, and a single multi-line one would be indented only once.
         foreach (var line in markdown.TrimEnd('\n').Split('\n'))
             Log.LogMessage(MessageImportance.High, line);
@@ -154,8 +155,8 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
             bool sameClasses = a.Classes.Select(c => c.Name).SequenceEqual(b.Classes.Select(c => c.Name)) && a.Classes.Count > 0;
             item.SetMetadata("Confusion", sameClasses ? Path.Combine(folder, "confusion-change.png") : "");
             item.SetMetadata("ConfusionArgument", sameClasses ? $" --confusion \"{item.GetMetadata("Confusion")}\"" : "");
-            WriteResults.WriteIfChanged(item.GetMetadata("Base"), oldText);
-            WriteResults.WriteIfChanged(item.GetMetadata("Head"), newText);
+            AtomicFile.WriteIfChanged(item.GetMetadata("Base"), oldText);
+            AtomicFile.WriteIfChanged(item.GetMetadata("Head"), newText);
             plots.Add(item);
 
             string Link(string path) => Path.GetRelativePath(diffDirectory, path).Replace('\\', '/');

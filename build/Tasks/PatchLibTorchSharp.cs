@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using Repro.Config;
+using Repro.Config.IO;
 
 namespace Repro.Build.Tasks;
 
@@ -58,10 +59,11 @@ public sealed class PatchLibTorchSharp : Microsoft.Build.Utilities.Task
                 }
                 // Keep the copy's timestamp: MSBuild's incremental copy then sees it unchanged and leaves it be.
                 var stamp = File.GetLastWriteTimeUtc(path);
-                string temp = path + ".repro-tmp";
-                File.WriteAllBytes(temp, bytes);
-                File.SetLastWriteTimeUtc(temp, stamp);
-                File.Move(temp, path, overwrite: true);
+                AtomicFile.WriteVia(path, temp =>
+                {
+                    File.WriteAllBytes(temp, bytes);
+                    File.SetLastWriteTimeUtc(temp, stamp);
+                });
                 patched.Add(item);
                 Log.LogMessage(MessageImportance.High,
                     $"Repro: marked {Version} weak in {path} (host libstdc++ {host ?? "not found"} lacks it; -p:ReproPatchLibTorchSharp=false turns this off).");

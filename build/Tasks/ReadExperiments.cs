@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using Repro.Config;
+using Repro.Config.IO;
 
 namespace Repro.Build.Tasks;
 
@@ -127,11 +128,10 @@ public sealed class ReadExperiments : Microsoft.Build.Utilities.Task
     /// <summary>Writes <paramref name="content"/> unless the file already holds it, so its timestamp moves only on change.</summary>
     private string WriteStamp(string path, string content)
     {
-        if (!Force && File.Exists(path) && File.ReadAllText(path) == content)
+        if (Force)
+            AtomicFile.WriteAllText(path, content);
+        else if (!AtomicFile.WriteIfChanged(path, content))
             return path;
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, content, new UTF8Encoding(false));
-        File.Move(temp, path, overwrite: true);
         Log.LogMessage(MessageImportance.Low, $"Repro: stamp {path} changed");
         return path;
     }

@@ -6,6 +6,7 @@ using System.Text.Json;
 using MathNet.Numerics.Distributions;
 using Microsoft.Build.Framework;
 using Repro.Config;
+using Repro.Config.IO;
 
 namespace Repro.Build.Tasks;
 
@@ -57,7 +58,7 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
         }
         if (Log.HasLoggedErrors)
             return false;
-        WriteResults.WriteIfChanged(ReportFile, Report(rows));
+        AtomicFile.WriteIfChanged(ReportFile, Report(rows));
         Log.LogMessage(MessageImportance.High, $"Repro: twin comparison written to {ReportFile}");
         return true;
     }
@@ -96,7 +97,7 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
             ["key"] = JsonDocument.Parse($"\"{key}\"").RootElement.Clone(),
         };
         string text = JsonSerializer.Serialize(withKey, new JsonSerializerOptions { WriteIndented = true }) + "\n";
-        WriteResults.WriteIfChanged(cache, text);
+        AtomicFile.WriteIfChanged(cache, text);
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Build.Framework;
 using Repro.Config;
+using Repro.Config.IO;
 
 namespace Repro.Build.Tasks;
 
@@ -84,16 +85,16 @@ public sealed class WriteResults : Microsoft.Build.Utilities.Task
                 Log.LogMessage(MessageImportance.High, $"Repro: {current.Name}: recorded platform {current.Reference} beside {string.Join(", ", entry.Platforms.Keys.Where(k => k != current.Reference))}");
         }
 
-        if (WriteIfChanged(LockFile, ResultsLock.Write(locked.Values)))
+        if (AtomicFile.WriteIfChanged(LockFile, ResultsLock.Write(locked.Values)))
             Log.LogMessage(MessageImportance.High, $"Repro: updated {LockFile}");
         foreach (var (current, runs, first, items) in groups.Where(g => g.First.GetMetadata("Sweep") == "true"))
-            WriteIfChanged(ExperimentLayout.ForRun(first.GetMetadata("OutputDirectory")).SweepReport, SweepReport(current, runs, first));
-        WriteIfChanged(ReportFile, Table(groups.Select(g => (g.Runs, g.First, g.Items)).ToList()));
+            AtomicFile.WriteIfChanged(ExperimentLayout.ForRun(first.GetMetadata("OutputDirectory")).SweepReport, SweepReport(current, runs, first));
+        AtomicFile.WriteIfChanged(ReportFile, Table(groups.Select(g => (g.Runs, g.First, g.Items)).ToList()));
         foreach (var (current, _, _, items) in groups.Where(g => snapshots.Contains(g.Current.Name)))
         {
             var snapshot = ResultSnapshots.FromOutputs(current.Name, [.. items.Select(i => (Seed(i), i.GetMetadata("OutputDirectory")))]);
             string path = ResultSnapshots.PathFor(LockFile, current.Name);
-            if (snapshot is not null && WriteIfChanged(path, snapshot.Render()))
+            if (snapshot is not null && AtomicFile.WriteIfChanged(path, snapshot.Render()))
                 Log.LogMessage(MessageImportance.High, $"Repro: updated {path}");
         }
         var ran = Ran.Select(r => r.ItemSpec).ToHashSet(StringComparer.Ordinal);
@@ -231,16 +232,4 @@ public sealed class WriteResults : Microsoft.Build.Utilities.Task
     /// <summary>The 95 % interval of the mean as "low – high"; empty for one seed.</summary>
     internal static string Interval(string metric, SeedStatistics stats) =>
         stats.N < 2 ? "" : $"{Format(metric, stats.Mean - stats.Ci95HalfWidth)} – {Format(metric, stats.Mean + stats.Ci95HalfWidth)}";
-
-    /// <summary>Writes through a temporary file, and only when the content differs, so that the timestamp means "changed".</summary>
-    internal static bool WriteIfChanged(string path, string content)
-    {
-        if (File.Exists(path) && File.ReadAllText(path) == content)
-            return false;
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, content, new UTF8Encoding(false));
-        File.Move(temp, path, overwrite: true);
-        return true;
-    }
 }

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace Repro.Core.Data;
 
 /// <summary>
@@ -8,27 +6,22 @@ namespace Repro.Core.Data;
 /// of a 32x32 image, rows top to bottom), and <c>batches.meta.txt</c> with the class names. The root may be
 /// the <c>cifar-10-batches-bin</c> folder or the folder holding it.
 /// </summary>
-public sealed class Cifar10Dataset : ImageDataset
+public sealed class Cifar10Dataset : RecordDataset
 {
     public const int Side = 32;
-    private const int RecordSize = 1 + 3 * Side * Side;
+    private const int Plane = Side * Side;
+    private const int RecordSize = 1 + 3 * Plane;
     private const int OfficialRecordsPerFile = 10_000;
     private readonly int recordsPerFile;
-
-    private readonly List<(byte[] Data, int Offset)> records = [];
-    private readonly List<Sample> samples = [];
 
     public Cifar10Dataset(string root) : this(root, OfficialRecordsPerFile)
     {
     }
 
     /// <summary>Tests use small files; the size check stays exact.</summary>
-    internal Cifar10Dataset(string root, int recordsPerFile)
+    internal Cifar10Dataset(string root, int recordsPerFile) : base(BatchesFolder(root))
     {
         this.recordsPerFile = recordsPerFile;
-        var full = Path.GetFullPath(root);
-        var nested = Path.Combine(full, "cifar-10-batches-bin");
-        Root = Directory.Exists(nested) ? nested : full;
         var meta = Path.Combine(Root, "batches.meta.txt");
         if (!File.Exists(meta))
         {
@@ -49,32 +42,28 @@ public sealed class Cifar10Dataset : ImageDataset
         OfficialSplit = new DatasetSplit(train, test);
     }
 
-    public override string Root { get; }
-
     public override IReadOnlyList<string> Classes { get; }
-
-    public override IReadOnlyList<Sample> Samples => samples;
 
     public override DatasetSplit? OfficialSplit { get; }
 
-    public override RgbImage Load(int index, int? minShortSide = null)
+    /// <summary>The record's planes (all R, all G, all B) interleaved.</summary>
+    protected override byte[] ToInterleavedRgb(ReadOnlySpan<byte> record, int pixelCount)
     {
-        var (data, offset) = records[index];
-        const int plane = Side * Side;
-        var rgb = new byte[3 * plane];
-        for (var i = 0; i < plane; i++)
+        var rgb = new byte[3 * pixelCount];
+        for (var i = 0; i < pixelCount; i++)
         {
-            rgb[3 * i] = data[offset + 1 + i];
-            rgb[3 * i + 1] = data[offset + 1 + plane + i];
-            rgb[3 * i + 2] = data[offset + 1 + 2 * plane + i];
+            rgb[3 * i] = record[i];
+            rgb[3 * i + 1] = record[pixelCount + i];
+            rgb[3 * i + 2] = record[2 * pixelCount + i];
         }
-        return new RgbImage(Side, Side, rgb);
+        return rgb;
     }
 
-    public override string ContentHash(int index)
+    private static string BatchesFolder(string root)
     {
-        var (data, offset) = records[index];
-        return Convert.ToHexStringLower(SHA256.HashData(data.AsSpan(offset + 1, RecordSize - 1)));
+        var full = Path.GetFullPath(root);
+        var nested = Path.Combine(full, "cifar-10-batches-bin");
+        return Directory.Exists(nested) ? nested : full;
     }
 
     private void Read(string name, List<int> part)
@@ -96,9 +85,7 @@ public sealed class Cifar10Dataset : ImageDataset
             {
                 throw new DataException(path, $"record {i} has label {label}: expected 0..{Classes.Count - 1}.");
             }
-            part.Add(samples.Count);
-            records.Add((data, i * RecordSize));
-            samples.Add(new Sample($"{name}#{i:D5}", label));
+            part.Add(Add(new Sample($"{name}#{i:D5}", label), data, i * RecordSize + 1, 3 * Plane, Side, Side));
         }
     }
 }

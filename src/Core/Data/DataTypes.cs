@@ -103,12 +103,6 @@ public abstract class ImageDataset
     /// <summary>Bytes of decoded images now cached.</summary>
     public long DecodedCacheBytes => Interlocked.Read(ref decodedBytes);
 
-    public void ClearDecodedCache()
-    {
-        decoded.Clear();
-        Interlocked.Exchange(ref decodedBytes, 0);
-    }
-
     /// <summary><see cref="Load"/> through the cache. A cached image is exactly what a fresh decode at that size
     /// returns, so whether an image was cached never changes a result.</summary>
     internal RgbImage LoadCached(int index, int minShortSide)

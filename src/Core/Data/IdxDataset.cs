@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using System.Security.Cryptography;
 
 namespace Repro.Core.Data;
 
@@ -9,7 +8,7 @@ namespace Repro.Core.Data;
 /// <c>train-images-idx3-ubyte</c> + <c>train-labels-idx1-ubyte</c> and optionally the <c>t10k-*</c> pair,
 /// which becomes the official test split. Images are grayscale and are returned as 3 equal channels.
 /// </summary>
-public sealed class IdxDataset : ImageDataset
+public sealed class IdxDataset : RecordDataset
 {
     /// <summary>Fashion-MNIST's class names (github.com/zalandoresearch/fashion-mnist, "Labels").</summary>
     public static readonly IReadOnlyList<string> FashionMnistClasses =
@@ -20,13 +19,8 @@ public sealed class IdxDataset : ImageDataset
     private const int ImagesMagic = 0x0000_0803; // unsigned byte, 3 dimensions
     private const int LabelsMagic = 0x0000_0801; // unsigned byte, 1 dimension
 
-    private readonly List<(byte[] Pixels, int Rows, int Cols)> parts = [];
-    private readonly List<(int Part, int Offset)> where = [];
-    private readonly List<Sample> samples = [];
-
-    public IdxDataset(string root, DatasetOptions? options = null)
+    public IdxDataset(string root, DatasetOptions? options = null) : base(Path.GetFullPath(root))
     {
-        Root = Path.GetFullPath(root);
         if (!Directory.Exists(Root))
         {
             throw new DataException(Root, "IDX dataset folder not found.");
@@ -46,35 +40,22 @@ public sealed class IdxDataset : ImageDataset
             : new DatasetSplit(Enumerable.Range(train.Start, train.Count).ToArray(), Enumerable.Range(test.Value.Start, test.Value.Count).ToArray());
     }
 
-    public override string Root { get; }
-
     public override IReadOnlyList<string> Classes { get; }
-
-    public override IReadOnlyList<Sample> Samples => samples;
 
     public override DatasetSplit? OfficialSplit { get; }
 
-    public override RgbImage Load(int index, int? minShortSide = null)
+    /// <summary>The grayscale record as 3 equal channels.</summary>
+    protected override byte[] ToInterleavedRgb(ReadOnlySpan<byte> record, int pixelCount)
     {
-        var (part, offset) = where[index];
-        var (pixels, rows, cols) = parts[part];
-        var n = rows * cols;
-        var rgb = new byte[n * 3];
-        for (var i = 0; i < n; i++)
+        var rgb = new byte[pixelCount * 3];
+        for (var i = 0; i < pixelCount; i++)
         {
-            var v = pixels[offset + i];
+            var v = record[i];
             rgb[3 * i] = v;
             rgb[3 * i + 1] = v;
             rgb[3 * i + 2] = v;
         }
-        return new RgbImage(cols, rows, rgb);
-    }
-
-    public override string ContentHash(int index)
-    {
-        var (part, offset) = where[index];
-        var (pixels, rows, cols) = parts[part];
-        return Convert.ToHexStringLower(SHA256.HashData(pixels.AsSpan(offset, rows * cols)));
+        return rgb;
     }
 
     private static IReadOnlyList<string> InferClasses(string root)
@@ -140,15 +121,13 @@ public sealed class IdxDataset : ImageDataset
                 throw new DataException(labelsPath, $"label {labels[8 + i]} of record {i} is out of range: expected 0..{Classes.Count - 1} ({Classes.Count} classes).");
             }
         }
-        var part = parts.Count;
-        parts.Add((images, rows, cols));
-        var start = samples.Count;
+        var start = Samples.Count;
         var name = Path.GetFileName(imagesPath);
         var digits = Math.Max(5, count.ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
         for (var i = 0; i < count; i++)
         {
-            where.Add((part, 16 + i * rows * cols));
-            samples.Add(new Sample($"{name}#{i.ToString(new string('0', digits), System.Globalization.CultureInfo.InvariantCulture)}", labels[8 + i]));
+            Add(new Sample($"{name}#{i.ToString(new string('0', digits), System.Globalization.CultureInfo.InvariantCulture)}", labels[8 + i]),
+                images, 16 + i * rows * cols, rows * cols, cols, rows);
         }
         return (start, count);
     }

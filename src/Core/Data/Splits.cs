@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Repro.Config.IO;
 
 namespace Repro.Core.Data;
 
@@ -95,7 +96,7 @@ public static class Splits
     {
         var bytes = Manifest(ds, split);
         var full = System.IO.Path.GetFullPath(path);
-        Repro.Core.IO.AtomicFile.WriteAllBytes(full, bytes);
+        AtomicFile.WriteAllBytes(full, bytes);
         return new SplitManifest(full, Hash(bytes), split.Train.Count, split.Test.Count);
     }
 }

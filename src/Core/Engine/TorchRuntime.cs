@@ -94,8 +94,10 @@ public static class TorchRuntime
     /// </summary>
     public static bool? DeterministicAlgorithms => ContextFlag("_ZNK2at7Context23deterministicAlgorithmsEv");
 
-    // TorchSharp exposes no setter for at::globalContext().setDeterministicAlgorithms; the libtorch export is
-    // reached by its mangled name (see shared TORCHSHARP-NOTES). Returns whether the flag reads back as set.
+    // TorchSharp exposes no setter for at::globalContext().setDeterministicAlgorithms (Python's
+    // torch.use_deterministic_algorithms); libtorch_cpu exports the C++ member at::Context::setDeterministicAlgorithms(bool,
+    // bool warn_only) (ATen/Context.h) only under its Itanium-mangled name, so it is looked up by that name.
+    // Returns whether the flag reads back as set.
     private static bool SetDeterministicAlgorithms(bool on)
     {
         if (Context() is not (var lib, var context) || !NativeLibrary.TryGetExport(lib, "_ZN2at7Context26setDeterministicAlgorithmsEbb", out var set))

@@ -1,5 +1,5 @@
 using Repro.Config;
-using Repro.Core.IO;
+using Repro.Config.IO;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

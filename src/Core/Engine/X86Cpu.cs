@@ -71,7 +71,8 @@ public sealed record X86Cpu(string Vendor, int Family, int Model, int Stepping, 
     // EAX[7:5] level, EBX ways-1 [31:22], partitions-1 [21:12], line size-1 [11:0], ECX sets-1. These are the
     // leaves oneDNN reads through Xbyak's Cpu::setCacheHierarchy (third_party/xbyak/xbyak_util.h) to size its
     // blocks (cpu/platform.cpp get_per_core_cache_size); when they are empty oneDNN divides by a zero cache size
-    // (the SIGFPE in brg_blocking_t::est_eff_1x1 on the Zen 5 VM, TORCHSHARP-NOTES), so no other source (the
+    // (a SIGFPE in brg_blocking_t::est_eff_1x1, cpu/x64/jit_brgemm_conv_utils.cpp, on a Zen 5 VM whose hypervisor
+    // leaves leaf 0x8000001D empty: the tests' RecordedCpuId.Zen5VmHiddenCaches), so no other source (the
     // legacy AMD leaves 0x80000005/6, sysfs) may fill the gap here: "hidden" is the fact that matters.
     private static (string L1d, string L2, string L3) CacheSizes(Func<uint, uint, CpuIdRegisters> cpuid, uint leaf, bool available)
     {

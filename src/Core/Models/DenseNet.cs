@@ -71,13 +71,7 @@ public sealed class DenseNet : Module<Tensor, Tensor>, IClassifier
     public Module<Tensor, Tensor> Classifier
     {
         get => classifier;
-        set
-        {
-            // Registering a null module unregisters the old head; TorchSharp refuses to register a name twice.
-            register_module(nameof(classifier), null!);
-            classifier = value;
-            register_module(nameof(classifier), value);
-        }
+        set => TorchvisionModules.ReplaceClassifier(this, nameof(classifier), ref classifier, value);
     }
 
     /// <inheritdoc />
@@ -109,28 +103,9 @@ public sealed class DenseNet : Module<Tensor, Tensor>, IClassifier
         return m.Success ? m.Groups[1].Value + m.Groups[2].Value : key;
     }
 
-    private void InitializeWeights()
-    {
-        // torchvision: kaiming_normal_ (fan_in, gain sqrt 2) for convolutions, BatchNorm weight 1 / bias 0,
-        // Linear bias 0 (its weight keeps PyTorch's default initialisation).
-        using var _ = no_grad();
-        foreach (var (_, module) in named_modules())
-        {
-            switch (module)
-            {
-                case Conv2d conv:
-                    init.kaiming_normal_(conv.weight);
-                    break;
-                case BatchNorm2d bn:
-                    init.constant_(bn.weight, 1);
-                    init.constant_(bn.bias, 0);
-                    break;
-                case Linear linear when linear.bias is not null:
-                    init.constant_(linear.bias, 0);
-                    break;
-            }
-        }
-    }
+    // torchvision: kaiming_normal_ (fan_in, gain sqrt 2) for convolutions, BatchNorm weight 1 / bias 0,
+    // Linear bias 0 (its weight keeps PyTorch's default initialisation).
+    private void InitializeWeights() => TorchvisionModules.InitializeWeights(this, weight => init.kaiming_normal_(weight), zeroLinearBias: true);
 }
 
 /// <summary>

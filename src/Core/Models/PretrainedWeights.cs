@@ -4,8 +4,8 @@ using Repro.Core.Data;
 namespace Repro.Core.Models;
 
 /// <summary>
-/// torchvision's published ImageNet checkpoints (the IMAGENET1K_V1 weights of torchvision/models/resnet.py and
-/// densenet.py, the tutorial's <c>pretrained=True</c>), kept in PyTorch's own cache
+/// torchvision's published ImageNet checkpoints, the files <c>pretrained=True</c> downloads (torchvision/models/resnet.py
+/// and densenet.py, <c>model_urls</c>, up to torchvision 0.12), kept in PyTorch's own cache
 /// (<c>$TORCH_HOME/hub/checkpoints</c>, default <c>~/.cache/torch/hub/checkpoints</c>) so that a user who has
 /// run torchvision already has them. The file names carry the first 8 hex digits of the file's SHA-256,
 /// which <see cref="Checkpoint.Load"/> checks.

@@ -55,13 +55,7 @@ public sealed class ResNet : Module<Tensor, Tensor>, IClassifier
     public Module<Tensor, Tensor> Classifier
     {
         get => fc;
-        set
-        {
-            // Registering a null module unregisters the old head; TorchSharp refuses to register a name twice.
-            register_module(nameof(fc), null!);
-            fc = value;
-            register_module(nameof(fc), value);
-        }
+        set => TorchvisionModules.ReplaceClassifier(this, nameof(fc), ref fc, value);
     }
 
     /// <summary>The residual blocks in forward order, named as in the state_dict (<c>layer1.0</c>, …).</summary>
@@ -101,24 +95,9 @@ public sealed class ResNet : Module<Tensor, Tensor>, IClassifier
         return Sequential(modules);
     }
 
-    private void InitializeWeights()
-    {
-        // torchvision: kaiming_normal_(fan_out, relu) for convolutions, BatchNorm weight 1 / bias 0.
-        using var _ = no_grad();
-        foreach (var (_, module) in named_modules())
-        {
-            switch (module)
-            {
-                case Conv2d conv:
-                    init.kaiming_normal_(conv.weight, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU);
-                    break;
-                case BatchNorm2d bn:
-                    init.constant_(bn.weight, 1);
-                    init.constant_(bn.bias, 0);
-                    break;
-            }
-        }
-    }
+    // torchvision: kaiming_normal_(fan_out, relu) for convolutions, BatchNorm weight 1 / bias 0.
+    private void InitializeWeights() => TorchvisionModules.InitializeWeights(this,
+        weight => init.kaiming_normal_(weight, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU), zeroLinearBias: false);
 }
 
 /// <summary>The bottleneck block of ResNet-50/101/152: 1x1 reduce, 3x3 (strided), 1x1 expand, plus shortcut.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Repro.Config;
+using Repro.Config.IO;
 using Repro.Core.Engine;
 using ScottPlot;
 
@@ -12,33 +13,13 @@ public static class Plots
     public static void Curves(string path, string title, IReadOnlyList<EpochRecord> history)
     {
         var epochs = history.Select(h => (double)h.Epoch).ToArray();
-        var multi = new Multiplot();
-        multi.AddPlots(2);
-        multi.Layout = new ScottPlot.MultiplotLayouts.Columns();
-
-        var loss = multi.GetPlot(0);
+        var (multi, loss, accuracy) = LossAndAccuracy();
         AddSeries(loss, epochs, history.Select(h => h.TrainLoss).ToArray(), "train", Colors.Blue);
         AddSeries(loss, epochs, history.Select(h => h.ValidationLoss).ToArray(), "validation", Colors.Orange);
-        loss.Title($"{title}: loss");
-        loss.XLabel("epoch");
-        loss.YLabel("cross-entropy");
-
-        var accuracy = multi.GetPlot(1);
         AddSeries(accuracy, epochs, history.Select(h => 100 * h.TrainAccuracy).ToArray(), "train", Colors.Blue);
         AddSeries(accuracy, epochs, history.Select(h => 100 * h.ValidationAccuracy).ToArray(), "validation", Colors.Orange);
-        accuracy.Title($"{title}: accuracy");
-        accuracy.XLabel("epoch");
-        accuracy.YLabel("accuracy (%)");
-        accuracy.Axes.SetLimitsY(0, 100);
-
-        foreach (var p in new[] { loss, accuracy })
-        {
-            // Outside the data area: inside, any corner hides the points of some run (low accuracy, rising loss).
-            p.ShowLegend(Edge.Right);
-            p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
-            if (epochs.Length == 1)
-                p.Axes.SetLimitsX(0.5, 1.5);
-        }
+        // Legend outside the data area: inside, any corner hides the points of some run (low accuracy, rising loss).
+        FinishLossAndAccuracy(loss, accuracy, $"{title}: loss", $"{title}: accuracy", Edge.Right, epochs.Length);
         Save(path, img => multi.SavePng(img, 1200, 480));
     }
 
@@ -113,11 +94,7 @@ public static class Plots
     /// </summary>
     public static void CurvesDiff(string path, string title, string baseLabel, ResultsSnapshot @base, string headLabel, ResultsSnapshot head)
     {
-        var multi = new Multiplot();
-        multi.AddPlots(2);
-        multi.Layout = new ScottPlot.MultiplotLayouts.Columns();
-        var loss = multi.GetPlot(0);
-        var accuracy = multi.GetPlot(1);
+        var (multi, loss, accuracy) = LossAndAccuracy();
         int epochs = 1;
         foreach (var (label, snapshot, pattern) in new[] { (baseLabel, @base, LinePattern.Dashed), (headLabel, head, LinePattern.Solid) })
         {
@@ -129,21 +106,38 @@ public static class Plots
             AddSeries(accuracy, xs, trainAccuracy.Select(a => 100 * a).ToArray(), $"train ({label}{seeds})", Colors.Blue, pattern);
             AddSeries(accuracy, xs, validationAccuracy.Select(a => 100 * a).ToArray(), $"validation ({label}{seeds})", Colors.Orange, pattern);
         }
-        loss.Title($"{title}: loss, {baseLabel} (dashed) vs {headLabel}");
+        FinishLossAndAccuracy(loss, accuracy, $"{title}: loss, {baseLabel} (dashed) vs {headLabel}",
+            $"{title}: accuracy, {baseLabel} (dashed) vs {headLabel}", Edge.Bottom, epochs);
+        Save(path, img => multi.SavePng(img, 1400, 620));
+    }
+
+    /// <summary>A loss plot and an accuracy plot side by side, for <see cref="Curves"/> and <see cref="CurvesDiff"/>.</summary>
+    private static (Multiplot Multi, Plot Loss, Plot Accuracy) LossAndAccuracy()
+    {
+        var multi = new Multiplot();
+        multi.AddPlots(2);
+        multi.Layout = new ScottPlot.MultiplotLayouts.Columns();
+        return (multi, multi.GetPlot(0), multi.GetPlot(1));
+    }
+
+    /// <summary>Titles, axis labels and legends of a <see cref="LossAndAccuracy"/> pair once its series are in; accuracy in
+    /// percent from 0 to 100, whole epochs only (a single epoch gets a range around it).</summary>
+    private static void FinishLossAndAccuracy(Plot loss, Plot accuracy, string lossTitle, string accuracyTitle, Edge legend, int epochs)
+    {
+        loss.Title(lossTitle);
         loss.XLabel("epoch");
         loss.YLabel("cross-entropy");
-        accuracy.Title($"{title}: accuracy, {baseLabel} (dashed) vs {headLabel}");
+        accuracy.Title(accuracyTitle);
         accuracy.XLabel("epoch");
         accuracy.YLabel("accuracy (%)");
         accuracy.Axes.SetLimitsY(0, 100);
         foreach (var p in new[] { loss, accuracy })
         {
-            p.ShowLegend(Edge.Bottom);
+            p.ShowLegend(legend);
             p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
             if (epochs == 1)
                 p.Axes.SetLimitsX(0.5, 1.5);
         }
-        Save(path, img => multi.SavePng(img, 1400, 620));
     }
 
     /// <summary>Per epoch, the mean over a snapshot's seeds of train/validation loss and accuracy.</summary>
@@ -255,7 +249,7 @@ public static class Plots
             line.LinePattern = p;
     }
 
-    private static void Save(string path, Action<string> save) => IO.AtomicFile.WriteVia(path, temp =>
+    private static void Save(string path, Action<string> save) => AtomicFile.WriteVia(path, temp =>
     {
         // ScottPlot picks the format from the extension.
         string png = temp + ".png";

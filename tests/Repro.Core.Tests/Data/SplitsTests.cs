@@ -63,6 +63,6 @@ public class SplitsTests
         Assert.Equal("path\tlabel\tclass\tsplit\tsha256", lines[2]);
         Assert.Equal($"t10k-images-idx3-ubyte#00000\t3\tDress\ttest\t{ds.ContentHash(3)}", lines[3]);
         Assert.Equal($"train-images-idx3-ubyte#00001\t1\tTrouser\ttrain\t{ds.ContentHash(1)}", lines[5]);
-        Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp-*"));
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp"));
     }
 }

@@ -25,8 +25,8 @@ internal static class RecordedCpuId
     };
 
     /// <summary>
-    /// The Zen 5 VM that crashed oneDNN (TORCHSHARP-NOTES): the same CPU, but the hypervisor leaves the cache
-    /// descriptor leaf 0x8000001D empty.
+    /// The Zen 5 VM that crashed oneDNN (a SIGFPE: with no cache sizes, brg_blocking_t::est_eff_1x1 divides by zero):
+    /// the same CPU, but the hypervisor leaves the cache descriptor leaf 0x8000001D empty.
     /// </summary>
     public static Dictionary<(uint Leaf, uint Sub), CpuIdRegisters> Zen5VmHiddenCaches()
     {

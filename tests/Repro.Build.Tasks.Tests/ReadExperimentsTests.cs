@@ -33,6 +33,27 @@ public sealed class ReadExperimentsTests : IDisposable
             epochs: 2
         """;
 
+    // The host runs what the build scheduled: the run stamp ReadExperiments writes is the run the host would build
+    // from experiments.yaml itself (by hand, --config/--experiment), and its canonical settings are the stage stamps.
+    [Fact]
+    public void Execute_SweepSeed_RunStampIsWhatTheHostSchedulesAndHoldsTheStageStamps()
+    {
+        var (ok, engine, task) = Run(Valid.Replace("epochs: 2", "epochs: 2\n    seeds: [4, 5]", StringComparison.Ordinal));
+        Assert.True(ok, string.Join("\n", engine.Errors.Select(e => e.Message)));
+        var item = task.Experiments.Single(i => i.ItemSpec == "a/seed-5");
+
+        var stamped = Repro.Config.ScheduledRun.Read(item.GetMetadata("RunStamp"));
+        var file = Repro.Config.ExperimentsFile.Load(Path.Combine(dir, "experiments.yaml"));
+        var byHand = Repro.Config.ScheduledRun.Create(file.Path, Assert.Single(file.Experiments), 5, Path.Combine(dir, "artifacts"));
+
+        Assert.Equal(byHand.ToJson(), stamped.ToJson());
+        Assert.Equal("a/seed-5", stamped.Name);
+        Assert.Equal(5UL, stamped.Spec.Seed);
+        foreach (var (stage, metadata) in new[] { (Repro.Config.Stage.Split, "SplitStamp"), (Repro.Config.Stage.Train, "TrainStamp"), (Repro.Config.Stage.Test, "TestStamp") })
+            Assert.Equal(File.ReadAllText(item.GetMetadata(metadata)), stamped.Canonical(stage));
+        Assert.Equal(stamped.Layout.Metrics, item.GetMetadata("TestOutput"));
+    }
+
     [Fact]
     public void Execute_YamlSyntaxError_LogsErrorWithFileAndLine()
     {

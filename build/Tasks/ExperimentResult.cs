@@ -37,35 +37,29 @@ internal sealed record ExperimentResult(
     public static ExperimentResult? FromOutput(string directory, string codeFingerprint, ulong seed = 1)
     {
         var run = ExperimentLayout.ForRun(directory);
-        string metricsPath = run.Metrics;
-        string trainStamp = run.TrainStamp;
-        if (!File.Exists(metricsPath) || !File.Exists(trainStamp))
+        if (!File.Exists(run.Metrics) || !File.Exists(run.TrainStamp))
             return null;
-        using var metrics = JsonDocument.Parse(File.ReadAllText(metricsPath));
-        using var settings = JsonDocument.Parse(File.ReadAllText(trainStamp));
-        var root = metrics.RootElement;
-        var test = root.GetProperty("test");
+        var metrics = MetricsFile.Read(run.Metrics);
+        using var settings = JsonDocument.Parse(File.ReadAllText(run.TrainStamp));
+        var numbers = metrics.Test.Numbers();
         var values = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var name in MetricNames)
-            if (test.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number)
-                values[name] = v.GetRawText();
+            if (numbers.TryGetValue(name, out var v))
+                values[name] = v;
 
         var fingerprints = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
             ["split"] = HashFile(run.SplitStamp),
-            ["train"] = HashFile(trainStamp),
+            ["train"] = HashFile(run.TrainStamp),
             ["test"] = HashFile(run.TestStamp),
-            ["data"] = root.GetProperty("data").GetString() ?? "",
+            ["data"] = metrics.Data,
             ["code"] = codeFingerprint,
         };
         var s = settings.RootElement;
-        var platform = root.TryGetProperty("platform", out var p) && p.ValueKind == JsonValueKind.Object
-            ? NumericsPlatformRecord.FromJson(p)
-            : NumericsPlatformRecord.Unrecorded;
         return new ExperimentResult(
-            root.GetProperty("experiment").GetString() ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)), seed,
+            metrics.Experiment.Length > 0 ? metrics.Experiment : Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)), seed,
             Text(s, "dataset"), Text(s, "model"), Text(s, "pretrained"), Text(s, "freeze"),
-            root.GetProperty("epochs").GetInt32(), Text(s, "device"), fingerprints, values, platform);
+            metrics.Epochs, Text(s, "device"), fingerprints, values, metrics.Platform ?? NumericsPlatformRecord.Unrecorded);
     }
 
     /// <summary>Seconds the train stage took (training.json), for results.md; never locked since it varies.</summary>

@@ -25,34 +25,19 @@ internal static class ResultSnapshots
         string platform = "";
         foreach (var (seed, dir) in runs.OrderBy(r => r.Seed))
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(ExperimentLayout.ForRun(dir).Metrics));
-            var root = doc.RootElement;
-            var test = root.GetProperty("test");
-            var metrics = ResultsSnapshot.MetricColumns.Where(c => test.TryGetProperty(c, out var v) && v.ValueKind == JsonValueKind.Number)
-                .ToDictionary(c => c, c => test.GetProperty(c).GetRawText(), StringComparer.Ordinal);
-            var history = new List<IReadOnlyDictionary<string, string>>();
-            if (root.TryGetProperty("history", out var h) && h.ValueKind == JsonValueKind.Array)
-                foreach (var epoch in h.EnumerateArray())
-                    history.Add(ResultsSnapshot.HistoryColumns.Where(c => epoch.TryGetProperty(c, out _)).ToDictionary(c => c, c => epoch.GetProperty(c).GetRawText(), StringComparer.Ordinal));
-            snapshotRuns.Add(new SnapshotRun(seed, metrics, history));
+            var metrics = MetricsFile.Read(ExperimentLayout.ForRun(dir).Metrics);
+            var numbers = metrics.Test.Numbers();
+            var summary = ResultsSnapshot.MetricColumns.Where(numbers.ContainsKey).ToDictionary(c => c, c => numbers[c], StringComparer.Ordinal);
+            var history = metrics.History.Select(h => (IReadOnlyDictionary<string, string>)h.Numbers()).ToList();
+            snapshotRuns.Add(new SnapshotRun(seed, summary, history));
             if (snapshotRuns.Count > 1)
                 continue;
-            platform = root.TryGetProperty("platform", out var p) && p.TryGetProperty("id", out var id) ? id.GetString() ?? "" : "";
-            if (test.TryGetProperty("per_class", out var perClass) && perClass.ValueKind == JsonValueKind.Array)
-                classes = [.. perClass.EnumerateArray().Select(c => new SnapshotClass(c.GetProperty("class").GetString() ?? "",
-                    ResultsSnapshot.ClassColumns.Where(k => c.TryGetProperty(k, out _)).ToDictionary(k => k, k => c.GetProperty(k).GetRawText(), StringComparer.Ordinal)))];
+            platform = metrics.Platform?.Id ?? "";
+            classes = [.. metrics.Test.PerClass.Select(c => new SnapshotClass(c.Class, c.Numbers()))];
             confusion = new long[classes.Count, classes.Count];
-            if (test.TryGetProperty("confusion", out var matrix) && matrix.ValueKind == JsonValueKind.Array)
-            {
-                int r = 0;
-                foreach (var row in matrix.EnumerateArray().Take(classes.Count))
-                {
-                    int c = 0;
-                    foreach (var cell in row.EnumerateArray().Take(classes.Count))
-                        confusion[r, c++] = cell.GetInt64();
-                    r++;
-                }
-            }
+            for (int r = 0; r < Math.Min(classes.Count, metrics.Test.Confusion.Count); r++)
+                for (int c = 0; c < Math.Min(classes.Count, metrics.Test.Confusion[r].Count); c++)
+                    confusion[r, c] = metrics.Test.Confusion[r][c];
         }
         var settings = Settings(ExperimentLayout.ForRun(runs[0].Directory).TrainStamp, runs.Count > 1 ? string.Join(", ", runs.Select(r => r.Seed).Order()) : null);
         return new ResultsSnapshot(experiment, platform, settings, snapshotRuns, classes, confusion);

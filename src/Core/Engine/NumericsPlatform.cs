@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Repro.Config;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -113,15 +114,9 @@ public sealed record NumericsPlatform(
     /// <summary>16 lowercase hex digits: the start of the SHA-256 of <see cref="Canonical"/>.</summary>
     public string Id => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical)))[..16];
 
-    /// <summary>Writes <c>"name": {"id": …, fields sorted by key}</c>, all values strings.</summary>
-    public void WriteJson(Utf8JsonWriter json, string propertyName)
-    {
-        json.WriteStartObject(propertyName);
-        json.WriteString("id", Id);
-        foreach (var (key, value) in Fields)
-            json.WriteString(key, value);
-        json.WriteEndObject();
-    }
+    /// <summary>The platform as metrics.json records it: the id and each field as its JSON text.</summary>
+    public NumericsPlatformRecord ToRecord() =>
+        new(Id, [.. Fields.Select(f => KeyValuePair.Create(f.Key, JsonSerializer.Serialize(f.Value)))]);
 
     /// <summary>The object alone, indented, LF-terminated (the <c>platform --json</c> output).</summary>
     public string ToJson()

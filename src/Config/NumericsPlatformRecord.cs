@@ -1,13 +1,13 @@
 using System.Text.Json;
 
-namespace Repro.Build.Tasks;
+namespace Repro.Config;
 
 /// <summary>
 /// The numerics platform a result was computed on, as metrics.json's <c>platform</c> object records it (written by
 /// the host from CPUID, LibTorch and the device): a short <see cref="Id"/> and the fields it hashes, each kept as its
 /// raw JSON so the lock file repeats metrics.json exactly. Results are byte-identical only on the same platform id.
 /// </summary>
-internal sealed record NumericsPlatformRecord(string Id, IReadOnlyList<KeyValuePair<string, string>> RawFields)
+public sealed record NumericsPlatformRecord(string Id, IReadOnlyList<KeyValuePair<string, string>> RawFields)
 {
     /// <summary>A result written before platforms were recorded: never equal to a real platform.</summary>
     public static NumericsPlatformRecord Unrecorded { get; } = new("unrecorded", []);

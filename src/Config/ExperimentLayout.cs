@@ -52,7 +52,7 @@ public sealed record ExperimentLayout(string ExperimentDirectory, string Directo
     }
 
     // What the build writes before a stage runs: each stage's canonical settings (MSBuild's Inputs), the data listing,
-    // the run's typed spec (the host's contract) and what a checkpoint was written from.
+    // the run's typed spec (the host's contract).
     public string Stamps => Path.Combine(Directory, "stamps");
     public string SplitStamp => Path.Combine(Stamps, "split.json");
     public string TrainStamp => Path.Combine(Stamps, "train.json");
@@ -69,7 +69,6 @@ public sealed record ExperimentLayout(string ExperimentDirectory, string Directo
 
     public string DataStamp => Path.Combine(Stamps, "data.txt");
     public string RunStamp => Path.Combine(Stamps, "run.json");
-    public string CheckpointInputs => Path.Combine(Stamps, "checkpoint-inputs.txt");
 
     // What the stages write.
     public string SplitManifest => Path.Combine(Directory, "split.tsv");

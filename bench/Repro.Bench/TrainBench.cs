@@ -29,8 +29,13 @@ internal static class TrainBench
     public static int Run(string mode, string[] args)
     {
         var o = Options.Parse(args);
+        var malloc = Allocator.Apply(o.MallOpt);
+        if (malloc.Count > 0)
+            Console.Error.WriteLine($"mallopt: {string.Join(", ", malloc)}");
         // CUDA first: its backend must load before anything loads the CPU-only one (gpu-check.sh).
         Device = TorchRuntime.ResolveDevice(Choice.Parse<DeviceChoice>(o.Device));
+        if ((o.ChannelsLast || o.ChannelsLastWeights) && InputFormat.ChannelsLastRefusal(Device.type, X86Cpu.Current()) is { } why)
+            throw new ArgumentException(why);
         if (o.PlainRuntime)
             torch.set_num_threads(o.Threads); // without Repro's deterministic-algorithms switch
         else
@@ -60,6 +65,9 @@ internal static class TrainBench
         public bool ChannelsLast;
         public bool ChannelsLastWeights;
         public bool PlainRuntime;
+
+        /// <summary>glibc malloc settings applied at start (Allocator.Apply), e.g. mmap_threshold=4194304,trim_threshold=0.</summary>
+        public string MallOpt = "";
         public bool StridedDownsample;
         public string Device = "cpu";
 
@@ -88,6 +96,7 @@ internal static class TrainBench
                     case "--plain-runtime": o.PlainRuntime = true; break;
                     case "--strided-downsample": o.StridedDownsample = true; break;
                     case "--device": o.Device = v(); break;
+                    case "--mallopt": o.MallOpt = v(); break;
                     default: throw new ArgumentException($"unknown option {args[i]}");
                 }
             }
@@ -300,7 +309,7 @@ internal static class TrainBench
         var d = new Dictionary<string, object>
         {
             ["side"] = o.Loop == "raw" ? "raw" : "repro", ["mode"] = mode, ["model"] = o.Model, ["size"] = o.Size,
-            ["batch"] = o.Batch, ["threads"] = o.Threads, ["channels_last"] = o.ChannelsLast, ["strided_downsample"] = o.StridedDownsample, ["channels_last_weights"] = o.ChannelsLastWeights, ["device"] = Device.ToString(),
+            ["batch"] = o.Batch, ["threads"] = o.Threads, ["channels_last"] = o.ChannelsLast, ["strided_downsample"] = o.StridedDownsample, ["channels_last_weights"] = o.ChannelsLastWeights, ["device"] = Device.ToString(), ["mallopt"] = o.MallOpt,
             ["step_s"] = times, ["step_s_median"] = median, ["images_per_s"] = o.Batch / median, ["rss_peak_mb"] = ProcStatusMb("VmHWM"),
         };
         foreach (var (k, v) in extra)

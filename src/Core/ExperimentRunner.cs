@@ -108,7 +108,13 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
         else if (runtime.Bf16)
             // CPU bfloat16 kernels are slow and change results; the setting is meant for GPUs, so it is set aside loudly.
             log("bf16 applies on CUDA only; this run is on the CPU, in float32");
-        return (device, new InputFormat(type, Spec.Input.ChannelsLast));
+        bool channelsLast = Spec.Input.ChannelsLast;
+        if (channelsLast && InputFormat.ChannelsLastRefusal(device.type, X86Cpu.Current()) is { } why)
+        {
+            log(why);
+            channelsLast = false;
+        }
+        return (device, new InputFormat(type, channelsLast));
     }
 
     /// <summary>Moves the model to the device, then to bfloat16 when the run uses it.</summary>

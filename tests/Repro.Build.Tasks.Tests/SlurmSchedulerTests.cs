@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
+using Repro.Config;
 using Xunit.Abstractions;
 
 namespace Repro.Build.Tasks.Tests;
@@ -179,7 +179,7 @@ public sealed partial class SlurmSchedulerTests(SlurmClusterFixture fixture, ITe
         Assert.True(cancel.ExitCode == 0, cancel.Output);
 
         var failed = Show(await build);
-        int epoch = JsonDocument.Parse(File.ReadAllText(state)).RootElement.GetProperty("Epoch").GetInt32();
+        int epoch = RunJson.Read<CheckpointState>(state, "checkpoint state").Epoch;
         output.WriteLine($"checkpoint at epoch {epoch} of {fixture.EpochsOfA} when cancelled");
 
         Assert.NotEqual(0, failed.ExitCode);

@@ -10,14 +10,16 @@ public static class Optimization
 {
     /// <summary>
     /// Creates the optimizer over the trainable parameters. Call after moving the model to its device:
-    /// TorchSharp's <c>Module.to</c> makes new Parameter objects.
+    /// TorchSharp's <c>Module.to</c> makes new Parameter objects. TorchSharp's own optimizers pass Scalars that a
+    /// garbage collection can free mid-call (see <see cref="HeldScalars"/>); these subclasses do the same arithmetic
+    /// with held Scalars and keep TorchSharp's state and state_dict format.
     /// </summary>
     public static OptimizerHelper Create(TrainingOptions o, IEnumerable<Parameter> parameters) => o.Optimizer switch
     {
-        OptimizerKind.Adam => optim.Adam(parameters, lr: o.LearningRate, weight_decay: o.WeightDecay),
+        OptimizerKind.Adam => new Optimizers.Adam(parameters, o.LearningRate, o.WeightDecay),
         // TorchSharp's AdamW defaults weight_decay to 0 (PyTorch: 0.01); the experiment's value is passed explicitly.
-        OptimizerKind.AdamW => optim.AdamW(parameters, lr: o.LearningRate, weight_decay: o.WeightDecay),
-        OptimizerKind.Sgd => optim.SGD(parameters, o.LearningRate, momentum: o.Momentum, weight_decay: o.WeightDecay, nesterov: o.Nesterov),
+        OptimizerKind.AdamW => new Optimizers.AdamW(parameters, o.LearningRate, o.WeightDecay),
+        OptimizerKind.Sgd => new Optimizers.SGD(parameters, o.LearningRate, o.Momentum, o.WeightDecay, o.Nesterov),
         _ => throw new ArgumentOutOfRangeException(nameof(o), o.Optimizer, "optimizer"),
     };
 

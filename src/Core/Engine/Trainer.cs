@@ -187,8 +187,9 @@ public sealed class Trainer(
         public void Add(Tensor meanLoss, Tensor hits, long n)
         {
             using var scope = NewDisposeScope();
-            lossSum.add_(meanLoss.to(float64).mul(n));
-            correct.add_(hits);
+            using var s = new HeldScalars();
+            lossSum.add_(meanLoss.to(float64).mul(s.Of(n)), s.Of(1));
+            correct.add_(hits, s.Of(1));
             Seen += n;
         }
 

@@ -30,7 +30,7 @@ public sealed class DenseNet : Module<Tensor, Tensor>, IClassifier
         var layers = new List<(string, Module<Tensor, Tensor>)>
         {
             ("conv0", Conv2d(3, numInitFeatures, kernel_size: 7, stride: 2, padding: 3, bias: false)),
-            ("norm0", BatchNorm2d(numInitFeatures)),
+            ("norm0", new BatchNorm2d(numInitFeatures)),
             ("relu0", ReLU(inplace: true)),
             ("pool0", MaxPool2d(kernel_size: 3, stride: 2, padding: 1)),
         };
@@ -46,14 +46,14 @@ public sealed class DenseNet : Module<Tensor, Tensor>, IClassifier
             {
                 // Compression 0.5 (DenseNet-BC): each transition halves the channel count.
                 layers.Add(($"transition{i + 1}", Sequential(
-                    ("norm", BatchNorm2d(channels)),
+                    ("norm", new BatchNorm2d(channels)),
                     ("relu", ReLU(inplace: true)),
                     ("conv", Conv2d(channels, channels / 2, kernel_size: 1, stride: 1, bias: false)),
                     ("pool", AvgPool2d(kernel_size: 2, stride: 2)))));
                 channels /= 2;
             }
         }
-        layers.Add(("norm5", BatchNorm2d(channels)));
+        layers.Add(("norm5", new BatchNorm2d(channels)));
         features = Sequential(layers);
         FeatureCount = channels;
         classifier = Linear(channels, numClasses);
@@ -124,10 +124,10 @@ public sealed class DenseLayer : Module<Tensor, Tensor>
     /// <summary>A layer reading <paramref name="inputFeatures"/> channels and adding <paramref name="growthRate"/>.</summary>
     public DenseLayer(int inputFeatures, int growthRate, int bnSize) : base(nameof(DenseLayer))
     {
-        norm1 = BatchNorm2d(inputFeatures);
+        norm1 = new BatchNorm2d(inputFeatures);
         relu1 = ReLU(inplace: true);
         conv1 = Conv2d(inputFeatures, bnSize * growthRate, kernel_size: 1, stride: 1, bias: false);
-        norm2 = BatchNorm2d(bnSize * growthRate);
+        norm2 = new BatchNorm2d(bnSize * growthRate);
         relu2 = ReLU(inplace: true);
         conv2 = Conv2d(bnSize * growthRate, growthRate, kernel_size: 3, stride: 1, padding: 1, bias: false);
         RegisterComponents();

@@ -35,7 +35,7 @@ public sealed class Downsample : Module<Tensor, Tensor>
     public Downsample(long inplanes, long outplanes, long stride) : base(nameof(Downsample))
     {
         conv = Conv2d(inplanes, outplanes, kernel_size: 1, stride: 1, bias: false);
-        bn = BatchNorm2d(outplanes);
+        bn = new BatchNorm2d(outplanes);
         this.stride = stride;
         RegisterComponents();
     }

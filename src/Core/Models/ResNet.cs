@@ -1,3 +1,4 @@
+using Repro.Core.Engine;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -31,7 +32,7 @@ public sealed class ResNet : Module<Tensor, Tensor>, IClassifier
     {
         int inplanes = 64;
         conv1 = Conv2d(3, 64, kernel_size: 7, stride: 2, padding: 3, bias: false);
-        bn1 = BatchNorm2d(64);
+        bn1 = new BatchNorm2d(64);
         relu = ReLU(inplace: true);
         maxpool = MaxPool2d(kernel_size: 3, stride: 2, padding: 1);
         layer1 = MakeLayer(ref inplanes, 64, layers[0], stride: 1);
@@ -119,11 +120,11 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
     public Bottleneck(int inplanes, int planes, int stride, Module<Tensor, Tensor>? downsample) : base(nameof(Bottleneck))
     {
         conv1 = Conv2d(inplanes, planes, kernel_size: 1, bias: false);
-        bn1 = BatchNorm2d(planes);
+        bn1 = new BatchNorm2d(planes);
         conv2 = Conv2d(planes, planes, kernel_size: 3, stride: stride, padding: 1, bias: false);
-        bn2 = BatchNorm2d(planes);
+        bn2 = new BatchNorm2d(planes);
         conv3 = Conv2d(planes, planes * Expansion, kernel_size: 1, bias: false);
-        bn3 = BatchNorm2d(planes * Expansion);
+        bn3 = new BatchNorm2d(planes * Expansion);
         relu = ReLU(inplace: true);
         this.downsample = downsample;
         RegisterComponents();
@@ -155,6 +156,7 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
         // The shortcut runs after the residual branch, as in torchvision's Bottleneck.forward, so forward hooks
         // (torchsummary rows) fire in the same order as PyTorch's.
         var identity = downsample is null ? x : downsample.call(x);
-        return relu.call(y.add_(identity)).MoveToOuterDisposeScope();
+        using var s = new HeldScalars();
+        return relu.call(y.add_(identity, s.Of(1))).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using Repro.Core.Engine;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -28,6 +29,7 @@ internal static class TorchvisionModules
     public static void InitializeWeights(Module model, Action<Tensor> initConvolution, bool zeroLinearBias)
     {
         using var _ = no_grad();
+        using var s = new HeldScalars();
         foreach (var (_, module) in model.named_modules())
         {
             switch (module)
@@ -36,11 +38,11 @@ internal static class TorchvisionModules
                     initConvolution(conv.weight);
                     break;
                 case BatchNorm2d bn:
-                    init.constant_(bn.weight, 1);
-                    init.constant_(bn.bias, 0);
+                    init.constant_(bn.weight, s.Of(1));
+                    init.constant_(bn.bias, s.Of(0));
                     break;
                 case Linear linear when zeroLinearBias && linear.bias is not null:
-                    init.constant_(linear.bias, 0);
+                    init.constant_(linear.bias, s.Of(0));
                     break;
             }
         }

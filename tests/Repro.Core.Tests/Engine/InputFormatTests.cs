@@ -1,3 +1,4 @@
+using TorchSharp;
 using Repro.Config;
 using Repro.Core.Engine;
 using Repro.Core.Models;
@@ -29,10 +30,25 @@ public sealed class InputFormatTests
         Assert.Equal([60L, 20L, 5L, 1L], y.stride());
     }
 
-    // The layout must change only how LibTorch sums, not what the network computes.
+    [Fact]
+    public void ChannelsLastRefusal_CpuHidingItsCaches_SaysWhyAndOnlyOnTheCpu()
+    {
+        var hidden = X86Cpu.Decode(RecordedCpuId.Source(RecordedCpuId.Zen5VmHiddenCaches()));
+        var visible = X86Cpu.Decode(RecordedCpuId.Source(RecordedCpuId.Zen5Vm()));
+
+        Assert.Contains("hides the cache sizes", InputFormat.ChannelsLastRefusal(DeviceType.CPU, hidden));
+        Assert.Null(InputFormat.ChannelsLastRefusal(DeviceType.CUDA, hidden));
+        Assert.Null(InputFormat.ChannelsLastRefusal(DeviceType.CPU, visible));
+        Assert.Null(InputFormat.ChannelsLastRefusal(DeviceType.CPU, X86Cpu.Decode(RecordedCpuId.Source(RecordedCpuId.Zen4()))));
+    }
+
+    // The layout must change only how LibTorch sums, not what the network computes. Not on a CPU where channels-last
+    // crashes LibTorch (the refusal above, which ExperimentRunnerTests checks the runner honours).
     [Fact]
     public void Prepare_ChannelsLastThroughResNet50_LogitsMatchNchwToRounding()
     {
+        if (InputFormat.ChannelsLastRefusal(DeviceType.CPU, X86Cpu.Current()) is not null)
+            return;
         using var scope = NewDisposeScope();
         manual_seed(3);
         var model = Zoo.Create(ModelKind.ResNet50, 10);

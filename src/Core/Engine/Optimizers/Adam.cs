@@ -13,13 +13,8 @@ public sealed class Adam(IEnumerable<Parameter> parameters, double lr, double we
     public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
     {
         var options = (Options)group.Options;
-        foreach (var param in group.Parameters)
+        HeldStep.ForEachGradient<State>(group, _state, (s, param, grad, state) =>
         {
-            var grad = param.grad;
-            if (grad is null)
-                continue;
-            using var s = new HeldScalars();
-            var state = (State)_state[param.Handle];
             if (options.maximize!.Value)
                 grad = grad.neg();
             state.step += 1;
@@ -27,6 +22,6 @@ public sealed class Adam(IEnumerable<Parameter> parameters, double lr, double we
                 grad = grad.add(param, s.Of(options.weight_decay.Value));
             AdamSteps.Update(s, param, grad, ref state.step, state.exp_avg, state.exp_avg_sq, ref state.max_exp_avg_sq,
                 options.beta1!.Value, options.beta2!.Value, options.eps!.Value, options.LearningRate!.Value, options.amsgrad!.Value);
-        }
+        });
     }, closure);
 }

@@ -14,19 +14,14 @@ public sealed class AdamW(IEnumerable<Parameter> parameters, double lr, double w
     {
         var options = (Options)group.Options;
         double lr = options.LearningRate!.Value;
-        foreach (var param in group.Parameters)
+        HeldStep.ForEachGradient<State>(group, _state, (s, param, grad, state) =>
         {
-            var grad = param.grad;
-            if (grad is null)
-                continue;
-            using var s = new HeldScalars();
-            var state = (State)_state[param.Handle];
             if (options.maximize!.Value)
                 grad = grad.neg();
             state.step += 1;
             param.mul_(s.Of(1 - lr * options.weight_decay!.Value));
             AdamSteps.Update(s, param, grad, ref state.step, state.exp_avg, state.exp_avg_sq, ref state.max_exp_avg_sq,
                 options.beta1!.Value, options.beta2!.Value, options.eps!.Value, lr, options.amsgrad!.Value);
-        }
+        });
     }, closure);
 }

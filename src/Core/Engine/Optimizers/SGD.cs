@@ -17,13 +17,8 @@ public sealed class SGD(IEnumerable<Parameter> parameters, double lr, double mom
         double momentum = options.momentum!.Value, dampening = options.dampening!.Value, weightDecay = options.weight_decay!.Value;
         double lr = options.LearningRate!.Value;
         bool nesterov = options.nesterov!.Value, maximize = options.maximize!.Value;
-        foreach (var param in group.Parameters)
+        HeldStep.ForEachGradient<State>(group, _state, (s, param, grad, state) =>
         {
-            var grad = param.grad;
-            if (grad is null)
-                continue;
-            using var s = new HeldScalars();
-            var state = (State)_state[param.Handle];
             if (weightDecay != 0)
                 grad = grad.add(param, s.Of(weightDecay));
             if (momentum != 0)
@@ -41,6 +36,6 @@ public sealed class SGD(IEnumerable<Parameter> parameters, double lr, double mom
                 grad = nesterov ? grad.add(buf, s.Of(momentum)) : buf;
             }
             param.add_(grad, s.Of(maximize ? lr : -lr));
-        }
+        });
     }, closure);
 }

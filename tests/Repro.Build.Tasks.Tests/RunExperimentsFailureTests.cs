@@ -29,14 +29,18 @@ public sealed class RunExperimentsFailureTests : IDisposable
         return config;
     }
 
-    /// <summary>Arguments: exec &lt;host.dll&gt; &lt;stage&gt; --config &lt;file&gt; --experiment &lt;name&gt; …</summary>
+    /// <summary>
+    /// Arguments: exec &lt;host.dll&gt; &lt;stage&gt; --run-stamp &lt;artifacts/experiments/NAME/stamps/run.json&gt;; the
+    /// experiment's name is the stamp's grandparent folder.
+    /// </summary>
     private string Host()
     {
         string path = Path.Combine(dir, "host.sh");
         File.WriteAllText(path, """
             #!/bin/sh
-            echo "$7: $3: working"
-            if [ "$7" = crash ]; then kill -FPE $$; fi
+            name=$(basename "$(dirname "$(dirname "$5")")")
+            echo "$name: $3: working"
+            if [ "$name" = crash ]; then kill -FPE $$; fi
             """ + "\n");
         if (!OperatingSystem.IsWindows())
             File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

@@ -20,7 +20,7 @@ public sealed class Adam(IEnumerable<Parameter> parameters, double lr, double we
             state.step += 1;
             if (options.weight_decay!.Value != 0)
                 grad = grad.add(param, s.Of(options.weight_decay.Value));
-            AdamSteps.Update(s, param, grad, ref state.step, state.exp_avg, state.exp_avg_sq, ref state.max_exp_avg_sq,
+            AdamSteps.Update(s, param, grad, state.step, state.exp_avg, state.exp_avg_sq, ref state.max_exp_avg_sq,
                 options.beta1!.Value, options.beta2!.Value, options.eps!.Value, options.LearningRate!.Value, options.amsgrad!.Value);
         });
     }, closure);

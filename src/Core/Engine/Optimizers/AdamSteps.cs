@@ -11,7 +11,7 @@ namespace Repro.Core.Engine.Optimizers;
 internal static class AdamSteps
 {
     /// <summary>Moments, bias correction and the parameter update, once the optimizer has applied its weight decay.</summary>
-    public static void Update(HeldScalars s, Parameter param, Tensor grad, ref long step, Tensor expAvg, Tensor expAvgSq, ref Tensor? maxExpAvgSq,
+    public static void Update(HeldScalars s, Parameter param, Tensor grad, long step, Tensor expAvg, Tensor expAvgSq, ref Tensor? maxExpAvgSq,
         double beta1, double beta2, double eps, double lr, bool amsgrad)
     {
         double biasCorrection1 = 1 - Math.Pow(beta1, step);

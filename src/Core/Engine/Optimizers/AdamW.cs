@@ -20,7 +20,7 @@ public sealed class AdamW(IEnumerable<Parameter> parameters, double lr, double w
                 grad = grad.neg();
             state.step += 1;
             param.mul_(s.Of(1 - lr * options.weight_decay!.Value));
-            AdamSteps.Update(s, param, grad, ref state.step, state.exp_avg, state.exp_avg_sq, ref state.max_exp_avg_sq,
+            AdamSteps.Update(s, param, grad, state.step, state.exp_avg, state.exp_avg_sq, ref state.max_exp_avg_sq,
                 options.beta1!.Value, options.beta2!.Value, options.eps!.Value, lr, options.amsgrad!.Value);
         });
     }, closure);

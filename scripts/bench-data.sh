@@ -20,8 +20,16 @@ echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 # Rounds alternate the sides so that load from other processes hits them alike; the best round counts.
 # Repro runs at full decode size (as torchvision), with the default decode size (JPEG short side >= crop / 0.875,
 # what the cache holds), and with DecodeShortSide = crop and = 140 (libjpeg-turbo 3/8 scale for 500x375 images).
+# VIPS=1 adds issue 15's JPEG lever, measured and not taken (docs/benchmarks.md): NetVips (libvips with SIMD
+# libjpeg-turbo) at full size and with shrink-on-load, everything after the decode Repro's (bench/Repro.Bench.Vips).
+vips=${VIPS:-0}
+if [ "$vips" = 1 ]; then
+  dotnet build -c Release "$repo/bench/Repro.Bench.Vips" -v q -nologo >/dev/null
+  vips_bench="$repo/artifacts/bin/Repro.Bench.Vips/release/Repro.Bench.Vips.dll"
+  dotnet "$vips_bench" same "$images" | tail -n1
+fi
 rounds=${ROUNDS:-3}
-declare -A best=([tv]=0 [full]=0 [default]=0 [crop]=0 [small]=0)
+declare -A best=([tv]=0 [full]=0 [default]=0 [crop]=0 [small]=0 [vips]=0 [vips-shrink]=0)
 rate() { sed -E 's/.*decode\+transform=([0-9.]+).*/\1/' <<<"$1"; }
 keep() { best[$1]=$(awk -v a="${best[$1]}" -v b="$2" 'BEGIN { print (b > a ? b : a) }'); }
 for r in $(seq "$rounds"); do
@@ -30,8 +38,14 @@ for r in $(seq "$rounds"); do
   rp=$("${pin[@]}" dotnet "$bench" data "$images" "$crop"); echo "round $r: $rp"; keep default "$(rate "$rp")"
   rp=$("${pin[@]}" dotnet "$bench" data "$images" "$crop" 3 "$crop"); echo "round $r: $rp"; keep crop "$(rate "$rp")"
   rp=$("${pin[@]}" dotnet "$bench" data "$images" "$crop" 3 140); echo "round $r: $rp"; keep small "$(rate "$rp")"
+  if [ "$vips" = 1 ]; then
+    for d in vips vips-shrink; do
+      rp=$("${pin[@]}" dotnet "$vips_bench" data "$images" "$crop" 3 "$d"); echo "round $r: $rp"; keep "$d" "$(rate "$rp")"
+    done
+  fi
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-for k in full default crop small; do
+keys=(full default crop small); [ "$vips" = 1 ] && keys+=(vips vips-shrink)
+for k in "${keys[@]}"; do
   awk -v k="$k" -v a="${best[$k]}" -v b="${best[tv]}" 'BEGIN { printf "best %-8s repro %.1f img/s vs torchvision %.1f img/s per core: %.2fx\n", k, a, b, a / b }'
 done

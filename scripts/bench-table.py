@@ -15,6 +15,9 @@ def median(v):
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 steps = defaultdict(lambda: defaultdict(lambda: {"wall": [], "cpu": [], "rss": [], "batch": 32}))
 epochs = defaultdict(lambda: {"first": [], "later": [], "rss": [], "peak": []})
+# Repro's default layout on a CPU: channels_last is true unless the experiment sets it false (src/Config/Schema.cs;
+# CPUs hiding their cache sizes fall back to NCHW, InputFormat.ChannelsLastRefusal). PyTorch's default is NCHW.
+REPRO_DEFAULT_CL = True
 noop = []
 for r in rows:
     if r["mode"] in ("train", "eval"):
@@ -24,7 +27,7 @@ for r in rows:
         d["rss"].append(r["rss_peak_mb"])
         d["batch"] = r["batch"]
     elif r["mode"] == "epoch":
-        e = epochs[r["side"]]
+        e = epochs[(r["side"], bool(r.get("channels_last")))]
         e["first"].append(r["epoch_images_per_s"][0])
         e["later"] += r["epoch_images_per_s"][1:]
         e["rss"].append(r["rss_mb_per_epoch"])
@@ -56,17 +59,41 @@ if epochs:
     print()
     print("| end-to-end epoch | PyTorch img/s | Repro img/s | Repro/PyTorch | resident MB after each epoch PyTorch | Repro | peak RSS MB PyTorch / Repro |")
     print("|---|---|---|---|---|---|---|")
-    py, rp = epochs.get("pytorch"), epochs.get("repro")
-    any_side = py or rp
-    label = f"{any_side['model']} {any_side['size']}x{any_side['size']} b{any_side['batch']}, {any_side['images']} JPEGs"
-    for which in ("first", "later"):
-        a = median(py[which]) if py else float("nan")
-        c = median(rp[which]) if rp else float("nan")
-        rss_py = " ".join(fmt(x, 0) for x in py["rss"][0]) if py else "-"
-        rss_rp = " ".join(fmt(x, 0) for x in rp["rss"][0]) if rp else "-"
-        peak = f"{fmt(median(py['peak']) if py else float('nan'), 0)} / {fmt(median(rp['peak']) if rp else float('nan'), 0)}"
-        name = "first epoch" if which == "first" else "later epochs"
-        print(f"| {label}, {name} | {fmt(a)} | {fmt(c)} | {fmt(c / a, 2)}x | {rss_py if which == 'first' else ''} | {rss_rp if which == 'first' else ''} | {peak if which == 'first' else ''} |")
+    for cl in sorted({k[1] for k in epochs}):
+        py, rp = epochs.get(("pytorch", cl)), epochs.get(("repro", cl))
+        any_side = py or rp
+        layout = ", channels-last" if cl else ""
+        label = f"{any_side['model']} {any_side['size']}x{any_side['size']} b{any_side['batch']}{layout}, {any_side['images']} JPEGs"
+        for which in ("first", "later"):
+            a = median(py[which]) if py else float("nan")
+            c = median(rp[which]) if rp else float("nan")
+            rss_py = " ".join(fmt(x, 0) for x in py["rss"][0]) if py else "-"
+            rss_rp = " ".join(fmt(x, 0) for x in rp["rss"][0]) if rp else "-"
+            peak = f"{fmt(median(py['peak']) if py else float('nan'), 0)} / {fmt(median(rp['peak']) if rp else float('nan'), 0)}"
+            name = f"first epoch (n={len(py['first']) if py else 0}/{len(rp['first']) if rp else 0})" if which == "first" else "later epochs"
+            print(f"| {label}, {name} | {fmt(a)} | {fmt(c)} | {fmt(c / a, 2)}x | {rss_py if which == 'first' else ''} | {rss_rp if which == 'first' else ''} | {peak if which == 'first' else ''} |")
+
+
+def rate(sides, side):
+    d = sides.get(side)
+    return d["batch"] / median(d["wall"]) if d and d["wall"] else float("nan")
+
+
+# Issue 15's goals: each Repro default at least PyTorch's default (NCHW), Repro's best layout at least PyTorch's best.
+cases = sorted({(m, mo, sz) for (m, mo, sz, _) in steps}, key=lambda k: (k[0] != "train", k[1], -k[2]))
+if cases:
+    print()
+    print("| step | PyTorch default (NCHW) img/s | Repro default img/s | default ratio | PyTorch best img/s | Repro best img/s | best ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for mode, model, size in cases:
+        nchw, cl = steps.get((mode, model, size, False), {}), steps.get((mode, model, size, True), {})
+        py_default, rp_default = rate(nchw, "pytorch"), rate(cl if REPRO_DEFAULT_CL else nchw, "repro")
+        py_best = max((x for x in (rate(nchw, "pytorch"), rate(cl, "pytorch")) if x == x), default=float("nan"))
+        rp_opts = [(x, name) for x, name in ((rate(nchw, "repro"), "NCHW"), (rate(cl, "repro"), "channels-last")) if x == x]
+        rp_best, rp_best_name = max(rp_opts) if rp_opts else (float("nan"), "-")
+        py_best_name = "channels-last" if py_best == rate(cl, "pytorch") else "NCHW"
+        print(f"| {mode} {model} {size}x{size} | {fmt(py_default)} | {fmt(rp_default)} ({'channels-last' if REPRO_DEFAULT_CL else 'NCHW'}) | "
+              f"{fmt(rp_default / py_default, 2)}x | {fmt(py_best)} ({py_best_name}) | {fmt(rp_best)} ({rp_best_name}) | {fmt(rp_best / py_best, 2)}x |")
 
 if noop:
     print()

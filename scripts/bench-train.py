@@ -125,6 +125,8 @@ def epoch(a, device):
     loader = torch.utils.data.DataLoader(ds, batch_size=a.batch, shuffle=True, num_workers=a.loader_threads,
                                          persistent_workers=a.loader_threads > 0, pin_memory=device.type == "cuda")
     model = make_model(a.model, len(ds.classes)).to(device)
+    if a.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=2e-4)
     rates, seconds, rss, hwm = [], [], [], []
     for _ in range(a.epochs):
@@ -134,6 +136,8 @@ def epoch(a, device):
         loss_sum = 0.0
         for x, y in loader:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            if a.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
             logits = model(x)
             loss = F.cross_entropy(logits, y)
             opt.zero_grad()
@@ -149,7 +153,8 @@ def epoch(a, device):
         rss.append(status_mb("VmRSS"))
         hwm.append(status_mb("VmHWM"))
     print(json.dumps(dict(side="pytorch", mode="epoch", model=a.model, size=a.size, batch=a.batch, threads=a.threads,
-                          loader_threads=a.loader_threads, images=len(ds), epoch_images_per_s=rates,
+                          loader_threads=a.loader_threads, images=len(ds), channels_last=a.channels_last,
+                          epoch_images_per_s=rates,
                           epoch_train_s=seconds, rss_mb_per_epoch=rss, hwm_mb_per_epoch=hwm,
                           rss_peak_mb=status_mb("VmHWM"), torch=torch.__version__, device=str(device))), flush=True)
 

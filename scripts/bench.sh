@@ -12,8 +12,9 @@
 # TorchSharp (no Repro loop) to separate LibTorch from Repro; NOOP_BUILD (1) times a no-op
 # `dotnet build -t:RunExperiments` (run once before so that the quick suite is up to date); SKIP_BUILD (0)
 # uses the bench binaries already in artifacts/bin (e.g. carried to another machine); PYTHON (/usr/bin/python3);
-# CHANNELS_LAST (1) also times train and eval with channels-last input on both sides (Repro: `channels_last: true`,
-# PyTorch: model and input in torch.channels_last). The "plain TorchSharp" side runs the model without Repro's loop
+# CHANNELS_LAST (1) also times train, eval and the epoch with channels-last input on both sides (Repro:
+# `channels_last: true`, the experiments' default; PyTorch: model and input in torch.channels_last). Repro's eval
+# folds BatchNorm into the convolutions as Evaluator does (Repro.Bench eval --no-fold times it unfolded). The "plain TorchSharp" side runs the model without Repro's loop
 # and without Repro's LibTorch settings (--loop raw --plain-runtime).
 # Output: JSON lines in artifacts/bench/results-<time>.jsonl and a markdown table on stdout.
 set -euo pipefail
@@ -109,8 +110,10 @@ for round in $(seq "$rounds"); do
   if [ "$epoch_images" -gt 0 ]; then
     images="artifacts/bench-data/images-$epoch_images"
     [ -d "$images" ] || "${bench[@]}" generate "$images" "$epoch_images" >&2
-    each epoch --model "$epoch_model" --size "$epoch_crop" --batch "$batch" --epochs "$epoch_epochs" \
-      --threads "$threads" --loader-threads "$loader_threads" --dir "$images"
+    for layout in "${layouts[@]}"; do
+      each epoch --model "$epoch_model" --size "$epoch_crop" --batch "$batch" --epochs "$epoch_epochs" \
+        --threads "$threads" --loader-threads "$loader_threads" --dir "$images" $layout
+    done
   fi
 done
 

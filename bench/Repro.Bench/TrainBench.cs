@@ -64,6 +64,7 @@ internal static class TrainBench
         public string Dir = "";
         public bool ChannelsLast;
         public bool ChannelsLastWeights;
+        public bool NoFold;
         public bool PlainRuntime;
 
         /// <summary>glibc malloc settings applied at start (Allocator.Apply), e.g. mmap_threshold=4194304,trim_threshold=0.</summary>
@@ -97,6 +98,7 @@ internal static class TrainBench
                     case "--strided-downsample": o.StridedDownsample = true; break;
                     case "--device": o.Device = v(); break;
                     case "--mallopt": o.MallOpt = v(); break;
+                    case "--no-fold": o.NoFold = true; break;
                     default: throw new ArgumentException($"unknown option {args[i]}");
                 }
             }
@@ -195,6 +197,8 @@ internal static class TrainBench
         var classes = Enumerable.Range(0, o.Classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
         var metrics = new MetricsAccumulator(classes);
         double sum = 0;
+        // As Evaluator does, folded once per evaluation (here: per run); --no-fold measures the unfolded model.
+        using var folded = o.Loop == "raw" || o.NoFold ? null : BatchNormFolding.Fold(model);
         void Step()
         {
             using var noGrad = no_grad();
@@ -274,14 +278,14 @@ internal static class TrainBench
         try
         {
             var checkpoint = new TrainingCheckpoint(ExperimentLayout.ForRun(checkpoints), new CheckpointKey("bench", "", "", ""));
-            var trainer = new Trainer(options, 1, model, t => model.train(t), CPU, checkpoint, progress);
+            var trainer = new Trainer(options, 1, model, t => model.train(t), CPU, checkpoint, progress, new InputFormat(ScalarType.Float32, o.ChannelsLast));
             var history = trainer.Run(train, validation, dataset.Classes);
             var rates = history.Select(h => h.ImagesPerSecond).ToList();
             var seconds = history.Select(h => all.Length / h.ImagesPerSecond).ToList();
             Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["side"] = "repro", ["mode"] = "epoch", ["model"] = o.Model, ["size"] = o.Size, ["batch"] = o.Batch,
-                ["threads"] = o.Threads, ["loader_threads"] = o.LoaderThreads, ["images"] = all.Length,
+                ["threads"] = o.Threads, ["loader_threads"] = o.LoaderThreads, ["images"] = all.Length, ["channels_last"] = o.ChannelsLast,
                 ["epoch_images_per_s"] = rates, ["epoch_train_s"] = seconds,
                 ["rss_mb_per_epoch"] = rss, ["epoch_cpu_s"] = cpu, ["hwm_mb_per_epoch"] = hwm, ["rss_peak_mb"] = ProcStatusMb("VmHWM"),
             }));
@@ -309,7 +313,7 @@ internal static class TrainBench
         var d = new Dictionary<string, object>
         {
             ["side"] = o.Loop == "raw" ? "raw" : "repro", ["mode"] = mode, ["model"] = o.Model, ["size"] = o.Size,
-            ["batch"] = o.Batch, ["threads"] = o.Threads, ["channels_last"] = o.ChannelsLast, ["strided_downsample"] = o.StridedDownsample, ["channels_last_weights"] = o.ChannelsLastWeights, ["device"] = Device.ToString(), ["mallopt"] = o.MallOpt,
+            ["batch"] = o.Batch, ["threads"] = o.Threads, ["channels_last"] = o.ChannelsLast, ["strided_downsample"] = o.StridedDownsample, ["channels_last_weights"] = o.ChannelsLastWeights, ["device"] = Device.ToString(), ["mallopt"] = o.MallOpt, ["fold_batchnorm"] = mode == "eval" && o.Loop != "raw" && !o.NoFold,
             ["step_s"] = times, ["step_s_median"] = median, ["images_per_s"] = o.Batch / median, ["rss_peak_mb"] = ProcStatusMb("VmHWM"),
         };
         foreach (var (k, v) in extra)

@@ -165,15 +165,16 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
 
         // The host prints the core's log lines as "<experiment>: <line>".
         Assert.Contains("tiny: bf16 applies on CUDA only; this run is on the CPU, in float32", printed);
-        Assert.Contains("- Numerics: float32, LibTorch deterministic algorithms on", File.ReadAllText(runner.Layout.Report));
+        // float32 in whichever layout this CPU runs (channels-last unless it refuses it).
+        Assert.Matches(@"- Numerics: float32(, channels-last)?, LibTorch deterministic algorithms on", File.ReadAllText(runner.Layout.Report));
     }
 
-    // channels_last changes the layout of every training and test batch; the report must say so, since results
-    // differ from an NCHW run in the last bits.
+    // channels_last (the default) changes the layout of every training and test batch; the report must say which
+    // layout ran, since results differ from an NCHW run in the last bits.
     [Fact]
-    public void Run_ChannelsLast_TrainsTestsAndReportSaysLayout()
+    public void Run_DefaultLayout_ChannelsLastUnlessTheCpuRefusesAndReportSaysWhich()
     {
-        using var tiny = new TinyExperiment("channels_last: true", "epochs: 1", "head: linear");
+        using var tiny = new TinyExperiment("epochs: 1", "head: linear");
 
         var (runner, log) = tiny.RunAllInHost();
 
@@ -187,6 +188,17 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
         {
             Assert.Contains("- Numerics: float32, channels-last, LibTorch deterministic algorithms on", File.ReadAllText(runner.Layout.Report));
         }
+    }
+
+    [Fact]
+    public void Run_ChannelsLastFalse_RunsNchwWithoutRefusalNote()
+    {
+        using var tiny = new TinyExperiment("channels_last: false", "epochs: 1", "head: linear");
+
+        var (runner, log) = tiny.RunAllInHost();
+
+        Assert.Contains("- Numerics: float32, LibTorch deterministic algorithms on", File.ReadAllText(runner.Layout.Report));
+        Assert.DoesNotContain(log, l => l.Contains("channels_last is not used", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,23 +1,26 @@
 using Repro.Core.Data;
+using Repro.Core.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Repro.Core.Engine;
 
-/// <summary>Tests a model: evaluation mode, no gradients, the evaluation transform (the loader's job).</summary>
+/// <summary>Tests a model: evaluation mode, no gradients, BatchNorm folded into the convolutions before it
+/// (<see cref="BatchNormFolding"/>, on a copy of the weights), the evaluation transform (the loader's job).</summary>
 public static class Evaluator
 {
     /// <param name="input">The model's input type and layout (default: float32, NCHW).</param>
     public static TestMetrics Evaluate(nn.Module<Tensor, Tensor> model, DataLoader loader, IReadOnlyList<string> classes, Device device, int epoch = 0,
         InputFormat? input = null)
     {
-        var format = input ?? InputFormat.Default;
+        var format = input ?? InputFormat.Nchw;
         var metrics = new MetricsAccumulator(classes);
         bool wasTraining = model.training;
         model.eval();
         try
         {
             using var noGrad = no_grad();
+            using var folded = BatchNormFolding.Fold(model);
             foreach (var batch in loader.Epoch(epoch))
             {
                 using var _ = batch;

@@ -10,12 +10,13 @@ namespace Repro.Core.Engine;
 /// without reordering each input and output, and their outputs stay NHWC through the network, as with PyTorch's
 /// <c>x.contiguous(memory_format=torch.channels_last)</c>. The arithmetic is the same but summed in another order:
 /// each step differs from NCHW in the last bits and training amplifies that (sample-resnet50: 73.30 % against
-/// 75.40 % test accuracy), so it is a setting, not the default. Runs with it are deterministic as well.
+/// 75.40 % test accuracy). It is the experiments' default because it is the faster layout on CPUs
+/// (docs/benchmarks.md); runs in either layout are deterministic.
 /// </param>
 public readonly record struct InputFormat(ScalarType Type, bool ChannelsLast)
 {
-    /// <summary>float32 in NCHW: torchvision's default.</summary>
-    public static InputFormat Default => new(ScalarType.Float32, false);
+    /// <summary>float32 in NCHW: PyTorch's default layout (Trainer's and Evaluator's when none is given).</summary>
+    public static InputFormat Nchw => new(ScalarType.Float32, false);
 
     /// <summary>The batch on <paramref name="device"/> in this type and layout.</summary>
     public Tensor Prepare(Tensor hostImages, Device device)

@@ -31,7 +31,7 @@ public sealed class Trainer(
     InputFormat? input = null,
     TensorBoardLog? board = null)
 {
-    private readonly InputFormat input = input ?? InputFormat.Default;
+    private readonly InputFormat input = input ?? InputFormat.Nchw;
     private TimeSpan lastReport;
     private long step;
 

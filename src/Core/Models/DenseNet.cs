@@ -112,7 +112,7 @@ public sealed class DenseNet : Module<Tensor, Tensor>, IClassifier
 /// One DenseNet-BC layer: BN-ReLU-Conv1x1 (bottleneck to <c>bnSize</c> x growth) then BN-ReLU-Conv3x3 (growth
 /// new feature maps), returned concatenated to the input along channels.
 /// </summary>
-public sealed class DenseLayer : Module<Tensor, Tensor>
+public sealed class DenseLayer : Module<Tensor, Tensor>, IHasConvBn
 {
     private readonly BatchNorm2d norm1;
     private readonly ReLU relu1;
@@ -120,6 +120,7 @@ public sealed class DenseLayer : Module<Tensor, Tensor>
     private readonly BatchNorm2d norm2;
     private readonly ReLU relu2;
     private readonly Conv2d conv2;
+    private readonly ConvBn bottleneck;
 
     /// <summary>A layer reading <paramref name="inputFeatures"/> channels and adding <paramref name="growthRate"/>.</summary>
     public DenseLayer(int inputFeatures, int growthRate, int bnSize) : base(nameof(DenseLayer))
@@ -130,8 +131,14 @@ public sealed class DenseLayer : Module<Tensor, Tensor>
         norm2 = new BatchNorm2d(bnSize * growthRate);
         relu2 = ReLU(inplace: true);
         conv2 = Conv2d(bnSize * growthRate, growthRate, kernel_size: 3, stride: 1, padding: 1, bias: false);
+        bottleneck = new ConvBn(conv1, norm2);
         RegisterComponents();
     }
+
+    /// <summary>The 1x1 bottleneck convolution and the BatchNorm after it (norm1 comes before a ReLU and a
+    /// convolution, so it cannot be folded; neither can the transitions'). The stem's conv0/norm0 pair is left
+    /// unfolded too: it runs once per image against 58 of these.</summary>
+    public IEnumerable<ConvBn> ConvBnPairs => [bottleneck];
 
     /// <summary>(N, C, H, W) -> (N, C + growth, H, W).</summary>
     public override Tensor forward(Tensor x)
@@ -139,8 +146,7 @@ public sealed class DenseLayer : Module<Tensor, Tensor>
         // Intermediates are released when the layer returns (see Bottleneck.forward).
         using var scope = NewDisposeScope();
         var y = relu1.call(norm1.call(x));
-        y = conv1.call(y);
-        y = conv2.call(relu2.call(norm2.call(y)));
+        y = conv2.call(relu2.call(bottleneck.Forward(y)));
         return cat([x, y], 1).MoveToOuterDisposeScope();
     }
 }

@@ -22,7 +22,7 @@ namespace Repro.Core.Models;
 /// every crop. A stride-1 convolution takes another oneDNN path. One code path on every CPU, so that results do
 /// not depend on which machine would have crashed.
 /// </remarks>
-public sealed class Downsample : Module<Tensor, Tensor>
+public sealed class Downsample : Module<Tensor, Tensor>, IHasConvBn
 {
     // torchvision's Sequential indices, in its order: the state_dict keys are downsample.0.*, downsample.1.*.
     [ComponentName(Name = "0")]
@@ -30,6 +30,7 @@ public sealed class Downsample : Module<Tensor, Tensor>
     [ComponentName(Name = "1")]
     private readonly BatchNorm2d bn;
     private readonly long stride;
+    private readonly ConvBn pair;
 
     /// <summary>Projects <paramref name="inplanes"/> channels to <paramref name="outplanes"/>, taking every <paramref name="stride"/>-th pixel in height and width.</summary>
     public Downsample(long inplanes, long outplanes, long stride) : base(nameof(Downsample))
@@ -37,8 +38,12 @@ public sealed class Downsample : Module<Tensor, Tensor>
         conv = Conv2d(inplanes, outplanes, kernel_size: 1, stride: 1, bias: false);
         bn = new BatchNorm2d(outplanes);
         this.stride = stride;
+        pair = new ConvBn(conv, bn);
         RegisterComponents();
     }
+
+    /// <inheritdoc />
+    public IEnumerable<ConvBn> ConvBnPairs => [pair];
 
     /// <summary>
     /// Runs the plain strided convolution (the form that crashes on the machines described above) instead of the
@@ -50,17 +55,12 @@ public sealed class Downsample : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        Tensor y;
         if (Strided)
         {
             // The convolution module's forward hook does not fire here; model summaries use the subsampled form.
-            y = functional.conv2d(x, conv.weight!, strides: [stride, stride]);
+            return bn.call(functional.conv2d(x, conv.weight!, strides: [stride, stride])).MoveToOuterDisposeScope();
         }
-        else
-        {
-            var input = stride == 1 ? x : x.slice(2, 0, x.shape[2], stride).slice(3, 0, x.shape[3], stride);
-            y = conv.call(input);
-        }
-        return bn.call(y).MoveToOuterDisposeScope();
+        var input = stride == 1 ? x : x.slice(2, 0, x.shape[2], stride).slice(3, 0, x.shape[3], stride);
+        return pair.Forward(input).MoveToOuterDisposeScope();
     }
 }

@@ -15,7 +15,7 @@ namespace Repro.Core.Models;
 /// checkpoints (<c>resnet50-19c8e357.pth</c>, <c>resnet50-0676ba61.pth</c>). Submodules are invoked through
 /// <c>call</c> so forward hooks (model summaries) see every module as torchsummary does.
 /// </remarks>
-public sealed class ResNet : Module<Tensor, Tensor>, IClassifier
+public sealed class ResNet : Module<Tensor, Tensor>, IClassifier, IHasConvBn
 {
     private readonly Conv2d conv1;
     private readonly BatchNorm2d bn1;
@@ -27,12 +27,14 @@ public sealed class ResNet : Module<Tensor, Tensor>, IClassifier
     private readonly Sequential layer4;
     private readonly AdaptiveAvgPool2d avgpool;
     private Module<Tensor, Tensor> fc;
+    private readonly ConvBn stem;
 
     internal ResNet(string name, int[] layers, int numClasses) : base(name)
     {
         int inplanes = 64;
         conv1 = Conv2d(3, 64, kernel_size: 7, stride: 2, padding: 3, bias: false);
         bn1 = new BatchNorm2d(64);
+        stem = new ConvBn(conv1, bn1);
         relu = ReLU(inplace: true);
         maxpool = MaxPool2d(kernel_size: 3, stride: 2, padding: 1);
         layer1 = MakeLayer(ref inplanes, 64, layers[0], stride: 1);
@@ -48,6 +50,9 @@ public sealed class ResNet : Module<Tensor, Tensor>, IClassifier
 
     /// <inheritdoc />
     public int FeatureCount { get; }
+
+    /// <inheritdoc />
+    public IEnumerable<ConvBn> ConvBnPairs => [stem];
 
     /// <inheritdoc />
     public string ClassifierName => nameof(fc);
@@ -69,7 +74,7 @@ public sealed class ResNet : Module<Tensor, Tensor>, IClassifier
     public Tensor Features(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = maxpool.call(relu.call(bn1.call(conv1.call(x))));
+        x = maxpool.call(relu.call(stem.Forward(x)));
         x = layer4.call(layer3.call(layer2.call(layer1.call(x))));
         return flatten(avgpool.call(x), 1).MoveToOuterDisposeScope();
     }
@@ -102,7 +107,7 @@ public sealed class ResNet : Module<Tensor, Tensor>, IClassifier
 }
 
 /// <summary>The bottleneck block of ResNet-50/101/152: 1x1 reduce, 3x3 (strided), 1x1 expand, plus shortcut.</summary>
-public sealed class Bottleneck : Module<Tensor, Tensor>
+public sealed class Bottleneck : Module<Tensor, Tensor>, IHasConvBn
 {
     /// <summary>Output channels per bottleneck width (256 = 4 x 64 in the first stage).</summary>
     public const int Expansion = 4;
@@ -115,6 +120,7 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
     private readonly BatchNorm2d bn3;
     private readonly ReLU relu;
     private readonly Module<Tensor, Tensor>? downsample;
+    private readonly ConvBn[] pairs;
 
     /// <summary>A block reading <paramref name="inplanes"/> channels and writing <paramref name="planes"/> x 4; <paramref name="downsample"/> projects the shortcut when shapes change.</summary>
     public Bottleneck(int inplanes, int planes, int stride, Module<Tensor, Tensor>? downsample) : base(nameof(Bottleneck))
@@ -127,6 +133,7 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
         bn3 = new BatchNorm2d(planes * Expansion);
         relu = ReLU(inplace: true);
         this.downsample = downsample;
+        pairs = [new(conv1, bn1), new(conv2, bn2), new(conv3, bn3)];
         RegisterComponents();
     }
 
@@ -135,6 +142,9 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
     /// Veit et al., "Residual Networks Behave Like Ensembles of Relatively Shallow Networks" (2016).
     /// </summary>
     public bool Lesioned { get; set; }
+
+    /// <inheritdoc />
+    public IEnumerable<ConvBn> ConvBnPairs => pairs;
 
     /// <summary>Whether the block can be lesioned: only blocks whose shortcut is the identity.</summary>
     public bool HasIdentityShortcut => downsample is null;
@@ -150,9 +160,9 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
         // Python's reference counting does; otherwise they live until the caller's step scope ends, which under
         // no_grad holds every activation of the network at once (3.3 GB instead of 1.0 GB for a 224x224 batch of 32).
         using var scope = NewDisposeScope();
-        var y = relu.call(bn1.call(conv1.call(x)));
-        y = relu.call(bn2.call(conv2.call(y)));
-        y = bn3.call(conv3.call(y));
+        var y = relu.call(pairs[0].Forward(x));
+        y = relu.call(pairs[1].Forward(y));
+        y = pairs[2].Forward(y);
         // The shortcut runs after the residual branch, as in torchvision's Bottleneck.forward, so forward hooks
         // (torchsummary rows) fire in the same order as PyTorch's.
         var identity = downsample is null ? x : downsample.call(x);

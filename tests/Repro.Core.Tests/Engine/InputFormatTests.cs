@@ -25,7 +25,7 @@ public sealed class InputFormatTests
     {
         using var x = zeros(2, 3, 4, 5);
 
-        using var y = InputFormat.Default.Prepare(x, CPU);
+        using var y = InputFormat.Nchw.Prepare(x, CPU);
 
         Assert.Equal([60L, 20L, 5L, 1L], y.stride());
     }
@@ -56,7 +56,7 @@ public sealed class InputFormatTests
         using var noGrad = no_grad();
         var x = randn(2, 3, 32, 32, generator: new Generator(5));
 
-        var nchw = model.call(InputFormat.Default.Prepare(x, CPU));
+        var nchw = model.call(InputFormat.Nchw.Prepare(x, CPU));
         var nhwc = model.call(new InputFormat(ScalarType.Float32, ChannelsLast: true).Prepare(x, CPU));
 
         Assert.True(nhwc.allclose(nchw, rtol: 1e-4, atol: 1e-4), $"max difference {(nhwc - nchw).abs().max().item<float>()}");

@@ -6,7 +6,7 @@
 #
 # Settings (environment): ROUNDS (3) rounds, each running every case on both sides, the order of the sides
 # alternating between rounds; THREADS (2) LibTorch threads on both sides; SIZES ("224 64"); MODELS
-# ("resnet50 densenet121"); BATCH (32); STEPS (3) timed steps after WARMUP (1); EVAL_SIZES (= SIZES);
+# ("resnet50 densenet121"); MODES ("train eval"); NCHW (1; 0 = channels-last cases only); BATCH (32); STEPS (3) timed steps after WARMUP (1); EVAL_SIZES (= SIZES);
 # EPOCH_IMAGES (256) generated JPEGs for the end-to-end epoch, EPOCH_CROP (64), EPOCH_EPOCHS (3),
 # EPOCH_MODEL (resnet50), LOADER_THREADS (2; PyTorch: DataLoader num_workers); RAW (1) also times plain
 # TorchSharp (no Repro loop) to separate LibTorch from Repro; NOOP_BUILD (1) times a no-op
@@ -35,7 +35,9 @@ epoch_crop=${EPOCH_CROP:-64}
 epoch_epochs=${EPOCH_EPOCHS:-3}
 epoch_model=${EPOCH_MODEL:-resnet50}
 loader_threads=${LOADER_THREADS:-2}
+modes=${MODES:-train eval}
 layouts=(""); [ "${CHANNELS_LAST:-1}" = 1 ] && layouts+=(--channels-last)
+[ "${NCHW:-1}" = 1 ] || layouts=(--channels-last)
 mkdir -p artifacts/bench
 out="artifacts/bench/results-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 
@@ -98,10 +100,10 @@ for round in $(seq "$rounds"); do
     for layout in "${layouts[@]}"; do
       # Plain TorchSharp only in NCHW: it separates LibTorch from Repro once; channels-last compares Repro with PyTorch.
       order=(); for side in "${all_sides[@]}"; do [ -n "$layout" ] && [ "$side" = raw ] || order+=("$side"); done
-      for size in $sizes; do
+      [[ " $modes " == *" train "* ]] && for size in $sizes; do
         each train --model "$model" --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads" $layout
       done
-      for size in $eval_sizes; do
+      [[ " $modes " == *" eval "* ]] && for size in $eval_sizes; do
         each eval --model "$model" --size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads" $layout
       done
     done

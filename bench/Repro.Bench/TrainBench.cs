@@ -198,7 +198,7 @@ internal static class TrainBench
         var metrics = new MetricsAccumulator(classes);
         double sum = 0;
         // As Evaluator does, folded once per evaluation (here: per run); --no-fold measures the unfolded model.
-        using var folded = o.Loop == "raw" || o.NoFold ? null : BatchNormFolding.Fold(model);
+        using var folded = o.Loop == "raw" || o.NoFold ? null : BatchNormFolding.Fold(model, o.ChannelsLast);
         void Step()
         {
             using var noGrad = no_grad();

@@ -20,7 +20,7 @@ public static class Evaluator
         try
         {
             using var noGrad = no_grad();
-            using var folded = BatchNormFolding.Fold(model);
+            using var folded = BatchNormFolding.Fold(model, format.ChannelsLast);
             foreach (var batch in loader.Epoch(epoch))
             {
                 using var _ = batch;

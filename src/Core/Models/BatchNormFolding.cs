@@ -26,7 +26,7 @@ public sealed class ConvBn(Conv2d conv, BatchNorm2d bn)
         ? functional.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
         : bn.call(conv.call(x));
 
-    internal void Fold()
+    internal void Fold(bool channelsLast)
     {
         Unfold();
         if (bn.running_mean is null || bn.running_var is null || conv.padding is null)
@@ -43,7 +43,10 @@ public sealed class ConvBn(Conv2d conv, BatchNorm2d bn)
         var b = (conv.bias is null ? bn.running_mean.neg() : conv.bias.detach().sub(bn.running_mean)).mul_(scale);
         if (bn.bias is not null)
             b.add_(bn.bias, s.Of(1));
-        weight = w.DetachFromDisposeScope();
+        // With channels-last input, NHWC-strided weights spare oneDNN a weight reorder per call, as PyTorch's
+        // model.to(memory_format=torch.channels_last) does; a copy for evaluation can take any strides, whereas the
+        // parameters cannot (TorchSharp saves only contiguous tensors).
+        weight = (channelsLast ? InputFormat.ToChannelsLast(w) : w).DetachFromDisposeScope();
         bias = b.DetachFromDisposeScope();
     }
 
@@ -75,14 +78,16 @@ public sealed class BatchNormFolding : IDisposable
     private BatchNormFolding(List<ConvBn> pairs) => this.pairs = pairs;
 
     /// <summary>Folds the current weights; refold after they change (each evaluation does).</summary>
-    public static BatchNormFolding Fold(Module model)
+    /// <param name="channelsLast">The input is channels-last (<see cref="InputFormat.ChannelsLast"/>): the folded
+    /// weights get NHWC strides too.</param>
+    public static BatchNormFolding Fold(Module model, bool channelsLast = false)
     {
         var pairs = new[] { model }.Concat(model.modules()).Distinct().OfType<IHasConvBn>().SelectMany(m => m.ConvBnPairs).ToList();
         var folding = new BatchNormFolding(pairs);
         try
         {
             foreach (var pair in pairs)
-                pair.Fold();
+                pair.Fold(channelsLast);
         }
         catch
         {

@@ -15,9 +15,10 @@ def median(v):
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 steps = defaultdict(lambda: defaultdict(lambda: {"wall": [], "cpu": [], "rss": [], "batch": 32}))
 epochs = defaultdict(lambda: {"first": [], "later": [], "rss": [], "peak": []})
-# Repro's default layout on a CPU: channels_last is true unless the experiment sets it false (src/Config/Schema.cs;
-# CPUs hiding their cache sizes fall back to NCHW, InputFormat.ChannelsLastRefusal). PyTorch's default is NCHW.
-REPRO_DEFAULT_CL = True
+# Repro's default layout, as Repro.Bench reads it from the schema (CPUs hiding their cache sizes fall back to NCHW,
+# InputFormat.ChannelsLastRefusal). Files from before it was recorded get today's default, channels-last, which is
+# right for the issue 15 files of 2026-12-06 and not for the 2026-11-29 ones (NCHW then). PyTorch's default is NCHW.
+REPRO_DEFAULT_CL = next((r["repro_default_channels_last"] for r in rows if "repro_default_channels_last" in r), True)
 noop = []
 for r in rows:
     if r["mode"] in ("train", "eval"):

@@ -5,11 +5,10 @@ using Repro.Config;
 using Repro.Core.Data;
 
 // Usage:
-//   Repro.Bench.Vips data <dir> [crop=224] [passes=3] [decoder=vips|vips-shrink|skia]
+//   Repro.Bench.Vips data <dir> [crop=224] [passes=3] [decoder=vips|vips-shrink]
 //       decode + training transform on one thread, images/s, as `Repro.Bench data` measures SkiaSharp:
 //       vips: NetVips at full size; vips-shrink: NetVips with shrink-on-load, the largest of 1/2, 1/4, 1/8 whose
-//       short side is still at least the default decode size (crop / 0.875), else full size; skia: Repro's decoder
-//       at its default size (DCT scaling to M/8), the baseline in the same process kind.
+//       short side is still at least the default decode size (crop / 0.875), else full size.
 //   Repro.Bench.Vips same <dir>   NetVips and SkiaSharp decodes byte for byte at 1/1, 1/2, 1/4, 1/8
 return args switch
 {
@@ -23,7 +22,7 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Repro.Bench.Vips data <dir> [crop] [passes] [vips|vips-shrink|skia] | same <dir>");
+    Console.Error.WriteLine("usage: Repro.Bench.Vips data <dir> [crop] [passes] [vips|vips-shrink] | same <dir>");
     return 2;
 }
 
@@ -36,69 +35,36 @@ static void Quiet()
     Cache.MaxMem = 0;
 }
 
-static RgbImage VipsDecode(byte[] bytes, int shrink)
-{
-    using var image = Image.JpegloadBuffer(bytes, shrink: shrink, access: Enums.Access.Sequential);
-    var rgb = image.Bands == 3 ? image : image.Colourspace(Enums.Interpretation.Srgb);
-    try
-    {
-        return new RgbImage(rgb.Width, rgb.Height, rgb.WriteToMemory<byte>());
-    }
-    finally
-    {
-        if (!ReferenceEquals(rgb, image))
-            rgb.Dispose();
-    }
-}
-
-static int Shrink(byte[] bytes, int minShortSide)
-{
-    using var header = Image.NewFromBuffer(bytes, access: Enums.Access.Sequential);
-    int shortSide = Math.Min(header.Width, header.Height);
-    foreach (var s in new[] { 8, 4, 2 })
-    {
-        if ((shortSide + s - 1) / s >= minShortSide)
-            return s;
-    }
-    return 1;
-}
-
+// What one DataLoader worker does per training sample, as `Repro.Bench data` measures SkiaSharp: the loader's own
+// Prepare (random resized crop, flip, normalisation), cache off, with NetVips decoding behind the dataset.
 static int Data(string dir, int crop, int passes, string decoder)
 {
     Quiet();
-    var ds = (FileImageDataset)Datasets.Open(DatasetKind.ImageFolder, dir);
-    var pipeline = new InputPipeline(crop, Augment: true, Normalization.ImageNet);
-    var table = Enumerable.Range(0, ds.Samples.Count).Select(ds.FullPath).ToArray();
-    var buffer = new float[3 * crop * crop];
-    var channels = pipeline.Normalization.Table();
-    void Prepare(int i, int epoch)
+    var files = (FileImageDataset)Datasets.Open(DatasetKind.ImageFolder, dir);
+    int? shrinkTo = decoder switch
     {
-        var bytes = File.ReadAllBytes(table[i]);
-        var img = decoder switch
-        {
-            "vips" => VipsDecode(bytes, 1),
-            "vips-shrink" => VipsDecode(bytes, Shrink(bytes, pipeline.DecodeSize)),
-            "skia" => ImageDecoder.Decode(bytes, table[i], pipeline.DecodeSize),
-            _ => throw new ArgumentException($"unknown decoder '{decoder}'"),
-        };
-        // What DataLoader.Prepare does after the decode.
-        var rng = SeededRandom.Stream(RandomStream.Augment, 1, (ulong)epoch, (ulong)i);
-        var (top, left, h, w) = Transforms.RandomResizedCropParams(img.Width, img.Height, rng);
-        var cropped = Transforms.Resample(img, left, top, w, h, crop, crop);
-        Transforms.WriteChw(cropped, rng.NextDouble() < 0.5, channels, buffer);
-    }
-    for (var i = 0; i < Math.Min(30, table.Length); i++)
-        Prepare(i, 100); // warm-up: JIT and file cache
+        "vips" => null,
+        "vips-shrink" => new InputPipeline(crop, Augment: true, Normalization.ImageNet).DecodeSize,
+        _ => throw new ArgumentException($"unknown decoder '{decoder}' (vips or vips-shrink)"),
+    };
+    var ds = new VipsDecoded(files, shrinkTo);
+    var all = Enumerable.Range(0, ds.Samples.Count).ToArray();
+    // DecodeShortSide above any image: the loader asks for full size; VipsDecoded decides the shrink itself.
+    var pipeline = new InputPipeline(crop, Augment: true, Normalization.ImageNet, DecodeShortSide: 1_000_000);
+    using var loader = new DataLoader(ds, all, pipeline, batchSize: 32, shuffle: true, seed: 1) { CacheDecoded = false };
+    var buffer = new float[3 * crop * crop];
+    for (var i = 0; i < Math.Min(30, all.Length); i++)
+        loader.Prepare(i, 100, buffer); // warm-up: JIT and file cache
     var best = 0.0;
     for (var p = 0; p < passes; p++)
     {
         var sw = Stopwatch.StartNew();
-        for (var i = 0; i < table.Length; i++)
-            Prepare(i, p);
-        best = Math.Max(best, table.Length / sw.Elapsed.TotalSeconds);
+        foreach (var i in all)
+            loader.Prepare(i, p, buffer);
+        best = Math.Max(best, all.Length / sw.Elapsed.TotalSeconds);
     }
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"repro-{decoder} images={table.Length} crop={crop} decode+transform={best:F1} img/s (libvips {NetVips.NetVips.Version(0)}.{NetVips.NetVips.Version(1)}.{NetVips.NetVips.Version(2)})"));
+        $"repro-{decoder} images={all.Length} crop={crop} decode+transform={best:F1} img/s (libvips {NetVips.NetVips.Version(0)}.{NetVips.NetVips.Version(1)}.{NetVips.NetVips.Version(2)})"));
     return 0;
 }
 
@@ -112,7 +78,7 @@ static int Same(string dir)
         var bytes = File.ReadAllBytes(ds.FullPath(i));
         foreach (var shrink in new[] { 1, 2, 4, 8 })
         {
-            var vips = VipsDecode(bytes, shrink);
+            var vips = VipsDecoded.Decode(bytes, shrink);
             // Skia's smallest M/8 scale with this short side is exactly 1/shrink for these sizes.
             var skia = ImageDecoder.Decode(bytes, ds.FullPath(i), (Math.Min(vips.Width, vips.Height)));
             checkedCount++;
@@ -131,4 +97,50 @@ static int Same(string dir)
     }
     Console.WriteLine($"{checkedCount - different} of {checkedCount} decodes identical where both have pixels; {otherSize} of another size (libvips rounds shrunk sizes down)");
     return different == 0 ? 0 : 1;
+}
+
+/// <summary>An image folder whose images NetVips decodes: full size, or shrunk on load to the largest power-of-two
+/// scale whose short side is still at least <paramref name="shrinkTo"/>.</summary>
+sealed class VipsDecoded(FileImageDataset files, int? shrinkTo) : ImageDataset
+{
+    public override string Root => files.Root;
+    public override IReadOnlyList<string> Classes => files.Classes;
+    public override IReadOnlyList<Sample> Samples => files.Samples;
+    public override DatasetSplit? OfficialSplit => files.OfficialSplit;
+    public override string ContentHash(int index) => files.ContentHash(index);
+
+    public override RgbImage Load(int index, int? minShortSide = null)
+    {
+        var bytes = File.ReadAllBytes(files.FullPath(index));
+        return Decode(bytes, shrinkTo is int s ? Shrink(bytes, s) : 1);
+    }
+
+    /// <summary>RGB pixels of a JPEG, shrunk on load by <paramref name="shrink"/> (1, 2, 4 or 8).</summary>
+        public static RgbImage Decode(byte[] bytes, int shrink)
+    {
+        using var image = Image.JpegloadBuffer(bytes, shrink: shrink, access: Enums.Access.Sequential);
+        var rgb = image.Bands == 3 ? image : image.Colourspace(Enums.Interpretation.Srgb);
+        try
+        {
+            return new RgbImage(rgb.Width, rgb.Height, rgb.WriteToMemory<byte>());
+        }
+        finally
+        {
+            if (!ReferenceEquals(rgb, image))
+                rgb.Dispose();
+        }
+    }
+
+    private static int Shrink(byte[] bytes, int minShortSide)
+    {
+        using var header = Image.NewFromBuffer(bytes, access: Enums.Access.Sequential);
+        int shortSide = Math.Min(header.Width, header.Height);
+        foreach (var s in new[] { 8, 4, 2 })
+        {
+            // libvips rounds a shrunk size down.
+            if (shortSide / s >= minShortSide)
+                return s;
+        }
+        return 1;
+    }
 }

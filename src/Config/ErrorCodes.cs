@@ -108,7 +108,7 @@ public static class ErrorCodes
         new(OutOfRange, "a number is outside its key's range", "'lr' must be between 0 and 10, not 20"),
         new(NotAChoice, "a value is not one of its key's choices", "'model' must be one of resnet50, densenet121, not 'resnet51'; did you mean 'resnet50'?"),
         new(BadSeeds, "'seeds' is neither a count nor a non-empty list of distinct seeds", "seed 1 is listed twice in 'seeds'"),
-        new(SwitchWithoutItsSetting, "a tutorial-faithful switch is set without the setting it changes, so it would do nothing",
+        new(SwitchWithoutItsSetting, "a switch (a tutorial-faithful one, or cache_features) is set without the setting it works on, so it would do nothing",
             "'frozen_bn_train' needs 'freeze: backbone' (it leaves a frozen backbone's BatchNorm layers in training mode)"),
         new(BadIntList, "a list of whole numbers (such as 'classes') is empty, has a non-number or repeats one",
             "5 is listed twice in 'classes'"),

@@ -117,28 +117,32 @@ public sealed record ExperimentSpec(
             foreach (var spec in Schema.ExperimentKeys.Where(s => (s.Stages & stage) != 0).OrderBy(s => s.Key, StringComparer.Ordinal))
             {
                 object? value = spec.Read(this);
-                if (!spec.CanonicalAtDefault && Equals(value, spec.Default))
-                    continue;
-                switch (value)
-                {
-                    case null: json.WriteNull(spec.Key); break;
-                    case long l: json.WriteNumber(spec.Key, l); break;
-                    case double d: json.WriteString(spec.Key, d.ToString("R", CultureInfo.InvariantCulture)); break;
-                    case bool b: json.WriteBoolean(spec.Key, b); break;
-                    case Enum e: json.WriteString(spec.Key, Choice.Name(e)); break;
-                    case string s when spec.Kind == SettingKind.Path && s != ModelSpec.ImageNetWeights: json.WriteString(spec.Key, Relative(s, baseDirectory)); break;
-                    case string s: json.WriteString(spec.Key, s); break;
-                    case IReadOnlyList<string> list:
-                        json.WriteStartArray(spec.Key);
-                        foreach (var item in list) json.WriteStringValue(item);
-                        json.WriteEndArray();
-                        break;
-                    default: throw new InvalidOperationException($"setting '{spec.Key}' reads back as {value.GetType().Name}, which has no canonical form");
-                }
+                if (spec.CanonicalAtDefault || !Equals(value, spec.Default))
+                    WriteSetting(json, spec, value, baseDirectory);
             }
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray()).Replace("\r\n", "\n", StringComparison.Ordinal) + "\n";
+    }
+
+    private static void WriteSetting(Utf8JsonWriter json, SettingSpec spec, object? value, string baseDirectory)
+    {
+        switch (value)
+        {
+            case null: json.WriteNull(spec.Key); break;
+            case long l: json.WriteNumber(spec.Key, l); break;
+            case double d: json.WriteString(spec.Key, d.ToString("R", CultureInfo.InvariantCulture)); break;
+            case bool b: json.WriteBoolean(spec.Key, b); break;
+            case Enum e: json.WriteString(spec.Key, Choice.Name(e)); break;
+            case string s when spec.Kind == SettingKind.Path && s != ModelSpec.ImageNetWeights: json.WriteString(spec.Key, Relative(s, baseDirectory)); break;
+            case string s: json.WriteString(spec.Key, s); break;
+            case IReadOnlyList<string> list:
+                json.WriteStartArray(spec.Key);
+                foreach (var item in list) json.WriteStringValue(item);
+                json.WriteEndArray();
+                break;
+            default: throw new InvalidOperationException($"setting '{spec.Key}' reads back as {value.GetType().Name}, which has no canonical form");
+        }
     }
 
     /// <summary>Short hash of <see cref="Canonical"/>: identifies the configuration in checkpoints and reports.</summary>

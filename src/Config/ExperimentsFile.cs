@@ -1,4 +1,3 @@
-using System.Globalization;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -65,328 +64,174 @@ public sealed class ExperimentsFile
     private static ExperimentsFile Failed(string path, ConfigError error) =>
         new(path, new Dictionary<string, DatasetSpec>(), [], [error]);
 
-    private sealed class Validator(string path)
+    /// <summary>
+    /// The walk over the file: sections, datasets, then each experiment's keys (through <see cref="SettingReader"/>),
+    /// its name, dataset and the cross-field <see cref="ExperimentRules"/>. Every error is collected; none stops the walk.
+    /// </summary>
+    private sealed class Validator
     {
+        private static readonly string[] Sections = ["defaults", "datasets", "experiments"];
+
+        /// <summary>What <c>defaults:</c> may set: every experiment key but the name.</summary>
+        private static readonly IReadOnlyList<SettingSpec> DefaultKeys = [.. Schema.ExperimentKeys.Where(k => k.Key != "name")];
+
+        private static readonly char[] NotInNames = [.. System.IO.Path.GetInvalidFileNameChars(), ';', ' '];
+
+        private readonly string path;
+        private readonly string baseDir;
+        private readonly SettingReader reader;
         private readonly List<ConfigError> errors = [];
-        private readonly string baseDir = System.IO.Path.GetDirectoryName(path) ?? ".";
+        private readonly Dictionary<string, object?> defaults = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, DatasetSpec> datasets = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, int> names = new(StringComparer.Ordinal);
+        private readonly List<ExperimentSpec> experiments = [];
+
+        public Validator(string path)
+        {
+            this.path = path;
+            baseDir = System.IO.Path.GetDirectoryName(path) ?? ".";
+            reader = new SettingReader(baseDir, Error);
+        }
 
         public ExperimentsFile Run(YamlStream stream)
         {
-            var datasets = new Dictionary<string, DatasetSpec>(StringComparer.Ordinal);
-            var experiments = new List<ExperimentSpec>();
-            if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
-            {
-                Error(stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode, ErrorCodes.FileNotMapping, "the file must be a mapping with 'experiments:' (and optionally 'defaults:' and 'datasets:')");
-                return new ExperimentsFile(path, datasets, experiments, errors);
-            }
-
-            var defaults = new Dictionary<string, object?>(StringComparer.Ordinal);
-            YamlSequenceNode? experimentNodes = null;
-            // "no 'experiments:' list" would only repeat an 'experiments:' already reported as not a list.
-            bool experimentsNotList = false;
-            foreach (var (keyNode, value) in root.Children)
-            {
-                if (KeyOf(keyNode) is not { } key)
-                    continue;
-                switch (key)
-                {
-                    case "defaults":
-                        if (AsMapping(value, "defaults") is { } d)
-                            ReadSettings(d, defaults, allowName: false);
-                        break;
-                    case "datasets":
-                        if (AsMapping(value, "datasets") is { } ds)
-                            ReadDatasets(ds, datasets);
-                        break;
-                    case "experiments":
-                        experimentNodes = value as YamlSequenceNode;
-                        experimentsNotList = experimentNodes is null;
-                        if (experimentsNotList)
-                            Error(value, ErrorCodes.ExperimentsNotList, "'experiments' must be a list of experiments (each item starts with '- name:')");
-                        break;
-                    default:
-                        Unknown(keyNode, key, ["defaults", "datasets", "experiments"]);
-                        break;
-                }
-            }
-            if (experimentNodes is null)
-            {
-                if (!experimentsNotList)
-                    Error(root, ErrorCodes.NoExperimentsList, "no 'experiments:' list");
-                return new ExperimentsFile(path, datasets, experiments, errors);
-            }
-
-            var names = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var node in experimentNodes.Children)
-            {
-                if (AsMapping(node, "an experiment") is not { } map)
-                    continue;
-                var values = new Dictionary<string, object?>(defaults, StringComparer.Ordinal);
-                ReadSettings(map, values, allowName: true);
-                var nameNode = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "name" }).Value;
-                if (values.GetValueOrDefault("name") is not string name || name.Length == 0)
-                {
-                    Error(map, ErrorCodes.ExperimentWithoutName, "an experiment needs a 'name'");
-                    continue;
-                }
-                if (name.IndexOfAny([.. System.IO.Path.GetInvalidFileNameChars(), ';', ' ']) >= 0)
-                    Error(nameNode, ErrorCodes.NameNotFolderName, $"experiment name '{name}' must be usable as a folder name (no spaces, ';' or '/')");
-                if (names.TryGetValue(name, out int firstLine))
-                    Error(nameNode, ErrorCodes.DuplicateName, $"duplicate experiment name '{name}' (first defined on line {firstLine})");
-                else
-                    names[name] = (int)map.Start.Line;
-
-                foreach (var spec in Schema.ExperimentKeys)
-                    if (!values.ContainsKey(spec.Key))
-                        values[spec.Key] = spec.Default;
-
-                var datasetNode = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "dataset" }).Value ?? map;
-                if (values["dataset"] is not string datasetName)
-                {
-                    Error(map, ErrorCodes.ExperimentWithoutDataset, $"experiment '{name}' needs a 'dataset' (one of: {string.Join(", ", datasets.Keys)})");
-                    continue;
-                }
-                if (!datasets.TryGetValue(datasetName, out var dataset))
-                {
-                    string? hint = Schema.Suggest(datasetName, datasets.Keys);
-                    Error(datasetNode, ErrorCodes.UnknownDataset, $"unknown dataset '{datasetName}'" + (hint is null ? "" : $"; did you mean '{hint}'?") + $" (defined: {string.Join(", ", datasets.Keys)})");
-                    continue;
-                }
-                // A checkpoint under <config dir>/artifacts/ is generated on demand (the transfer twin's backbones,
-                // scripts/pretrain-twin-backbone.py): a fresh checkout lacks it, which must not fail every other experiment.
-                if (values["pretrained"] is string weights && weights != ModelSpec.ImageNetWeights && !File.Exists(weights)
-                    && !weights.StartsWith(System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDir, "artifacts")) + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal))
-                {
-                    var node2 = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "pretrained" }).Value ?? map;
-                    Error(node2, ErrorCodes.PretrainedNotFound, $"pretrained weights not found: {weights}");
-                }
-                // LibTorch would only fail inside training ("Output size is too small"), without naming the setting.
-                if (values["model"] is ModelKind model && values["crop"] is long crop
-                    && ModelInput.Collapse(model, (int)crop) is { } collapse)
-                {
-                    var cropNode = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "crop" }).Value
-                        ?? map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "model" }).Value ?? map;
-                    Error(cropNode, ErrorCodes.CropBelowModelMinimum,
-                        $"crop {crop} is too small for {Choice.Name(model)} (minimum {ModelInput.MinimumCrop(model)}): its feature map would be empty after " +
-                        $"'{collapse.Layer.Name}' ({collapse.Layer.Kernel}x{collapse.Layer.Kernel}, stride {collapse.Layer.Stride}, padding {collapse.Layer.Padding}; " +
-                        $"{collapse.Input}x{collapse.Input} in)");
-                }
-                // The tutorial-faithful switches only mean something with what they change; set alone they would silently do nothing.
-                if (values["frozen_bn_train"] is true && values["freeze"] is not FreezeMode.Backbone)
-                    Error(NodeOf(map, "frozen_bn_train"), ErrorCodes.SwitchWithoutItsSetting, "'frozen_bn_train' needs 'freeze: backbone' (it leaves a frozen backbone's BatchNorm layers in training mode)");
-                if (values["load_nonstrict"] is true && values["pretrained"] is null)
-                    Error(NodeOf(map, "load_nonstrict"), ErrorCodes.SwitchWithoutItsSetting, "'load_nonstrict' needs 'pretrained' (it changes how pretrained weights load)");
-                if (values["test_augment"] is true && values["augment"] is false)
-                    Error(NodeOf(map, "test_augment"), ErrorCodes.SwitchWithoutItsSetting, "'test_augment' needs 'augment: true' (it tests with the training transform, which is the evaluation one without augment)");
-                if (values["tutorial"] is string { Length: > 0 } tutorial && TutorialFigure.Find(tutorial) is null)
-                {
-                    var tutorialNode = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "tutorial" }).Value ?? map;
-                    string? hint = Schema.Suggest(tutorial, TutorialFigure.All.Select(t => t.Key));
-                    Error(tutorialNode, ErrorCodes.UnknownTutorial, $"unknown tutorial result '{tutorial}'" + (hint is null ? "" : $"; did you mean '{hint}'?") + $" (known: {string.Join(", ", TutorialFigure.All.Select(t => t.Key))})");
-                }
-                experiments.Add(Schema.ToSpec(name, (int)map.Start.Line, dataset, values));
-            }
+            if (Root(stream) is { } root && ReadSections(root) is { } list)
+                foreach (var node in list.Children)
+                    if (AsMapping(node, "an experiment") is { } map)
+                        Add(ExperimentEntry.Of(map, ReadSettings(map, new(defaults, StringComparer.Ordinal), Schema.ExperimentKeys)));
             return new ExperimentsFile(path, datasets, experiments, errors);
         }
 
-        private void ReadDatasets(YamlMappingNode map, Dictionary<string, DatasetSpec> datasets)
+        private YamlMappingNode? Root(YamlStream stream)
         {
-            foreach (var (keyNode, value) in map.Children)
-            {
-                if (KeyOf(keyNode) is not { } name)
-                    continue;
-                if (AsMapping(value, $"dataset '{name}'") is not { } entry)
-                    continue;
-                var values = new Dictionary<string, object?>(StringComparer.Ordinal);
-                foreach (var (k, v) in entry.Children)
-                {
-                    if (KeyOf(k) is not { } key)
-                        continue;
-                    if (Schema.FindDatasetKey(key) is not { } spec)
-                    {
-                        Unknown(k, key, Schema.DatasetKeys.Select(s => s.Key));
-                        continue;
-                    }
-                    values[key] = ReadValue(spec, v);
-                }
-                if (values.GetValueOrDefault("kind") is not DatasetKind kind)
-                {
-                    Error(entry, ErrorCodes.DatasetWithoutKind, $"dataset '{name}' needs a 'kind' ({string.Join(", ", Schema.FindDatasetKey("kind")!.Choices!)})");
-                    continue;
-                }
-                if (values.GetValueOrDefault("root") is not string root)
-                {
-                    Error(entry, ErrorCodes.DatasetWithoutRoot, $"dataset '{name}' needs a 'root' folder");
-                    continue;
-                }
-                bool download = values.GetValueOrDefault("download") as bool? ?? false;
-                if (!download && !Directory.Exists(root))
-                {
-                    var rootNode = entry.Children.First(c => c.Key is YamlScalarNode { Value: "root" }).Value;
-                    Error(rootNode, ErrorCodes.DatasetFolderNotFound, $"dataset '{name}': folder not found: {root} (set 'download: true' to fetch it)");
-                }
-                var classes = values.GetValueOrDefault("classes") is long[] kept ? kept.Select(c => checked((int)c)).ToArray() : null;
-                datasets[name] = new DatasetSpec(name, kind, root, download, values.GetValueOrDefault("skip_corrupt") as bool? ?? false, (int)entry.Start.Line, classes);
-            }
+            var node = stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
+            if (node is YamlMappingNode root)
+                return root;
+            Error(node, ErrorCodes.FileNotMapping, "the file must be a mapping with 'experiments:' (and optionally 'defaults:' and 'datasets:')");
+            return null;
         }
 
-        /// <summary>The value node of <paramref name="key"/> in <paramref name="map"/>, or the map itself when the key came from defaults.</summary>
-        private static YamlNode NodeOf(YamlMappingNode map, string key) =>
-            map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: { } k } && k == key).Value ?? map;
+        /// <summary>Reads <c>defaults:</c> and <c>datasets:</c>; returns the <c>experiments:</c> list, or null (reported).</summary>
+        private YamlSequenceNode? ReadSections(YamlMappingNode root)
+        {
+            YamlSequenceNode? list = null;
+            // "no 'experiments:' list" would only repeat an 'experiments:' already reported as not a list.
+            bool notList = false;
+            foreach (var (keyNode, value) in root.Children)
+            {
+                switch (KeyOf(keyNode))
+                {
+                    case null:
+                        break;
+                    case "defaults":
+                        if (AsMapping(value, "defaults") is { } d)
+                            ReadSettings(d, defaults, DefaultKeys);
+                        break;
+                    case "datasets":
+                        if (AsMapping(value, "datasets") is { } ds)
+                            ReadDatasets(ds);
+                        break;
+                    case "experiments":
+                        list = value as YamlSequenceNode;
+                        if (notList = list is null)
+                            Error(value, ErrorCodes.ExperimentsNotList, "'experiments' must be a list of experiments (each item starts with '- name:')");
+                        break;
+                    case var key:
+                        Unknown(keyNode, key, Sections);
+                        break;
+                }
+            }
+            if (list is null && !notList)
+                Error(root, ErrorCodes.NoExperimentsList, "no 'experiments:' list");
+            return list;
+        }
 
-        private void ReadSettings(YamlMappingNode map, Dictionary<string, object?> values, bool allowName)
+        /// <summary>Checks an entry's name, dataset and cross-field rules; adds its spec unless its name or dataset is missing.</summary>
+        private void Add(ExperimentEntry entry)
+        {
+            if (NameOf(entry) is not { } name)
+                return;
+            foreach (var spec in Schema.ExperimentKeys)
+                entry.Values.TryAdd(spec.Key, spec.Default);
+            if (DatasetOf(entry, name) is not { } dataset)
+                return;
+            var experiment = Schema.ToSpec(name, entry.Line, dataset, entry.Values);
+            foreach (var (rule, violation) in ExperimentRules.Violations(experiment, baseDir))
+                Error(entry.NodeOf(violation.Keys), rule.Code, entry.Context + violation.Message);
+            experiments.Add(experiment);
+        }
+
+        private string? NameOf(ExperimentEntry entry)
+        {
+            if (entry.Values.GetValueOrDefault("name") is not string name || name.Length == 0)
+            {
+                Error(entry.Node, ErrorCodes.ExperimentWithoutName, entry.Context + "an experiment needs a 'name'");
+                return null;
+            }
+            var nameNode = entry.NodeOf(["name"]);
+            if (name.IndexOfAny(NotInNames) >= 0)
+                Error(nameNode, ErrorCodes.NameNotFolderName, $"{entry.Context}experiment name '{name}' must be usable as a folder name (no spaces, ';' or '/')");
+            if (names.TryGetValue(name, out int firstLine))
+                Error(nameNode, ErrorCodes.DuplicateName, $"{entry.Context}duplicate experiment name '{name}' (first defined on line {firstLine})");
+            else
+                names[name] = entry.Line;
+            return name;
+        }
+
+        private DatasetSpec? DatasetOf(ExperimentEntry entry, string name)
+        {
+            if (entry.Values["dataset"] is not string datasetName)
+            {
+                Error(entry.Node, ErrorCodes.ExperimentWithoutDataset, $"{entry.Context}experiment '{name}' needs a 'dataset' (one of: {string.Join(", ", datasets.Keys)})");
+                return null;
+            }
+            if (datasets.TryGetValue(datasetName, out var dataset))
+                return dataset;
+            Error(entry.NodeOf(["dataset"]), ErrorCodes.UnknownDataset, $"{entry.Context}unknown dataset '{datasetName}'"
+                + SettingReader.Hint(Schema.Suggest(datasetName, datasets.Keys)) + $" (defined: {string.Join(", ", datasets.Keys)})");
+            return null;
+        }
+
+        private void ReadDatasets(YamlMappingNode map)
+        {
+            foreach (var (keyNode, value) in map.Children)
+                if (KeyOf(keyNode) is { } name && AsMapping(value, $"dataset '{name}'") is { } entry && ReadDataset(name, entry) is { } dataset)
+                    datasets[name] = dataset;
+        }
+
+        private DatasetSpec? ReadDataset(string name, YamlMappingNode entry)
+        {
+            var values = ReadSettings(entry, new Dictionary<string, object?>(StringComparer.Ordinal), Schema.DatasetKeys);
+            if (values.GetValueOrDefault("kind") is not DatasetKind kind)
+            {
+                Error(entry, ErrorCodes.DatasetWithoutKind, $"dataset '{name}' needs a 'kind' ({string.Join(", ", Schema.FindDatasetKey("kind")!.Choices!)})");
+                return null;
+            }
+            if (values.GetValueOrDefault("root") is not string root)
+            {
+                Error(entry, ErrorCodes.DatasetWithoutRoot, $"dataset '{name}' needs a 'root' folder");
+                return null;
+            }
+            bool download = values.GetValueOrDefault("download") as bool? ?? false;
+            if (!download && !Directory.Exists(root))
+                Error(ExperimentEntry.ValueOf(entry, "root"), ErrorCodes.DatasetFolderNotFound, $"dataset '{name}': folder not found: {root} (set 'download: true' to fetch it)");
+            var classes = values.GetValueOrDefault("classes") is long[] kept ? kept.Select(c => checked((int)c)).ToArray() : null;
+            return new DatasetSpec(name, kind, root, download, values.GetValueOrDefault("skip_corrupt") as bool? ?? false, (int)entry.Start.Line, classes);
+        }
+
+        /// <summary>Reads every key of <paramref name="map"/> that <paramref name="keys"/> declares into <paramref name="values"/>; reports the others.</summary>
+        private Dictionary<string, object?> ReadSettings(YamlMappingNode map, Dictionary<string, object?> values, IReadOnlyList<SettingSpec> keys)
         {
             foreach (var (keyNode, value) in map.Children)
             {
                 if (KeyOf(keyNode) is not { } key)
                     continue;
-                var spec = Schema.FindExperimentKey(key);
-                if (spec is null || (!allowName && key == "name"))
-                {
-                    Unknown(keyNode, key, Schema.ExperimentKeys.Select(s => s.Key).Where(k => allowName || k != "name"));
-                    continue;
-                }
-                values[key] = ReadValue(spec, value);
+                if (keys.FirstOrDefault(s => s.Key == key) is { } spec)
+                    values[key] = reader.Read(spec, value);
+                else
+                    Unknown(keyNode, key, keys.Select(s => s.Key));
             }
-        }
-
-        private object? ReadValue(SettingSpec spec, YamlNode node)
-        {
-            if (spec.Kind == SettingKind.StringList)
-            {
-                if (node is YamlSequenceNode seq && seq.Children.All(c => c is YamlScalarNode))
-                    return seq.Children.Select(c => ((YamlScalarNode)c).Value ?? "").ToArray();
-                if (node is YamlScalarNode one && !string.IsNullOrEmpty(one.Value))
-                    return new[] { one.Value };
-                Error(node, ErrorCodes.NotStringList, $"'{spec.Key}' must be a list of strings");
-                return spec.Default;
-            }
-            if (spec.Kind == SettingKind.Seeds)
-                return ReadSeeds(spec, node);
-            if (spec.Kind == SettingKind.IntList)
-                return ReadIntList(spec, node);
-            if (node is not YamlScalarNode scalar)
-            {
-                Error(node, ErrorCodes.NotSingleValue, $"'{spec.Key}' must be a single value, not a {(node is YamlSequenceNode ? "list" : "mapping")}");
-                return spec.Default;
-            }
-            string text = scalar.Value ?? "";
-            bool isNull = scalar.Style == ScalarStyle.Plain && (text is "" or "~" or "null" or "none");
-            switch (spec.Kind)
-            {
-                case SettingKind.Int:
-                    if (long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long i))
-                        return InRange(spec, node, i) ? i : spec.Default;
-                    return TypeError(spec, node, text, "a whole number");
-                case SettingKind.Number:
-                    if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d))
-                        return InRange(spec, node, d) ? d : spec.Default;
-                    return TypeError(spec, node, text, "a number");
-                case SettingKind.Bool:
-                    if (text is "true" or "True" or "false" or "False")
-                        return text is "true" or "True";
-                    return TypeError(spec, node, text, "true or false");
-                case SettingKind.Choice:
-                    if (Choice.Parse(spec.ChoiceType!, text) is { } choice)
-                        return choice;
-                    string? hint = Schema.Suggest(text, spec.Choices!);
-                    Error(node, ErrorCodes.NotAChoice, $"'{spec.Key}' must be one of {string.Join(", ", spec.Choices!)}, not '{text}'" + (hint is null ? "" : $"; did you mean '{hint}'?"));
-                    return spec.Default;
-                case SettingKind.Split:
-                    if (text == "official")
-                        return text;
-                    if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double f))
-                    {
-                        if (f > 0 && f < 1)
-                            return f;
-                        Error(node, ErrorCodes.SplitOutOfRange, $"'split' must be between 0 and 1 (exclusive), not {text}");
-                        return spec.Default;
-                    }
-                    return TypeError(spec, node, text, "'official' or a fraction such as 0.1");
-                case SettingKind.Path:
-                    if (isNull)
-                        return null;
-                    if (spec.Key == "pretrained" && text == ModelSpec.ImageNetWeights)
-                        return text;
-                    return System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDir, text));
-                default:
-                    return isNull ? null : text;
-            }
-        }
-
-        /// <summary><c>seeds: 5</c> (seeds 1..5) or <c>seeds: [1, 2, 7]</c>: distinct whole numbers, as <c>long[]</c>.</summary>
-        private object? ReadSeeds(SettingSpec spec, YamlNode node)
-        {
-            if (node is YamlScalarNode { Value: { } text })
-            {
-                if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long count))
-                    return TypeError(spec, node, text, "a count of seeds such as 5, or a list such as [1, 2, 3]");
-                return InRange(spec, node, count) ? Enumerable.Range(1, (int)count).Select(i => (long)i).ToArray() : spec.Default;
-            }
-            if (node is not YamlSequenceNode list || list.Children.Count == 0)
-            {
-                Error(node, ErrorCodes.BadSeeds, $"'{spec.Key}' must be a count such as 5 or a non-empty list of seeds such as [1, 2, 3]");
-                return spec.Default;
-            }
-            var seeds = new List<long>();
-            foreach (var item in list.Children)
-            {
-                if (item is not YamlScalarNode { Value: { } s } || !long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long seed) || seed < 0 || seed > int.MaxValue)
-                {
-                    Error(item, ErrorCodes.BadSeeds, $"'{spec.Key}' must list whole numbers between 0 and {int.MaxValue}");
-                    return spec.Default;
-                }
-                if (seeds.Contains(seed))
-                {
-                    Error(item, ErrorCodes.BadSeeds, $"seed {seed} is listed twice in '{spec.Key}'");
-                    return spec.Default;
-                }
-                seeds.Add(seed);
-            }
-            return seeds.ToArray();
-        }
-
-        /// <summary>A non-empty list of distinct whole numbers within the spec's range (<c>classes: [5, 6, 7]</c>), as <c>long[]</c>.</summary>
-        private object? ReadIntList(SettingSpec spec, YamlNode node)
-        {
-            if (node is not YamlSequenceNode list || list.Children.Count == 0)
-            {
-                Error(node, ErrorCodes.BadIntList, $"'{spec.Key}' must be a non-empty list of whole numbers such as [5, 6, 7]");
-                return spec.Default;
-            }
-            var items = new List<long>();
-            foreach (var item in list.Children)
-            {
-                if (item is not YamlScalarNode { Value: { } s } || !long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long value))
-                {
-                    Error(item, ErrorCodes.BadIntList, $"'{spec.Key}' must list whole numbers");
-                    return spec.Default;
-                }
-                if (!InRange(spec, item, value))
-                    return spec.Default;
-                if (items.Contains(value))
-                {
-                    Error(item, ErrorCodes.BadIntList, $"{value} is listed twice in '{spec.Key}'");
-                    return spec.Default;
-                }
-                items.Add(value);
-            }
-            return items.ToArray();
-        }
-
-        private bool InRange(SettingSpec spec, YamlNode node, double value)
-        {
-            if (value >= spec.Min && value <= spec.Max)
-                return true;
-            string max = spec.Max == double.MaxValue ? "" : $" and {spec.Max.ToString(CultureInfo.InvariantCulture)}";
-            Error(node, ErrorCodes.OutOfRange, $"'{spec.Key}' must be between {spec.Min.ToString(CultureInfo.InvariantCulture)}{max}, not {value.ToString(CultureInfo.InvariantCulture)}");
-            return false;
-        }
-
-        private object? TypeError(SettingSpec spec, YamlNode node, string text, string expected)
-        {
-            Error(node, ErrorCodes.WrongType, $"'{spec.Key}' must be {expected}, not '{text}'");
-            return spec.Default;
+            return values;
         }
 
         private YamlMappingNode? AsMapping(YamlNode node, string what)
@@ -406,11 +251,8 @@ public sealed class ExperimentsFile
             return null;
         }
 
-        private void Unknown(YamlNode node, string key, IEnumerable<string> known)
-        {
-            string? hint = Schema.Suggest(key, known);
-            Error(node, ErrorCodes.UnknownKey, $"unknown key '{key}'" + (hint is null ? "" : $"; did you mean '{hint}'?"));
-        }
+        private void Unknown(YamlNode node, string key, IEnumerable<string> known) =>
+            Error(node, ErrorCodes.UnknownKey, $"unknown key '{key}'" + SettingReader.Hint(Schema.Suggest(key, known)));
 
         private void Error(YamlNode? node, string code, string message) =>
             errors.Add(new ConfigError(path, node is null ? 1 : (int)node.Start.Line, node is null ? 1 : (int)node.Start.Column, code, message));

@@ -152,11 +152,10 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
         var board = Spec.Runtime.TensorBoard ? TensorBoardLog.ForStage(Layout, "train") : null;
         var trainer = new Trainer(training, Spec.Seed, model.Module, model.SetTrainingMode, device, checkpoint, progress, input, board);
         // Cached features come from the backbone in evaluation mode, once: with frozen_bn_train (statistics drifting every
-        // batch) or test_augment (a new random crop at every evaluation) they would not be the tutorial's.
+        // batch) or test_augment (a new random crop at every evaluation) they would not be the tutorial's. Without a frozen
+        // backbone, cache_features is a validation error (ExperimentRules), so a spec reaching here has one.
         bool cached = training.CacheFeatures && model.FrozenBackbone && !model.FrozenBatchNormTrains && !Spec.Input.TestAugment;
-        if (training.CacheFeatures && !model.FrozenBackbone)
-            log("cache_features needs 'freeze: backbone'; training through the whole network");
-        else if (training.CacheFeatures && !cached)
+        if (training.CacheFeatures && !cached)
             log("cache_features is set aside with frozen_bn_train or test_augment; training through the whole network");
         if (model.NonStrict is { } skipped)
             log($"pretrained weights: {skipped.Describe()}");

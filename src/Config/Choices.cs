@@ -5,7 +5,7 @@ using System.Text.Json.Serialization;
 namespace Repro.Config;
 
 // The one list of each choice in experiments.yaml. Validation, the engine's switches, the host's command-line help,
-// the spec stamps the build hands to the host and README.md's key table all come from these enums; a member's YAML
+// the spec stamps the build hands to the host and docs/reference.md's key tables all come from these enums; a member's YAML
 // name is its lower-cased name unless [JsonStringEnumMemberName] says otherwise (the same name in the JSON stamps).
 
 /// <summary>Dataset readers (<c>kind:</c> of a dataset).</summary>

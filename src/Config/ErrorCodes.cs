@@ -8,8 +8,8 @@ public sealed record ErrorCode(string Code, string Meaning, string Example);
 /// <summary>
 /// Every REPROnnn code the build, the validator and the host report. A code is a name people search for and CI
 /// annotations group by, so each has exactly one meaning and is never reused; a new meaning gets a new, unused
-/// number. Nothing may branch on a code: it is output, not state. README.md's "Error codes" table is
-/// <see cref="MarkdownTable"/> (a test keeps the two equal).
+/// number. Nothing may branch on a code: it is output, not state. docs/reference.md's "Error codes" table is
+/// <see cref="MarkdownTable"/> (<see cref="ReferenceDocs"/>; a test keeps the two equal).
 /// </summary>
 public static class ErrorCodes
 {
@@ -67,6 +67,9 @@ public static class ErrorCodes
     public const string UnreadableSnapshot = "REPRO321";
     public const string NoResultForTwin = "REPRO330";
     public const string TwinFailed = "REPRO331";
+
+    // 4xx: documentation rendered from the code.
+    public const string ReferenceNotRenderable = "REPRO400";
 
     /// <summary>The catalogue, in code order.</summary>
     public static IReadOnlyList<ErrorCode> All { get; } =
@@ -135,12 +138,14 @@ public static class ErrorCodes
         new(UnreadableSnapshot, "a committed results snapshot cannot be read", "unreadable results snapshot: '}' is invalid after a value."),
         new(NoResultForTwin, "a PyTorch twin was asked for an experiment without a Repro result", "a: no Repro result in artifacts/experiments/a"),
         new(TwinFailed, "the PyTorch twin script failed", "a: the PyTorch twin failed (exit code 1): ModuleNotFoundError: No module named 'torch'"),
+        new(ReferenceNotRenderable, "docs/reference.md is missing, or lacks the markers around a generated table",
+            "docs/reference.md: the markers of the generated table 'error-codes' are missing (…): put them back around the table"),
     ];
 
     /// <summary>The entry for <paramref name="code"/>, or null when the catalogue has none.</summary>
     public static ErrorCode? Find(string code) => All.FirstOrDefault(e => e.Code == code);
 
-    /// <summary>README.md's table: code | meaning | example.</summary>
+    /// <summary>docs/reference.md's table: code | meaning | example.</summary>
     public static string MarkdownTable()
     {
         var table = new StringBuilder();

@@ -42,40 +42,40 @@ public sealed record SettingSpec(
         (Reader ?? throw new InvalidOperationException($"'{Key}' is a dataset key; it has no experiment value"))(spec);
 }
 
-/// <summary>The documented schema of experiments.yaml. README.md's key table is written from it.</summary>
+/// <summary>The documented schema of experiments.yaml: docs/reference.md's key tables are rendered from it (<see cref="ReferenceDocs"/>).</summary>
 public static class Schema
 {
     /// <summary>Keys of a dataset entry under <c>datasets:</c>.</summary>
     public static IReadOnlyList<SettingSpec> DatasetKeys { get; } =
     [
-        new("kind", SettingKind.Choice, Stage.All, null, "reader", ChoiceType: typeof(DatasetKind)),
+        new("kind", SettingKind.Choice, Stage.All, null, "the reader of the files under root: imagefolder (one folder per class), flower (TensorFlow's flower_photos), oxford-pet (with its official lists), cifar10 (binary version), idx (MNIST's format)", ChoiceType: typeof(DatasetKind)),
         new("root", SettingKind.Path, Stage.All, null, "folder holding the data, relative to experiments.yaml"),
         new("download", SettingKind.Bool, Stage.None, false, "fetch and verify the official archives when root is missing"),
-        new("skip_corrupt", SettingKind.Bool, Stage.All, false, "skip unreadable images instead of failing; their count and names show in the split output, metrics.json, report.md and results.md"),
-        new("classes", SettingKind.IntList, Stage.All, null, "keep only these classes (0-based indices of the dataset's classes, distinct), re-indexed 0..n-1 in the order listed, names kept; every stage and the split manifest see only their images", 0, 100000),
+        new("skip_corrupt", SettingKind.Bool, Stage.All, false, "skip unreadable images instead of failing; their count and names (the first few, then \"and N more\") show in the split stage's output, report.md and results.md, and all of them in metrics.json (`\"skipped\"`, written only when images were skipped)"),
+        new("classes", SettingKind.IntList, Stage.All, null, "keep only these classes, e.g. `[5, 6, 7, 8, 9]` (default: all): 0-based indices of the dataset's classes, distinct, each below its class count; they become classes 0..n-1 in the order listed, names kept, and the split, its manifest (split.tsv), training, testing and the PyTorch twin see only their images (REPRO127 for a bad list)", 0, 100000),
     ];
 
     /// <summary>Keys of an experiment; every key but <c>name</c> may also appear under <c>defaults:</c>.</summary>
     public static IReadOnlyList<SettingSpec> ExperimentKeys { get; } =
     [
-        new("name", SettingKind.String, Stage.None, null, "unique name; outputs go to artifacts/experiments/<name>/", Reader: s => s.Name),
-        new("dataset", SettingKind.String, Stage.All, null, "a name under datasets:", Reader: s => s.Dataset.Name),
+        new("name", SettingKind.String, Stage.None, null, "unique name; outputs go to `artifacts/experiments/<name>/`", Reader: s => s.Name),
+        new("dataset", SettingKind.String, Stage.All, null, "a name under `datasets:`", Reader: s => s.Dataset.Name),
         new("split", SettingKind.Split, Stage.All, "official", "'official', or the fraction of images held out for test (0-1), stratified and seeded", Reader: s => s.TestFraction is { } f ? f : "official"),
         new("seed", SettingKind.Int, Stage.All, 1L, "seeds the split, initial weights, shuffling and augmentation", 0, int.MaxValue, Reader: s => checked((long)s.Seed)),
-        new("seeds", SettingKind.Seeds, Stage.None, null, "seed sweep: a list such as [1, 2, 3], or a count n for seeds 1..n; each seed runs as its own experiment under <name>/seed-<s>/, results show mean ± std (overrides seed)", 1, 1000,
+        new("seeds", SettingKind.Seeds, Stage.None, null, "seed sweep: `[1, 2, 3]`, or a count `5` for seeds 1..5 (overrides `seed`); each seed is its own incremental run under `<name>/seed-<s>/` with `seed` set to it, so adding a seed runs only that seed and no stage re-runs for the others; results show mean ± std and a 95 % interval", 1, 1000,
             Reader: s => s.SweepSeeds?.Select(x => checked((long)x)).ToArray()),
-        new("model", SettingKind.Choice, Stage.Train | Stage.Test, ModelKind.ResNet50, "architecture", ChoiceType: typeof(ModelKind), Reader: s => s.Model.Architecture),
-        new("pretrained", SettingKind.Path, Stage.Train | Stage.Test, null, "imagenet (torchvision's weights, downloaded and hash-checked), a torchvision checkpoint (.pth) with a classifier of any size, or none (random init); the backbone loads strictly, the checkpoint's classifier is kept when head is linear with the experiment's class count, otherwise replaced by head (report.md says which)", Reader: s => s.Model.Pretrained),
+        new("model", SettingKind.Choice, Stage.Train | Stage.Test, ModelKind.ResNet50, "architecture, as torchvision builds it", ChoiceType: typeof(ModelKind), Reader: s => s.Model.Architecture),
+        new("pretrained", SettingKind.Path, Stage.Train | Stage.Test, null, "imagenet (torchvision's weights, downloaded and hash-checked), a torchvision checkpoint (.pth) with a classifier of any size (ImageNet's 1000 classes, your own 10, …; legacy DenseNet names accepted), or none (random init). The backbone loads strictly (every entry present, none unexpected, equal shapes; errors name the entries). The checkpoint's classifier is kept when `head: linear` and it has the experiment's class count, otherwise it is dropped and `head` is built new; report.md says which", Reader: s => s.Model.Pretrained),
         new("head", SettingKind.Choice, Stage.Train | Stage.Test, HeadKind.Linear, "classifier head: linear, or seed (the tutorial's MLP)", ChoiceType: typeof(HeadKind), Reader: s => s.Model.Head),
         new("freeze", SettingKind.Choice, Stage.Train | Stage.Test, FreezeMode.None, "none: fine-tune everything; backbone: train the head only", ChoiceType: typeof(FreezeMode), Reader: s => s.Model.Freeze),
-        new("cache_features", SettingKind.Bool, Stage.Train | Stage.Test, false, "with freeze: backbone, compute backbone features once and train the head on them", Reader: s => s.Training.CacheFeatures),
-        new("crop", SettingKind.Int, Stage.Train | Stage.Test, 224L, "input size in pixels (square crop); at least the model's minimum, computed from its strides and pools (resnet50 1, densenet121 29; REPRO115 below it)", 8, 1024, Reader: s => (long)s.Input.Crop),
+        new("cache_features", SettingKind.Bool, Stage.Train | Stage.Test, false, "with `freeze: backbone`, compute the backbone's features once (evaluation transform) and train the head on them; needs `freeze: backbone` (REPRO126); set aside (the whole network runs every batch) with `frozen_bn_train` or `test_augment`", Reader: s => s.Training.CacheFeatures),
+        new("crop", SettingKind.Int, Stage.Train | Stage.Test, 224L, CropHelp(), CropMin, 1024, Reader: s => (long)s.Input.Crop),
         new("augment", SettingKind.Bool, Stage.Train | Stage.Test, true, "training transform: RandomResizedCrop + horizontal flip; false = evaluation transform", Reader: s => s.Input.Augment),
         new("normalize", SettingKind.Choice, Stage.Train | Stage.Test, NormalizationKind.ImageNet, "input normalisation: imagenet mean/std, or half (0.5/0.5, the tutorial's)", ChoiceType: typeof(NormalizationKind), Reader: s => s.Input.Normalize),
         new("batch", SettingKind.Int, Stage.Train | Stage.Test, 32L, "training batch size", 1, 65536, Reader: s => (long)s.Training.Batch),
         new("test_batch", SettingKind.Int, Stage.Test, 128L, "evaluation batch size (does not change results)", 1, 65536, Reader: s => (long)s.Evaluation.TestBatch),
         new("epochs", SettingKind.Int, Stage.Train | Stage.Test, 1L, "training epochs", 0, 100000, Reader: s => (long)s.Training.Epochs),
-        new("optimizer", SettingKind.Choice, Stage.Train | Stage.Test, OptimizerKind.Adam, "optimizer", ChoiceType: typeof(OptimizerKind), Reader: s => s.Training.Optimizer),
+        new("optimizer", SettingKind.Choice, Stage.Train | Stage.Test, OptimizerKind.Adam, "optimizer (adamw: Adam with decoupled weight decay)", ChoiceType: typeof(OptimizerKind), Reader: s => s.Training.Optimizer),
         new("lr", SettingKind.Number, Stage.Train | Stage.Test, 2e-4, "learning rate", 0, 10, Reader: s => s.Training.LearningRate),
         new("momentum", SettingKind.Number, Stage.Train | Stage.Test, 0.9, "SGD momentum", 0, 1, Reader: s => s.Training.Momentum),
         new("nesterov", SettingKind.Bool, Stage.Train | Stage.Test, false, "SGD with Nesterov momentum", Reader: s => s.Training.Nesterov),
@@ -91,20 +91,20 @@ public static class Schema
         new("loader_threads", SettingKind.Int, Stage.None, 2L, "threads that prepare batches (results do not depend on it)", 1, 256, Reader: s => (long)s.Runtime.LoaderThreads),
         new("tf32", SettingKind.Bool, Stage.Train | Stage.Test, true, "CUDA: allow TF32 matrix multiplications", Reader: s => s.Runtime.Tf32),
         new("bf16", SettingKind.Bool, Stage.Train | Stage.Test, false, "CUDA: train in bfloat16", Reader: s => s.Runtime.Bf16),
-        new("frozen_bn_train", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: with freeze: backbone, leave the backbone's BatchNorm layers in training mode, so their running statistics drift on the new data while their weights stay frozen (the tutorial called model.train() on the whole network)", CanonicalAtDefault: false, Reader: s => s.Model.FrozenBatchNormTrains),
-        new("test_augment", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: test (and validate each epoch) with the training transform, random crops and flips included, instead of the evaluation transform (the tutorial used one transform for both)", CanonicalAtDefault: false, Reader: s => s.Input.TestAugment),
-        new("load_nonstrict", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: load pretrained weights as load_state_dict(strict=False) without renaming legacy keys: entries whose names do not match are silently skipped (the tutorial's DenseNet); report.md says how many", CanonicalAtDefault: false, Reader: s => s.Model.LoadNonStrict),
+        new("frozen_bn_train", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: with `freeze: backbone`, the backbone goes to training mode with the head, so its BatchNorm running statistics drift on the new data while its weights stay frozen (the tutorial called `model.train()` on the whole network); needs `freeze: backbone` (REPRO126); sets `cache_features` aside", CanonicalAtDefault: false, Reader: s => s.Model.FrozenBatchNormTrains),
+        new("test_augment", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: test (and validate each epoch) with the training transform, RandomResizedCrop + flip included, instead of the evaluation transform (the tutorial used one `transforms.Compose` for both folders); needs `augment: true` (REPRO126); sets `cache_features` aside", CanonicalAtDefault: false, Reader: s => s.Input.TestAugment),
+        new("load_nonstrict", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: load `pretrained` as PyTorch's `load_state_dict(strict=False)`, legacy DenseNet names not renamed: entries whose names do not match are silently skipped and keep their initial values (the tutorial's DenseNet); report.md gives how many and the first names; shapes must still agree; needs `pretrained` (REPRO126)", CanonicalAtDefault: false, Reader: s => s.Model.LoadNonStrict),
         new("channels_last", SettingKind.Bool, Stage.Train | Stage.Test, true, "NHWC (channels-last) input layout, the faster one on CPUs (docs/benchmarks.md); false = NCHW, PyTorch's default, whose results differ in the last bits; CPUs hiding their cache sizes run NCHW", Reader: s => s.Input.ChannelsLast),
-        new("tensorboard", SettingKind.Bool, Stage.None, true, "write TensorBoard event files to the run's tensorboard/ folder (results do not depend on it)", Reader: s => s.Runtime.TensorBoard),
-        new("tags", SettingKind.StringList, Stage.None, Array.Empty<string>(), "labels for selecting experiments (-p:Experiment=<tag>)", Reader: s => s.Tags),
+        new("tensorboard", SettingKind.Bool, Stage.None, true, "write TensorBoard event files to the run's `tensorboard/` folder (results do not depend on it)", Reader: s => s.Runtime.TensorBoard),
+        new("tags", SettingKind.StringList, Stage.None, Array.Empty<string>(), "labels for selecting experiments (`-p:Experiment=<tag>`)", Reader: s => s.Tags),
         new("description", SettingKind.String, Stage.None, "", "free text shown in the report", Reader: s => s.Description),
         new("tutorial", SettingKind.String, Stage.None, "", "the tutorial's result this experiment corresponds to, e.g. flower-resnet50", Reader: s => s.Tutorial),
         // Slurm resources (-p:ReproScheduler=slurm): where and with what a run executes, never what it computes.
-        new("slurm_partition", SettingKind.String, Stage.None, "", "Slurm: partition (sbatch --partition); empty = the cluster's default", Reader: s => s.Slurm.Partition),
-        new("slurm_cpus", SettingKind.Int, Stage.None, 0L, "Slurm: CPUs per run (sbatch --cpus-per-task); 0 = the run's threads", 0, 4096, Reader: s => (long)s.Slurm.Cpus),
-        new("slurm_mem", SettingKind.String, Stage.None, "", "Slurm: memory per run (sbatch --mem, e.g. 8G); empty = the partition's default", Reader: s => s.Slurm.Mem),
-        new("slurm_time", SettingKind.String, Stage.None, "", "Slurm: time limit of a run (sbatch --time, e.g. 2:00:00); empty = the partition's default", Reader: s => s.Slurm.Time),
-        new("slurm_gpus", SettingKind.Int, Stage.None, 0L, "Slurm: GPUs per run (sbatch --gpus); 0 = none asked for", 0, 64, Reader: s => (long)s.Slurm.Gpus),
+        new("slurm_partition", SettingKind.String, Stage.None, "", "Slurm (`-p:ReproScheduler=slurm`): partition (`sbatch --partition`); empty = the cluster's default", Reader: s => s.Slurm.Partition),
+        new("slurm_cpus", SettingKind.Int, Stage.None, 0L, "Slurm: CPUs per run (`--cpus-per-task`); 0 = the run's `threads`", 0, 4096, Reader: s => (long)s.Slurm.Cpus),
+        new("slurm_mem", SettingKind.String, Stage.None, "", "Slurm: memory per run (`--mem`, e.g. `8G`); empty = the partition's default", Reader: s => s.Slurm.Mem),
+        new("slurm_time", SettingKind.String, Stage.None, "", "Slurm: time limit of a run (`--time`, e.g. `2:00:00`); empty = the partition's default", Reader: s => s.Slurm.Time),
+        new("slurm_gpus", SettingKind.Int, Stage.None, 0L, "Slurm: GPUs per run (`--gpus`); 0 = none asked for", 0, 64, Reader: s => (long)s.Slurm.Gpus),
     ];
 
     /// <summary>
@@ -135,6 +135,19 @@ public static class Schema
             new SlurmOptions(Text("slurm_partition"), Int("slurm_cpus"), Text("slurm_mem"), Text("slurm_time"), Int("slurm_gpus")),
             (string[])values["tags"]!, Text("description"), Text("tutorial"));
     }
+
+    /// <summary>The smallest <c>crop</c> this key's range allows, whatever the model.</summary>
+    private const int CropMin = 8;
+
+    /// <summary>The smallest crop <paramref name="model"/> runs with: this key's range or the model's own minimum, the larger.</summary>
+    public static int MinimumCrop(ModelKind model) => Math.Max(CropMin, ModelInput.MinimumCrop(model));
+
+    // Computed, so the documented minimums follow the layer lists and the range.
+    private static string CropHelp() =>
+        "input size in pixels (square crop); at least the model's minimum (" +
+        string.Join(", ", ModelInput.Models.Select(m => $"{Choice.Name(m)} {MinimumCrop(m)}")) +
+        "): the larger of this key's range and the smallest input whose last feature map is still 1x1 after every strided " +
+        "convolution and pooling (computed from those layers); smaller is an error before anything runs (REPRO115, or REPRO123 below the range)";
 
     public static SettingSpec? FindExperimentKey(string key) => ExperimentKeys.FirstOrDefault(k => k.Key == key);
 

@@ -1,46 +1,32 @@
 using System.Text.RegularExpressions;
-using Repro.Build.Tasks.Tests;
 
 namespace Repro.Config.Tests;
 
 public sealed class SchemaTests
 {
-    /// <summary>The keys README.md's tables document, per table heading ("Dataset keys", "Experiment keys").</summary>
-    private static HashSet<string> ReadmeKeys(string heading)
-    {
-        string readme = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "README.md"));
-        int start = readme.IndexOf(heading, StringComparison.Ordinal);
-        Assert.True(start >= 0, $"README.md has no '{heading}' section");
-        var keys = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var line in readme[start..].Split('\n').Skip(1).SkipWhile(l => !l.StartsWith('|')).TakeWhile(l => l.StartsWith('|')))
-            if (Regex.Match(line, @"^\| `(?<key>[a-z0-9_]+)` \|") is { Success: true } m)
-                keys.Add(m.Groups["key"].Value);
-        return keys;
-    }
+    /// <summary>The keys docs/reference.md's generated table <paramref name="part"/> documents.</summary>
+    private static HashSet<string> ReferenceKeys(string part) =>
+        new(ReferenceDocsTests.CommittedPart(part).Split('\n')
+            .Select(line => Regex.Match(line, @"^\| `(?<key>[a-z0-9_]+)` \|"))
+            .Where(m => m.Success)
+            .Select(m => m.Groups["key"].Value), StringComparer.Ordinal);
 
     [Fact]
-    public void ExperimentKeys_Readme_DocumentsExactlyEveryKey() =>
-        Assert.Equal(Schema.ExperimentKeys.Select(k => k.Key).Order(), ReadmeKeys("Experiment keys").Order());
+    public void ExperimentKeys_Reference_DocumentsExactlyEveryKey() =>
+        Assert.Equal(Schema.ExperimentKeys.Select(k => k.Key).Order(), ReferenceKeys("experiment-keys").Order());
 
     [Fact]
-    public void DatasetKeys_Readme_DocumentsExactlyEveryKey() =>
-        Assert.Equal(Schema.DatasetKeys.Select(k => k.Key).Order(), ReadmeKeys("Dataset keys").Order());
+    public void DatasetKeys_Reference_DocumentsExactlyEveryKey() =>
+        Assert.Equal(Schema.DatasetKeys.Select(k => k.Key).Order(), ReferenceKeys("dataset-keys").Order());
 
-    /// <summary>README.md's row of <paramref name="key"/> in the table under <paramref name="heading"/>.</summary>
-    private static string ReadmeRow(string heading, string key)
-    {
-        string readme = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "README.md"));
-        return readme[readme.IndexOf(heading, StringComparison.Ordinal)..].Split('\n').First(l => l.StartsWith($"| `{key}` |", StringComparison.Ordinal));
-    }
-
-    // The enums are the one list of allowed values; the README table must name exactly those.
+    // The enums are the one list of allowed values; the reference table must name exactly those.
     [Fact]
-    public void ChoiceKeys_Readme_ListsEveryAllowedValue()
+    public void ChoiceKeys_Reference_ListsEveryAllowedValue()
     {
-        foreach (var (heading, keys) in new[] { ("Experiment keys", Schema.ExperimentKeys), ("Dataset keys", Schema.DatasetKeys) })
+        foreach (var (part, keys) in new[] { ("experiment-keys", Schema.ExperimentKeys), ("dataset-keys", Schema.DatasetKeys) })
             foreach (var key in keys.Where(k => k.Kind == SettingKind.Choice))
             {
-                string row = ReadmeRow(heading, key.Key);
+                string row = ReferenceDocsTests.CommittedPart(part).Split('\n').First(l => l.StartsWith($"| `{key.Key}` |", StringComparison.Ordinal));
                 Assert.All(key.Choices!, name => Assert.Matches($@"\b{Regex.Escape(name)}\b", row));
             }
     }

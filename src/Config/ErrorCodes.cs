@@ -50,6 +50,13 @@ public static class ErrorCodes
     public const string NoSuchExperiment = "REPRO130";
     public const string NoSuchSelection = "REPRO131";
 
+    // 14x: matrix entries of experiments.yaml (their combinations report the codes above).
+    public const string MatrixAxisEmpty = "REPRO140";
+    public const string TemplateKeyNotAxis = "REPRO141";
+    public const string NotAnAxis = "REPRO142";
+    public const string ExcludeMatchesNothing = "REPRO143";
+    public const string IncludeIncomplete = "REPRO144";
+
     // 2xx: running stages.
     public const string StageFailed = "REPRO200";
     public const string ExperimentLocked = "REPRO201";
@@ -100,7 +107,7 @@ public static class ErrorCodes
             "unknown tutorial result 'flower-resnet'; did you mean 'flower-resnet50'?"),
         new(CropBelowModelMinimum, "'crop' is below the model's minimum input size (its feature map would be empty)",
             "crop 28 is too small for densenet121 (minimum 29): its feature map would be empty after 'features.transition3.pool' (2x2, stride 2, padding 0; 1x1 in)"),
-        new(NotMapping, "'defaults:', 'datasets:', a dataset or an experiment is not a mapping of 'key: value' lines",
+        new(NotMapping, "'defaults:', 'datasets:', a dataset, an experiment, 'matrix:' or an include/exclude item is not a mapping of 'key: value' lines (or 'include:'/'exclude:' not a list of them)",
             "defaults must be a mapping of 'key: value' lines"),
         new(KeyNotPlainWord, "a key is a list or a mapping instead of a word", "a key must be a plain word, not a list or mapping"),
         new(SplitOutOfRange, "a 'split' fraction is not strictly between 0 and 1", "'split' must be between 0 and 1 (exclusive), not 1.5"),
@@ -118,6 +125,16 @@ public static class ErrorCodes
         new(NoSuchExperiment, "the host was given an experiment name that experiments.yaml does not define",
             "no experiment named 'sample-resnet5' (defined: sample-resnet50, sample-densenet121)"),
         new(NoSuchSelection, "-p:Experiment names no experiment and no tag", "no experiment or tag named 'quik'; did you mean 'quick'?"),
+        new(MatrixAxisEmpty, "'matrix:' has no axes, or an axis is not a non-empty list of values (nor a non-empty mapping of labelled settings)",
+            "axis 'model' is empty: list at least one value"),
+        new(TemplateKeyNotAxis, "a '{key}' in a matrix entry's name or text values is not one of its axes",
+            "'{datset}' in 'name' is not an axis of this matrix (axes: dataset, model)"),
+        new(NotAnAxis, "an 'exclude:' item names a key that is not an axis of its matrix",
+            "'exclude' names 'epochs', which is not an axis of this matrix (axes: dataset, model)"),
+        new(ExcludeMatchesNothing, "an 'exclude:' item matches no combination of its matrix",
+            "this 'exclude' item matches no combination of the matrix (check its values against the axes')"),
+        new(IncludeIncomplete, "an 'include:' item matches no combination and cannot add one: it misses an axis, or gives a labelled axis an unknown label",
+            "this 'include' item matches no combination, so it adds one, which needs a value for every axis: 'model' is missing"),
         new(StageFailed, "a stage's host process failed or was killed",
             "experiment 'a' failed in stage 'train': the host process was killed by SIGFPE (arithmetic fault in native code) (exit code 136)"),
         new(ExperimentLocked, "another build is running the same experiment",

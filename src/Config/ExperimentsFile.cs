@@ -65,8 +65,9 @@ public sealed class ExperimentsFile
         new(path, new Dictionary<string, DatasetSpec>(), [], [error]);
 
     /// <summary>
-    /// The walk over the file: sections, datasets, then each experiment's keys (through <see cref="SettingReader"/>),
-    /// its name, dataset and the cross-field <see cref="ExperimentRules"/>. Every error is collected; none stops the walk.
+    /// The walk over the file: sections, datasets, then each experiment entry (a matrix entry gives one per combination):
+    /// its keys (through <see cref="SettingReader"/>), name, dataset and the cross-field <see cref="ExperimentRules"/>.
+    /// Every error is collected; none stops the walk.
     /// </summary>
     private sealed class Validator
     {
@@ -77,10 +78,9 @@ public sealed class ExperimentsFile
 
         private static readonly char[] NotInNames = [.. System.IO.Path.GetInvalidFileNameChars(), ';', ' '];
 
-        private readonly string path;
         private readonly string baseDir;
+        private readonly YamlChecks checks;
         private readonly SettingReader reader;
-        private readonly List<ConfigError> errors = [];
         private readonly Dictionary<string, object?> defaults = new(StringComparer.Ordinal);
         private readonly Dictionary<string, DatasetSpec> datasets = new(StringComparer.Ordinal);
         private readonly Dictionary<string, int> names = new(StringComparer.Ordinal);
@@ -88,18 +88,27 @@ public sealed class ExperimentsFile
 
         public Validator(string path)
         {
-            this.path = path;
             baseDir = System.IO.Path.GetDirectoryName(path) ?? ".";
-            reader = new SettingReader(baseDir, Error);
+            checks = new YamlChecks(path);
+            reader = new SettingReader(baseDir, checks.Error);
         }
 
         public ExperimentsFile Run(YamlStream stream)
         {
             if (Root(stream) is { } root && ReadSections(root) is { } list)
                 foreach (var node in list.Children)
-                    if (AsMapping(node, "an experiment") is { } map)
-                        Add(ExperimentEntry.Of(map, ReadSettings(map, new(defaults, StringComparer.Ordinal), Schema.ExperimentKeys)));
-            return new ExperimentsFile(path, datasets, experiments, errors);
+                    if (checks.AsMapping(node, "an experiment") is { } map)
+                        AddEntry(map);
+            return new ExperimentsFile(checks.Path, datasets, experiments, checks.Errors);
+        }
+
+        private void AddEntry(YamlMappingNode map)
+        {
+            if (ExperimentEntry.ValueOf(map, "matrix") is null)
+                Add(Entry(map, checks.KeysOf(map), ""));
+            else
+                foreach (var combination in ExperimentMatrix.Expand(map, checks))
+                    Add(Entry(map, combination.Keys, combination.Context));
         }
 
         private YamlMappingNode? Root(YamlStream stream)
@@ -107,7 +116,7 @@ public sealed class ExperimentsFile
             var node = stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
             if (node is YamlMappingNode root)
                 return root;
-            Error(node, ErrorCodes.FileNotMapping, "the file must be a mapping with 'experiments:' (and optionally 'defaults:' and 'datasets:')");
+            checks.Error(node, ErrorCodes.FileNotMapping, "the file must be a mapping with 'experiments:' (and optionally 'defaults:' and 'datasets:')");
             return null;
         }
 
@@ -117,33 +126,45 @@ public sealed class ExperimentsFile
             YamlSequenceNode? list = null;
             // "no 'experiments:' list" would only repeat an 'experiments:' already reported as not a list.
             bool notList = false;
-            foreach (var (keyNode, value) in root.Children)
+            foreach (var (key, keyNode, value, _) in checks.KeysOf(root))
             {
-                switch (KeyOf(keyNode))
+                switch (key)
                 {
-                    case null:
-                        break;
                     case "defaults":
-                        if (AsMapping(value, "defaults") is { } d)
+                        if (checks.AsMapping(value, "defaults") is { } d)
                             ReadSettings(d, defaults, DefaultKeys);
                         break;
                     case "datasets":
-                        if (AsMapping(value, "datasets") is { } ds)
+                        if (checks.AsMapping(value, "datasets") is { } ds)
                             ReadDatasets(ds);
                         break;
                     case "experiments":
                         list = value as YamlSequenceNode;
                         if (notList = list is null)
-                            Error(value, ErrorCodes.ExperimentsNotList, "'experiments' must be a list of experiments (each item starts with '- name:')");
+                            checks.Error(value, ErrorCodes.ExperimentsNotList, "'experiments' must be a list of experiments (each item starts with '- name:')");
                         break;
-                    case var key:
-                        Unknown(keyNode, key, Sections);
+                    default:
+                        checks.Unknown(keyNode, key, Sections);
                         break;
                 }
             }
             if (list is null && !notList)
-                Error(root, ErrorCodes.NoExperimentsList, "no 'experiments:' list");
+                checks.Error(root, ErrorCodes.NoExperimentsList, "no 'experiments:' list");
             return list;
+        }
+
+        /// <summary>An experiment's values: <c>defaults:</c>, then <paramref name="keys"/> in order (a later one wins).</summary>
+        private ExperimentEntry Entry(YamlNode node, IReadOnlyList<WrittenKey> keys, string context)
+        {
+            var values = new Dictionary<string, object?>(defaults, StringComparer.Ordinal);
+            foreach (var written in keys)
+            {
+                if (Schema.FindExperimentKey(written.Key) is { } spec)
+                    values[written.Key] = reader.Read(spec, written.Value, written.Text);
+                else
+                    checks.Unknown(written.KeyNode, written.Key, Schema.ExperimentKeys.Select(k => k.Key));
+            }
+            return new ExperimentEntry(node, values, key => keys.LastOrDefault(k => k.Key == key)?.Value, context);
         }
 
         /// <summary>Checks an entry's name, dataset and cross-field rules; adds its spec unless its name or dataset is missing.</summary>
@@ -157,7 +178,7 @@ public sealed class ExperimentsFile
                 return;
             var experiment = Schema.ToSpec(name, entry.Line, dataset, entry.Values);
             foreach (var (rule, violation) in ExperimentRules.Violations(experiment, baseDir))
-                Error(entry.NodeOf(violation.Keys), rule.Code, entry.Context + violation.Message);
+                checks.Error(entry.NodeOf(violation.Keys), rule.Code, entry.Context + violation.Message);
             experiments.Add(experiment);
         }
 
@@ -165,14 +186,14 @@ public sealed class ExperimentsFile
         {
             if (entry.Values.GetValueOrDefault("name") is not string name || name.Length == 0)
             {
-                Error(entry.Node, ErrorCodes.ExperimentWithoutName, entry.Context + "an experiment needs a 'name'");
+                checks.Error(entry.Node, ErrorCodes.ExperimentWithoutName, entry.Context + "an experiment needs a 'name'");
                 return null;
             }
             var nameNode = entry.NodeOf(["name"]);
             if (name.IndexOfAny(NotInNames) >= 0)
-                Error(nameNode, ErrorCodes.NameNotFolderName, $"{entry.Context}experiment name '{name}' must be usable as a folder name (no spaces, ';' or '/')");
+                checks.Error(nameNode, ErrorCodes.NameNotFolderName, $"{entry.Context}experiment name '{name}' must be usable as a folder name (no spaces, ';' or '/')");
             if (names.TryGetValue(name, out int firstLine))
-                Error(nameNode, ErrorCodes.DuplicateName, $"{entry.Context}duplicate experiment name '{name}' (first defined on line {firstLine})");
+                checks.Error(nameNode, ErrorCodes.DuplicateName, $"{entry.Context}duplicate experiment name '{name}' (first defined on line {firstLine})");
             else
                 names[name] = entry.Line;
             return name;
@@ -182,20 +203,20 @@ public sealed class ExperimentsFile
         {
             if (entry.Values["dataset"] is not string datasetName)
             {
-                Error(entry.Node, ErrorCodes.ExperimentWithoutDataset, $"{entry.Context}experiment '{name}' needs a 'dataset' (one of: {string.Join(", ", datasets.Keys)})");
+                checks.Error(entry.Node, ErrorCodes.ExperimentWithoutDataset, $"{entry.Context}experiment '{name}' needs a 'dataset' (one of: {string.Join(", ", datasets.Keys)})");
                 return null;
             }
             if (datasets.TryGetValue(datasetName, out var dataset))
                 return dataset;
-            Error(entry.NodeOf(["dataset"]), ErrorCodes.UnknownDataset, $"{entry.Context}unknown dataset '{datasetName}'"
+            checks.Error(entry.NodeOf(["dataset"]), ErrorCodes.UnknownDataset, $"{entry.Context}unknown dataset '{datasetName}'"
                 + SettingReader.Hint(Schema.Suggest(datasetName, datasets.Keys)) + $" (defined: {string.Join(", ", datasets.Keys)})");
             return null;
         }
 
         private void ReadDatasets(YamlMappingNode map)
         {
-            foreach (var (keyNode, value) in map.Children)
-                if (KeyOf(keyNode) is { } name && AsMapping(value, $"dataset '{name}'") is { } entry && ReadDataset(name, entry) is { } dataset)
+            foreach (var (name, _, value, _) in checks.KeysOf(map))
+                if (checks.AsMapping(value, $"dataset '{name}'") is { } entry && ReadDataset(name, entry) is { } dataset)
                     datasets[name] = dataset;
         }
 
@@ -204,17 +225,17 @@ public sealed class ExperimentsFile
             var values = ReadSettings(entry, new Dictionary<string, object?>(StringComparer.Ordinal), Schema.DatasetKeys);
             if (values.GetValueOrDefault("kind") is not DatasetKind kind)
             {
-                Error(entry, ErrorCodes.DatasetWithoutKind, $"dataset '{name}' needs a 'kind' ({string.Join(", ", Schema.FindDatasetKey("kind")!.Choices!)})");
+                checks.Error(entry, ErrorCodes.DatasetWithoutKind, $"dataset '{name}' needs a 'kind' ({string.Join(", ", Schema.FindDatasetKey("kind")!.Choices!)})");
                 return null;
             }
             if (values.GetValueOrDefault("root") is not string root)
             {
-                Error(entry, ErrorCodes.DatasetWithoutRoot, $"dataset '{name}' needs a 'root' folder");
+                checks.Error(entry, ErrorCodes.DatasetWithoutRoot, $"dataset '{name}' needs a 'root' folder");
                 return null;
             }
             bool download = values.GetValueOrDefault("download") as bool? ?? false;
             if (!download && !Directory.Exists(root))
-                Error(ExperimentEntry.ValueOf(entry, "root"), ErrorCodes.DatasetFolderNotFound, $"dataset '{name}': folder not found: {root} (set 'download: true' to fetch it)");
+                checks.Error(ExperimentEntry.ValueOf(entry, "root"), ErrorCodes.DatasetFolderNotFound, $"dataset '{name}': folder not found: {root} (set 'download: true' to fetch it)");
             var classes = values.GetValueOrDefault("classes") is long[] kept ? kept.Select(c => checked((int)c)).ToArray() : null;
             return new DatasetSpec(name, kind, root, download, values.GetValueOrDefault("skip_corrupt") as bool? ?? false, (int)entry.Start.Line, classes);
         }
@@ -222,39 +243,14 @@ public sealed class ExperimentsFile
         /// <summary>Reads every key of <paramref name="map"/> that <paramref name="keys"/> declares into <paramref name="values"/>; reports the others.</summary>
         private Dictionary<string, object?> ReadSettings(YamlMappingNode map, Dictionary<string, object?> values, IReadOnlyList<SettingSpec> keys)
         {
-            foreach (var (keyNode, value) in map.Children)
+            foreach (var (key, keyNode, value, _) in checks.KeysOf(map))
             {
-                if (KeyOf(keyNode) is not { } key)
-                    continue;
                 if (keys.FirstOrDefault(s => s.Key == key) is { } spec)
                     values[key] = reader.Read(spec, value);
                 else
-                    Unknown(keyNode, key, keys.Select(s => s.Key));
+                    checks.Unknown(keyNode, key, keys.Select(s => s.Key));
             }
             return values;
         }
-
-        private YamlMappingNode? AsMapping(YamlNode node, string what)
-        {
-            if (node is YamlMappingNode map)
-                return map;
-            Error(node, ErrorCodes.NotMapping, $"{what} must be a mapping of 'key: value' lines");
-            return null;
-        }
-
-        /// <summary>A mapping key as text; a list or mapping used as a key is an error rather than a crash.</summary>
-        private string? KeyOf(YamlNode node)
-        {
-            if (node is YamlScalarNode { Value: { } key })
-                return key;
-            Error(node, ErrorCodes.KeyNotPlainWord, "a key must be a plain word, not a list or mapping");
-            return null;
-        }
-
-        private void Unknown(YamlNode node, string key, IEnumerable<string> known) =>
-            Error(node, ErrorCodes.UnknownKey, $"unknown key '{key}'" + SettingReader.Hint(Schema.Suggest(key, known)));
-
-        private void Error(YamlNode? node, string code, string message) =>
-            errors.Add(new ConfigError(path, node is null ? 1 : (int)node.Start.Line, node is null ? 1 : (int)node.Start.Column, code, message));
     }
 }

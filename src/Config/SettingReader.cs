@@ -12,39 +12,37 @@ namespace Repro.Config;
 /// <param name="baseDirectory">Relative paths (<see cref="SettingKind.Path"/>) are resolved against it: experiments.yaml's folder.</param>
 internal sealed class SettingReader(string baseDirectory, Action<YamlNode, string, string> report)
 {
-    public object? Read(SettingSpec spec, YamlNode node) => spec.Kind switch
+    /// <summary>The value of <paramref name="node"/>; <paramref name="text"/>, when given, replaces a scalar's text (a
+    /// matrix template filled in) while errors still point at the node.</summary>
+    public object? Read(SettingSpec spec, YamlNode node, string? text = null) => spec.Kind switch
     {
         SettingKind.StringList => ReadStringList(spec, node),
         SettingKind.Seeds => ReadSeeds(spec, node),
         SettingKind.IntList => ReadIntList(spec, node),
-        _ when node is YamlScalarNode scalar => ReadScalar(spec, scalar),
+        _ when node is YamlScalarNode scalar => ReadScalar(spec, scalar, text ?? scalar.Value ?? ""),
         _ => Fail(spec, node, ErrorCodes.NotSingleValue, $"'{spec.Key}' must be a single value, not a {(node is YamlSequenceNode ? "list" : "mapping")}"),
     };
 
-    private object? ReadScalar(SettingSpec spec, YamlScalarNode node)
+    private object? ReadScalar(SettingSpec spec, YamlScalarNode node, string text) => spec.Kind switch
     {
-        string text = node.Value ?? "";
-        return spec.Kind switch
-        {
-            SettingKind.Int => long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long i)
-                ? InRange(spec, node, i) ? i : spec.Default
-                : TypeError(spec, node, text, "a whole number"),
-            SettingKind.Number => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d)
-                ? InRange(spec, node, d) ? d : spec.Default
-                : TypeError(spec, node, text, "a number"),
-            SettingKind.Bool => text is "true" or "True" or "false" or "False" ? text is "true" or "True" : TypeError(spec, node, text, "true or false"),
-            SettingKind.Choice => ReadChoice(spec, node, text),
-            SettingKind.Split => ReadSplit(spec, node, text),
-            SettingKind.Path => IsNull(node) ? null
-                : spec.Key == "pretrained" && text == ModelSpec.ImageNetWeights ? text
-                : Path.GetFullPath(Path.Combine(baseDirectory, text)),
-            _ => IsNull(node) ? null : text,
-        };
-    }
+        SettingKind.Int => long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long i)
+            ? InRange(spec, node, i) ? i : spec.Default
+            : TypeError(spec, node, text, "a whole number"),
+        SettingKind.Number => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d)
+            ? InRange(spec, node, d) ? d : spec.Default
+            : TypeError(spec, node, text, "a number"),
+        SettingKind.Bool => text is "true" or "True" or "false" or "False" ? text is "true" or "True" : TypeError(spec, node, text, "true or false"),
+        SettingKind.Choice => ReadChoice(spec, node, text),
+        SettingKind.Split => ReadSplit(spec, node, text),
+        SettingKind.Path => IsNull(node, text) ? null
+            : spec.Key == "pretrained" && text == ModelSpec.ImageNetWeights ? text
+            : Path.GetFullPath(Path.Combine(baseDirectory, text)),
+        _ => IsNull(node, text) ? null : text,
+    };
 
     /// <summary>YAML's spellings of "no value" (plain, not quoted: <c>'none'</c> is the text none).</summary>
-    private static bool IsNull(YamlScalarNode node) =>
-        node.Style == ScalarStyle.Plain && node.Value is "" or "~" or "null" or "none" or null;
+    private static bool IsNull(YamlScalarNode node, string text) =>
+        node.Style == ScalarStyle.Plain && text is "" or "~" or "null" or "none";
 
     private object? ReadChoice(SettingSpec spec, YamlNode node, string text)
     {

@@ -34,9 +34,14 @@ public sealed class ReadExperiments : Microsoft.Build.Utilities.Task
     /// <summary>Every seed of a sweep (true), or only its first seed (false: what VerifyExperiments re-runs by default).</summary>
     public bool AllSeeds { get; set; } = true;
 
+    /// <summary>Settings (<c>key=value</c> separated by ';', -p:Set) under which each selected experiment runs as a variant
+    /// named <c>&lt;experiment&gt;@&lt;key&gt;=&lt;value&gt;,…</c>; empty runs the experiments as written.</summary>
+    public string? Overrides { get; set; }
+
     /// <summary>
     /// One item per run of a selected experiment (per seed of a sweep, named <c>&lt;name&gt;/seed-&lt;s&gt;</c>), with its
-    /// stamp and output paths, the experiment's name (<c>Experiment</c>), its seed (<c>Seed</c>) and folder as metadata.
+    /// stamp and output paths, the experiment's name (<c>Experiment</c>), its seed (<c>Seed</c>) and folder as metadata;
+    /// a variant's items name the experiment it was made from in <c>Parent</c> (empty for an experiment as written).
     /// </summary>
     [Output]
     public ITaskItem[] Experiments { get; private set; } = [];
@@ -44,12 +49,11 @@ public sealed class ReadExperiments : Microsoft.Build.Utilities.Task
     public override bool Execute()
     {
         var file = ExperimentsFile.Load(ConfigFile);
-        foreach (var e in file.Errors)
-            Log.LogError("Repro", e.Code, null, e.File, e.Line, e.Column, e.Line, e.Column, e.Message);
+        LogErrors(file.Errors);
         if (Log.HasLoggedErrors)
             return false;
 
-        var selected = Select(file);
+        var selected = Variants(file, Select(file));
         if (Log.HasLoggedErrors)
             return false;
 
@@ -74,6 +78,7 @@ public sealed class ReadExperiments : Microsoft.Build.Utilities.Task
         Directory.CreateDirectory(layout.Stamps);
         var item = new TaskItem(run.Name);
         item.SetMetadata("Experiment", spec.Name);
+        item.SetMetadata("Parent", ExperimentVariant.IsVariant(spec.Name) ? ExperimentVariant.ParentOf(spec.Name) : "");
         item.SetMetadata("Seed", spec.Seed.ToString(CultureInfo.InvariantCulture));
         item.SetMetadata("Sweep", spec.IsSweep ? "true" : "false");
         item.SetMetadata("ExperimentDirectory", layout.ExperimentDirectory + Path.DirectorySeparatorChar);
@@ -123,6 +128,35 @@ public sealed class ReadExperiments : Microsoft.Build.Utilities.Task
                 selected.Add(m);
         }
         return selected;
+    }
+
+    /// <summary>The variants of <paramref name="selected"/> under <see cref="Overrides"/> (errors at -p:Set), or the selection itself without any.</summary>
+    private List<ExperimentSpec> Variants(ExperimentsFile file, List<ExperimentSpec> selected)
+    {
+        var overrides = SettingOverrides.Parse(Overrides, file.Path);
+        var errors = overrides.Errors.ToList();
+        if (overrides.IsEmpty || errors.Count > 0)
+        {
+            LogErrors(errors);
+            return selected;
+        }
+        var variants = new List<ExperimentSpec>();
+        foreach (var experiment in selected)
+        {
+            var (variant, found) = overrides.ApplyTo(experiment, file.Datasets);
+            errors.AddRange(found);
+            if (variant is not null)
+                variants.Add(variant);
+        }
+        LogErrors(errors);
+        return variants;
+    }
+
+    /// <summary>Logs each error at its place; no end position, so MSBuild shows <c>file(line,col)</c> (<c>-p:Set(1,col)</c> for overrides).</summary>
+    private void LogErrors(IEnumerable<ConfigError> errors)
+    {
+        foreach (var e in errors)
+            Log.LogError("Repro", e.Code, null, e.File, e.Line, e.Column, 0, 0, e.Message);
     }
 
     /// <summary>Writes <paramref name="content"/> unless the file already holds it, so its timestamp moves only on change.</summary>

@@ -35,6 +35,9 @@ public sealed class WriteResults : Microsoft.Build.Utilities.Task
     /// <summary>"add": record this platform's exact results beside those already locked for the same settings.</summary>
     public string LockPlatform { get; set; } = "";
 
+    /// <summary>Lock command-line variants (-p:Set) too; by default they are reported but their results stay out of the lock.</summary>
+    public bool LockVariants { get; set; }
+
     /// <summary>The runs any stage of which ran in this build (the others were up to date), for the closing summary.</summary>
     public ITaskItem[] Ran { get; set; } = [];
 
@@ -70,6 +73,8 @@ public sealed class WriteResults : Microsoft.Build.Utilities.Task
         foreach (var (current, _, _, items) in groups)
         {
             before[current.Name] = locked.GetValueOrDefault(current.Name);
+            if (!LockVariants && ExperimentVariant.IsVariant(current.Name))
+                continue;
             var (entry, outcome) = ResultsLock.Merge(locked.GetValueOrDefault(current.Name), current, LockPlatform == "add");
             locked[current.Name] = entry;
             // The snapshot shows the lock's own results: a foreign platform's runs that the lock did not take must not

@@ -49,6 +49,8 @@ public static class ErrorCodes
     // 13x: selecting experiments.
     public const string NoSuchExperiment = "REPRO130";
     public const string NoSuchSelection = "REPRO131";
+    public const string SetItemNotKeyValue = "REPRO132";
+    public const string SetKeyRepeated = "REPRO133";
 
     // 14x: matrix entries of experiments.yaml (their combinations report the codes above).
     public const string MatrixAxisEmpty = "REPRO140";
@@ -84,14 +86,14 @@ public static class ErrorCodes
         new(PatchFailed, "libLibTorchSharp.so in a build output could not be patched to load on this system's libstdc++",
             "cannot patch libLibTorchSharp.so: Access to the path is denied."),
         new(ConfigNotFound, "experiments.yaml does not exist", "file not found"),
-        new(YamlSyntax, "experiments.yaml is not valid YAML", "YAML syntax error: While scanning a plain scalar value, found invalid mapping."),
+        new(YamlSyntax, "experiments.yaml, or a value of -p:Set, is not valid YAML", "YAML syntax error: While scanning a plain scalar value, found invalid mapping."),
         new(FileNotMapping, "the file's top level is not a mapping of keys",
             "the file must be a mapping with 'experiments:' (and optionally 'defaults:' and 'datasets:')"),
         new(ExperimentsNotList, "'experiments:' has a value that is not a list",
             "'experiments' must be a list of experiments (each item starts with '- name:')"),
         new(NoExperimentsList, "the file has no 'experiments:' key", "no 'experiments:' list"),
         new(ExperimentWithoutName, "an experiment has no 'name'", "an experiment needs a 'name'"),
-        new(NameNotFolderName, "an experiment's name cannot be a folder name",
+        new(NameNotFolderName, "an experiment's name cannot be a folder name, or holds the '@' of variant names",
             "experiment name 'a b' must be usable as a folder name (no spaces, ';' or '/')"),
         new(DuplicateName, "two experiments have the same name", "duplicate experiment name 'a' (first defined on line 6)"),
         new(ExperimentWithoutDataset, "an experiment names no dataset, in itself or in 'defaults:'",
@@ -125,6 +127,8 @@ public static class ErrorCodes
         new(NoSuchExperiment, "the host was given an experiment name that experiments.yaml does not define",
             "no experiment named 'sample-resnet5' (defined: sample-resnet50, sample-densenet121)"),
         new(NoSuchSelection, "-p:Experiment names no experiment and no tag", "no experiment or tag named 'quik'; did you mean 'quick'?"),
+        new(SetItemNotKeyValue, "an item of -p:Set is not key=value", "'lr' is not key=value (such as lr=0.002; separate settings with ';' and quote the whole property)"),
+        new(SetKeyRepeated, "-p:Set sets the same key twice", "'lr' is set twice"),
         new(MatrixAxisEmpty, "'matrix:' has no axes, or an axis is not a non-empty list of values (nor a non-empty mapping of labelled settings)",
             "axis 'model' is empty: list at least one value"),
         new(TemplateKeyNotAxis, "a '{key}' in a matrix entry's name or text values is not one of its axes",

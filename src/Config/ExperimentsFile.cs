@@ -192,6 +192,8 @@ public sealed class ExperimentsFile
             var nameNode = entry.NodeOf(["name"]);
             if (name.IndexOfAny(NotInNames) >= 0)
                 checks.Error(nameNode, ErrorCodes.NameNotFolderName, $"{entry.Context}experiment name '{name}' must be usable as a folder name (no spaces, ';' or '/')");
+            else if (ExperimentVariant.IsVariant(name))
+                checks.Error(nameNode, ErrorCodes.NameNotFolderName, $"{entry.Context}experiment name '{name}' must not contain '{ExperimentVariant.Separator}', which names command-line variants (<experiment>@<key>=<value>,…)");
             if (names.TryGetValue(name, out int firstLine))
                 checks.Error(nameNode, ErrorCodes.DuplicateName, $"{entry.Context}duplicate experiment name '{name}' (first defined on line {firstLine})");
             else

@@ -58,7 +58,7 @@ public static class Schema
     /// <summary>Keys of an experiment; every key but <c>name</c> may also appear under <c>defaults:</c>.</summary>
     public static IReadOnlyList<SettingSpec> ExperimentKeys { get; } =
     [
-        new("name", SettingKind.String, Stage.None, null, "unique name; outputs go to `artifacts/experiments/<name>/`; in a `matrix:` entry, a template naming its axes, such as `{dataset}-{model}-probe`", Reader: s => s.Name),
+        new("name", SettingKind.String, Stage.None, null, "unique name, without `@` (it marks command-line variants, `<name>@<key>=<value>`); outputs go to `artifacts/experiments/<name>/`; in a `matrix:` entry, a template naming its axes, such as `{dataset}-{model}-probe`", Reader: s => s.Name),
         new("dataset", SettingKind.String, Stage.All, null, "a name under `datasets:`", Reader: s => s.Dataset.Name),
         new("split", SettingKind.Split, Stage.All, "official", "'official', or the fraction of images held out for test (0-1), stratified and seeded", Reader: s => s.TestFraction is { } f ? f : "official"),
         new("seed", SettingKind.Int, Stage.All, 1L, "seeds the split, initial weights, shuffling and augmentation", 0, int.MaxValue, Reader: s => checked((long)s.Seed)),

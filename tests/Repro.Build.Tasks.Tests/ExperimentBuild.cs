@@ -21,10 +21,10 @@ public static partial class ExperimentBuild
         public SortedSet<string> UpToDate { get; } = new(UpToDateLine().Matches(Log).Select(m => m.Groups["name"].Value), StringComparer.Ordinal);
     }
 
-    [GeneratedRegex(@"^\s*Repro: (?<name>[\w./-]+): (?<stage>split|train|test)\s*$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^\s*Repro: (?<name>[\w./@=,+~-]+): (?<stage>split|train|test)\s*$", RegexOptions.Multiline)]
     private static partial Regex StageRan();
 
-    [GeneratedRegex(@"^\s*Repro: (?<name>[\w./-]+) is up to date\s*$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^\s*Repro: (?<name>[\w./@=,+~-]+) is up to date\s*$", RegexOptions.Multiline)]
     private static partial Regex UpToDateLine();
 
     public static Result Run(string configFile, string target, params string[] properties)

@@ -6,7 +6,7 @@ public sealed class ReadExperimentsTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    private (bool Ok, RecordingBuildEngine Engine, ReadExperiments Task) Run(string yaml, string? selection = null)
+    private (bool Ok, RecordingBuildEngine Engine, ReadExperiments Task) Run(string yaml, string? selection = null, string? overrides = null)
     {
         Directory.CreateDirectory(Path.Combine(dir, "data"));
         File.WriteAllText(Path.Combine(dir, "experiments.yaml"), yaml);
@@ -17,6 +17,7 @@ public sealed class ReadExperimentsTests : IDisposable
             ConfigFile = Path.Combine(dir, "experiments.yaml"),
             ArtifactsDirectory = Path.Combine(dir, "artifacts"),
             Selection = selection,
+            Overrides = overrides,
         };
         return (task.Execute(), engine, task);
     }
@@ -153,5 +154,39 @@ public sealed class ReadExperimentsTests : IDisposable
             ["REPRO122 8,13 'epochs' must be a whole number, not 'lots'", "REPRO119 9,5 unknown key 'optimiser'; did you mean 'optimizer'?"],
             engine.Errors.Select(e => $"{e.Code} {e.LineNumber},{e.ColumnNumber} {e.Message}"));
         Assert.All(engine.Errors, e => Assert.Equal(Path.Combine(dir, "experiments.yaml"), e.File));
+    }
+
+    [Fact]
+    public void Execute_Overrides_EachSelectedRunAsAVariantInItsOwnFolder()
+    {
+        var (ok, engine, task) = Run(Three.Replace("{name: b, tags: [small], dataset: sample}", "{name: b, tags: [small], dataset: sample, seeds: [1, 2]}", StringComparison.Ordinal),
+            selection: "small", overrides: "lr=0.002;epochs=3");
+
+        Assert.True(ok, string.Join("\n", engine.Errors.Select(e => e.Message)));
+        Assert.Equal(["a@epochs=3,lr=0.002", "b@epochs=3,lr=0.002/seed-1", "b@epochs=3,lr=0.002/seed-2"], task.Experiments.Select(e => e.ItemSpec));
+        var first = task.Experiments[0];
+        Assert.Equal(("a@epochs=3,lr=0.002", "a"), (first.GetMetadata("Experiment"), first.GetMetadata("Parent")));
+        Assert.Equal(Path.Combine(dir, "artifacts", "experiments", "a@epochs=3,lr=0.002") + Path.DirectorySeparatorChar, first.GetMetadata("OutputDirectory"));
+        Assert.Contains("\"epochs\": 3", File.ReadAllText(first.GetMetadata("TrainStamp")));
+        Assert.Equal("a@epochs=3,lr=0.002", Repro.Config.ScheduledRun.Read(first.GetMetadata("RunStamp")).Spec.Name);
+    }
+
+    [Fact]
+    public void Execute_NoOverrides_ParentMetadataEmpty()
+    {
+        var (_, _, task) = Run(Valid);
+
+        Assert.Equal("", Assert.Single(task.Experiments).GetMetadata("Parent"));
+    }
+
+    [Fact]
+    public void Execute_BadOverride_LoggedAtTheCommandLineColumnAndNothingSelected()
+    {
+        var (ok, engine, task) = Run(Valid, overrides: "epochs=3;lr=20");
+
+        Assert.False(ok);
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal(("REPRO123", "-p:Set", 1, 13), (error.Code, error.File, error.LineNumber, error.ColumnNumber));
+        Assert.Empty(task.Experiments);
     }
 }

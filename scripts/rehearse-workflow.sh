@@ -31,7 +31,10 @@ if [ "$(id -u)" = 0 ]; then
   id runner >/dev/null 2>&1 || useradd -m -s /bin/bash runner
   echo 'runner ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/repro-runner
   chmod 440 /etc/sudoers.d/repro-runner
-  as_runner() { sudo -u runner -H --preserve-env=REHEARSE_NODE_MODULES,DOTNET_CLI_HOME "$@"; }
+  # The machine's own network settings (a proxy, its CA bundle, NuGet's revocation mode) reach the runner user as
+  # they reach root: a self-hosted runner behind the same proxy would have them.
+  network=NODE_EXTRA_CA_CERTS,SSL_CERT_FILE,SSL_CERT_DIR,CURL_CA_BUNDLE,GIT_SSL_CAINFO,NUGET_CERT_REVOCATION_MODE,HTTP_PROXY,HTTPS_PROXY,NO_PROXY,http_proxy,https_proxy,no_proxy
+  as_runner() { sudo -u runner -H "--preserve-env=REHEARSE_NODE_MODULES,$network" "$@"; }
   user=runner
 else
   as_runner() { "$@"; }

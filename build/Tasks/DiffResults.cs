@@ -79,7 +79,7 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         if (string.IsNullOrEmpty(BaseRevision))
             foreach (var name in old.Keys.Except(@new.Keys).ToList())
                 old.Remove(name);
-        Table = Diff(old, @new, oldLabel, newLabel);
+        Table = ResultsDiff.Table(old, @new, oldLabel, newLabel);
         string markdown = Table + Details(old.Keys.Union(@new.Keys).Order(StringComparer.Ordinal).ToList(), oldLabel, newLabel);
         AtomicFile.WriteIfChanged(DiffFile, markdown);
         // One message per line: MSBuild indents messages, and a single multi-line one would be indented only once.
@@ -100,16 +100,34 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
             yield break;
         foreach (var dir in Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal))
         {
-            var experiment = ExperimentLayout.ForRun(dir);
-            var runs = new List<ExperimentResult>();
-            foreach (var (seed, seedRun) in experiment.SeedRuns())
-                if (ExperimentResult.FromOutput(seedRun.Directory, CodeFingerprint, seed) is { } run)
-                    runs.Add(run);
-            // A sweep's seed folders are its results; files beside them are left from before the experiment had seeds.
-            if (runs.Count == 0 && ExperimentResult.FromOutput(dir, CodeFingerprint) is { } single)
-                runs.Add(single);
-            if (runs.Count > 0)
-                yield return LockEntry.FromRuns([.. runs.OrderBy(r => r.Seed)]);
+            if (RunsIn(dir) is { Count: > 0 } runs)
+                yield return LockEntry.FromRuns(runs, CodeFingerprint);
+        }
+    }
+
+    /// <summary>
+    /// The complete runs of the experiment in <paramref name="experimentDirectory"/>, by seed: a sweep's seed folders
+    /// (files beside them are left from before the experiment had seeds), else the folder's own run.
+    /// </summary>
+    private List<RunResult> RunsIn(string experimentDirectory)
+    {
+        var experiment = ExperimentLayout.ForRun(experimentDirectory);
+        var runs = experiment.SeedRuns().Select(s => Read(s.Run.Directory)).OfType<RunResult>().OrderBy(r => r.Seed).ToList();
+        if (runs.Count == 0 && Read(experimentDirectory) is { } single)
+            runs.Add(single);
+        return runs;
+    }
+
+    private RunResult? Read(string directory)
+    {
+        try
+        {
+            return RunResult.Read(directory);
+        }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
+        {
+            Log.LogError("Repro", ErrorCodes.UnreadableResult, null, ExperimentLayout.ForRun(directory).Metrics, 0, 0, 0, 0, e.Message);
+            return null;
         }
     }
 
@@ -164,7 +182,7 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
             if (sameClasses)
             {
                 md.Append(CultureInfo.InvariantCulture, $"![{name}: confusion matrix change, {newLabel} - {oldLabel}]({Link(item.GetMetadata("Confusion"))})\n\n");
-                md.Append(PerClass(a, b));
+                md.Append(ResultsDiff.PerClass(a, b));
             }
             else
             {
@@ -172,31 +190,6 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
             }
         }
         Plots = [.. plots];
-        return md.ToString();
-    }
-
-    /// <summary>Per-class accuracy and F1, old and new, of the first seed on each side (the snapshots' per-class tables).</summary>
-    internal static string PerClass(ResultsSnapshot a, ResultsSnapshot b)
-    {
-        var md = new StringBuilder();
-        string seed = a.Runs.Count > 1 || b.Runs.Count > 1 ? $" (first seed: {a.Runs.FirstOrDefault()?.Seed} vs {b.Runs.FirstOrDefault()?.Seed})" : "";
-        md.Append(CultureInfo.InvariantCulture, $"Per class{seed}:\n\n| class | accuracy (old) | accuracy (new) | delta | F1 (old) | F1 (new) | delta |\n|---|---|---|---|---|---|---|\n");
-        int unchanged = 0;
-        for (int i = 0; i < b.Classes.Count; i++)
-        {
-            var (o, n) = (a.Classes[i].Values, b.Classes[i].Values);
-            // Only the classes that moved: with dozens of classes the table would otherwise bury them.
-            if (o.GetValueOrDefault("accuracy") == n.GetValueOrDefault("accuracy") && o.GetValueOrDefault("f1") == n.GetValueOrDefault("f1"))
-            {
-                unchanged++;
-                continue;
-            }
-            md.Append(CultureInfo.InvariantCulture,
-                $"| {b.Classes[i].Name} | {ExperimentResult.Display("accuracy", o.GetValueOrDefault("accuracy"))} | {ExperimentResult.Display("accuracy", n.GetValueOrDefault("accuracy"))} | {Delta("accuracy", o.GetValueOrDefault("accuracy"), n.GetValueOrDefault("accuracy"))} " +
-                $"| {o.GetValueOrDefault("f1") ?? "—"} | {n.GetValueOrDefault("f1") ?? "—"} | {Delta("f1", o.GetValueOrDefault("f1"), n.GetValueOrDefault("f1"))} |\n");
-        }
-        if (unchanged > 0)
-            md.Append(CultureInfo.InvariantCulture, $"\n{unchanged} of {b.Classes.Count} classes unchanged.\n");
         return md.ToString();
     }
 
@@ -210,14 +203,8 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         string? working = File.Exists(path) ? File.ReadAllText(path) : null;
         if (string.IsNullOrEmpty(BaseRevision))
         {
-            var experiment = ExperimentLayout.For(ArtifactsDirectory, name, null);
-            var runs = new List<(ulong, string)>();
-            if (File.Exists(experiment.Metrics))
-                runs.Add((1, experiment.Directory));
-            foreach (var (seed, seedRun) in experiment.SeedRuns())
-                if (File.Exists(seedRun.Metrics))
-                    runs.Add((seed, seedRun.Directory));
-            return (working, ResultSnapshots.FromOutputs(name, runs)?.Render());
+            var runs = RunsIn(ExperimentLayout.For(ArtifactsDirectory, name, null).ExperimentDirectory);
+            return (working, runs.Count == 0 ? null : ResultSnapshots.From(runs).Render());
         }
         string? old = GitShow(BaseRevision, path, quiet: true);
         string? @new = string.IsNullOrEmpty(HeadRevision) ? working : GitShow(HeadRevision, path, quiet: true);
@@ -250,81 +237,7 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         return null;
     }
 
-    internal static string Diff(IReadOnlyDictionary<string, LockEntry> old, IReadOnlyDictionary<string, LockEntry> @new, string oldLabel, string newLabel)
-    {
-        var md = new StringBuilder();
-        md.Append(CultureInfo.InvariantCulture, $"| experiment | metric | old ({oldLabel}) | new ({newLabel}) | delta |\n|---|---|---|---|---|\n");
-        int rows = 0;
-        foreach (var name in old.Keys.Union(@new.Keys).Order(StringComparer.Ordinal))
-        {
-            var (o, n) = Compared(old.GetValueOrDefault(name), @new.GetValueOrDefault(name));
-            // A sweep on either side compares means, and says how far the new mean moved in units of the old spread.
-            if (o?.Seeds.Count > 1 || n?.Seeds.Count > 1)
-            {
-                foreach (var metric in ExperimentResult.SpreadMetricNames)
-                {
-                    var a = o?.Statistics(metric);
-                    var b = n?.Statistics(metric);
-                    if (a?.N == b?.N && (a is null || (a.Mean == b!.Mean && (a.N < 2 || a.Std == b.Std))))
-                        continue;
-                    md.Append(CultureInfo.InvariantCulture, $"| {name} | {metric} | {Side(metric, a)} | {Side(metric, b)} | {SpreadDelta(metric, a, b)} |\n");
-                    rows++;
-                }
-                continue;
-            }
-            var om = o?.Seeds.Values.FirstOrDefault();
-            var nm = n?.Seeds.Values.FirstOrDefault();
-            foreach (var metric in ExperimentResult.MetricNames)
-            {
-                string? a = om?.GetValueOrDefault(metric);
-                string? b = nm?.GetValueOrDefault(metric);
-                if (a == b)
-                    continue;
-                md.Append(CultureInfo.InvariantCulture, $"| {name} | {metric} | {ExperimentResult.Display(metric, a)} | {ExperimentResult.Display(metric, b)} | {Delta(metric, a, b)} |\n");
-                rows++;
-            }
-        }
-        if (rows == 0)
-            md.Append("| (no changes) | | | | |\n");
-        return md.ToString();
-    }
-
     /// <summary>A revision as tables and plot titles name it: a full commit id (CI passes the base's) shortened to 12 digits as git does.</summary>
     internal static string Label(string revision) =>
         revision.Length == 40 && revision.All(char.IsAsciiHexDigit) ? revision[..12] : revision;
-
-    /// <summary>The platforms' results to compare: the same platform on both sides when there is one, else each side's distribution.</summary>
-    private static (PlatformResults? Old, PlatformResults? New) Compared(LockEntry? old, LockEntry? @new)
-    {
-        if (old is not null && @new is not null)
-            foreach (var id in old.Platforms.Keys)
-                if (@new.Platforms.TryGetValue(id, out var shared))
-                    return (old.Platforms[id], shared);
-        return (old?.Distribution(), @new?.Distribution());
-    }
-
-    private static string Side(string metric, SeedStatistics? stats) =>
-        stats is null || stats.N == 0 ? "—" : $"{WriteResults.Spread(metric, stats)} (n = {stats.N})";
-
-    private static string SpreadDelta(string metric, SeedStatistics? a, SeedStatistics? b)
-    {
-        if (a is null || b is null || a.N == 0 || b.N == 0)
-            return a is null || a.N == 0 ? "added" : "removed";
-        double d = b.Mean - a.Mean;
-        bool percent = metric.EndsWith("accuracy", StringComparison.Ordinal);
-        string text = percent ? (d * 100).ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture) + " pp" : d.ToString("+0.000000;-0.000000;0.000000", CultureInfo.InvariantCulture);
-        return a.N >= 2 && a.Std > 0 ? $"{text} ({(d / a.Std).ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture)} σ of the old seeds)" : text;
-    }
-
-    private static string Delta(string metric, string? a, string? b)
-    {
-        if (a is null || b is null)
-            return a is null ? "added" : "removed";
-        double d = double.Parse(b, CultureInfo.InvariantCulture) - double.Parse(a, CultureInfo.InvariantCulture);
-        bool percent = metric.EndsWith("accuracy", StringComparison.Ordinal);
-        string text = percent ? (d * 100).ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture) + " pp"
-            : metric is "correct" or "images" ? d.ToString("+0;-0;0", CultureInfo.InvariantCulture)
-            : d.ToString("+0.000000;-0.000000;0.000000", CultureInfo.InvariantCulture);
-        return text;
-    }
 }

@@ -3,8 +3,8 @@ using Microsoft.Build.Framework;
 namespace Repro.Build.Tasks;
 
 /// <summary>
-/// Fingerprints the source code that computes results (by path and content, line ends normalised), which the
-/// lock file records beside each result; source rather than DLLs, whose bytes differ between machines.
+/// Fingerprints the source code that computes results (<see cref="CodeFingerprint"/>: what the compilers read, without
+/// comments or layout), which the lock file records beside each result.
 /// </summary>
 public sealed class GetCodeFingerprint : Microsoft.Build.Utilities.Task
 {
@@ -16,13 +16,13 @@ public sealed class GetCodeFingerprint : Microsoft.Build.Utilities.Task
     [Required]
     public string[] Paths { get; set; } = [];
 
-    /// <summary>16 hex digits of SHA-256 over the files' relative paths and contents.</summary>
+    /// <summary>16 hex digits of SHA-256 over the compiled files' relative paths and normalised contents.</summary>
     [Output]
     public string Fingerprint { get; private set; } = "";
 
     public override bool Execute()
     {
-        Fingerprint = ExperimentResult.CodeFingerprint(Root, Paths);
+        Fingerprint = CodeFingerprint.Compute(Root, Paths);
         Log.LogMessage(MessageImportance.Low, $"Repro: code fingerprint {Fingerprint}");
         return !Log.HasLoggedErrors;
     }

@@ -31,8 +31,8 @@ public sealed class ReadExperiments : Microsoft.Build.Utilities.Task
     /// <summary>Rewrite every stamp so that every selected stage runs again.</summary>
     public bool Force { get; set; }
 
-    /// <summary>Every seed of a sweep (true), or only its first seed (false: what VerifyExperiments re-runs by default).</summary>
-    public bool AllSeeds { get; set; } = true;
+    /// <summary>How many seeds of each sweep, from its first: 0 for every seed (VerifyExperiments re-runs 1 by default, -p:ReproVerifySeeds=k).</summary>
+    public int SeedLimit { get; set; }
 
     /// <summary>Settings (<c>key=value</c> separated by ';', -p:Set) under which each selected experiment runs as a variant
     /// named <c>&lt;experiment&gt;@&lt;key&gt;=&lt;value&gt;,…</c>; empty runs the experiments as written.</summary>
@@ -60,9 +60,7 @@ public sealed class ReadExperiments : Microsoft.Build.Utilities.Task
         var items = new List<ITaskItem>();
         foreach (var experiment in selected)
         {
-            var seeds = experiment.Seeds;
-            if (!AllSeeds)
-                seeds = [seeds[0]];
+            var seeds = SeedLimit > 0 ? [.. experiment.Seeds.Take(SeedLimit)] : experiment.Seeds;
             // A sweep runs each seed as its own experiment (own stamps, own outputs), so adding a seed runs only that seed.
             foreach (ulong seed in seeds)
                 items.Add(Item(ScheduledRun.Create(file.Path, experiment, experiment.IsSweep ? seed : null, ArtifactsDirectory)));

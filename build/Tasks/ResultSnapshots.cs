@@ -4,9 +4,9 @@ using Repro.Config;
 namespace Repro.Build.Tasks;
 
 /// <summary>
-/// Makes the committed snapshot results/&lt;experiment&gt;.md (<see cref="ResultsSnapshot"/>) from runs' outputs:
-/// metrics.json (numbers in its fixed-decimal text) and the train stamp (the settings). Nothing that varies between
-/// equal runs (timings, paths, dates) goes in.
+/// Makes the committed snapshot results/&lt;experiment&gt;.md (<see cref="ResultsSnapshot"/>) from runs read back:
+/// metrics.json (numbers in its fixed-decimal text) and the train stage's canonical settings. Nothing that varies
+/// between equal runs (timings, paths, dates) goes in.
 /// </summary>
 internal static class ResultSnapshots
 {
@@ -14,42 +14,27 @@ internal static class ResultSnapshots
     public static string PathFor(string lockFile, string experiment) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(lockFile))!, experiment + ".md");
 
-    /// <summary>The snapshot of one experiment's runs (one per seed, in seed order); null when a run has no metrics.json.</summary>
-    public static ResultsSnapshot? FromOutputs(string experiment, IReadOnlyList<(ulong Seed, string Directory)> runs)
+    /// <summary>The snapshot of one experiment's runs (one per seed); the per-class table and matrix are the first seed's.</summary>
+    public static ResultsSnapshot From(IReadOnlyList<RunResult> runs)
     {
-        if (runs.Count == 0 || runs.Any(r => !File.Exists(ExperimentLayout.ForRun(r.Directory).Metrics)))
-            return null;
-        var snapshotRuns = new List<SnapshotRun>();
-        IReadOnlyList<SnapshotClass> classes = [];
-        long[,] confusion = new long[0, 0];
-        string platform = "";
-        foreach (var (seed, dir) in runs.OrderBy(r => r.Seed))
-        {
-            var metrics = MetricsFile.Read(ExperimentLayout.ForRun(dir).Metrics);
-            var numbers = metrics.Test.Numbers();
-            var summary = ResultsSnapshot.MetricColumns.Where(numbers.ContainsKey).ToDictionary(c => c, c => numbers[c], StringComparer.Ordinal);
-            var history = metrics.History.Select(h => (IReadOnlyDictionary<string, string>)h.Numbers()).ToList();
-            snapshotRuns.Add(new SnapshotRun(seed, summary, history));
-            if (snapshotRuns.Count > 1)
-                continue;
-            platform = metrics.Platform?.Id ?? "";
-            classes = [.. metrics.Test.PerClass.Select(c => new SnapshotClass(c.Class, c.Numbers()))];
-            confusion = new long[classes.Count, classes.Count];
-            for (int r = 0; r < Math.Min(classes.Count, metrics.Test.Confusion.Count); r++)
-                for (int c = 0; c < Math.Min(classes.Count, metrics.Test.Confusion[r].Count); c++)
-                    confusion[r, c] = metrics.Test.Confusion[r][c];
-        }
-        var settings = Settings(ExperimentLayout.ForRun(runs[0].Directory).TrainStamp, runs.Count > 1 ? string.Join(", ", runs.Select(r => r.Seed).Order()) : null);
-        return new ResultsSnapshot(experiment, platform, settings, snapshotRuns, classes, confusion);
+        var ordered = runs.OrderBy(r => r.Seed).ToList();
+        var first = ordered[0].Metrics;
+        var snapshotRuns = ordered.Select(r => new SnapshotRun(r.Seed, r.RawMetrics,
+            [.. r.Metrics.History.Select(h => (IReadOnlyDictionary<string, string>)h.Numbers())])).ToList();
+        IReadOnlyList<SnapshotClass> classes = [.. first.Test.PerClass.Select(c => new SnapshotClass(c.Class, c.Numbers()))];
+        var confusion = new long[classes.Count, classes.Count];
+        for (int r = 0; r < Math.Min(classes.Count, first.Test.Confusion.Count); r++)
+            for (int c = 0; c < Math.Min(classes.Count, first.Test.Confusion[r].Count); c++)
+                confusion[r, c] = first.Test.Confusion[r][c];
+        var settings = Settings(ordered[0].Run.Canonical(Stage.Train), ordered.Count > 1 ? string.Join(", ", ordered.Select(r => r.Seed)) : null);
+        return new ResultsSnapshot(ordered[0].Name, first.Platform?.Id ?? "", settings, snapshotRuns, classes, confusion);
     }
 
-    /// <summary>The train stamp's settings (what training and testing depend on), with a sweep's seeds in place of one seed.</summary>
-    private static List<KeyValuePair<string, string>> Settings(string trainStamp, string? seeds)
+    /// <summary>The train stage's settings (what training and testing depend on), with a sweep's seeds in place of one seed.</summary>
+    private static List<KeyValuePair<string, string>> Settings(string trainCanonical, string? seeds)
     {
         var settings = new List<KeyValuePair<string, string>>();
-        if (!File.Exists(trainStamp))
-            return settings;
-        using var doc = JsonDocument.Parse(File.ReadAllText(trainStamp));
+        using var doc = JsonDocument.Parse(trainCanonical);
         foreach (var property in doc.RootElement.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
         {
             if (property.Name == "stage")

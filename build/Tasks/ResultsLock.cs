@@ -9,8 +9,8 @@ namespace Repro.Build.Tasks;
 internal sealed record PlatformResults(NumericsPlatformRecord Platform, SortedDictionary<ulong, IReadOnlyDictionary<string, string>> Seeds)
 {
     /// <summary>A metric over this platform's seeds.</summary>
-    public SeedStatistics Statistics(string metric) =>
-        SeedStatistics.Of([.. Seeds.Values.Select(m => m.TryGetValue(metric, out var raw) ? double.Parse(raw, CultureInfo.InvariantCulture) : double.NaN).Where(double.IsFinite)]);
+    public SeedStatistics Statistics(Metric metric) =>
+        SeedStatistics.Of([.. Seeds.Values.Select(m => m.TryGetValue(metric.Key, out var raw) ? double.Parse(raw, CultureInfo.InvariantCulture) : double.NaN).Where(double.IsFinite)]);
 }
 
 /// <summary>
@@ -32,28 +32,39 @@ internal sealed record LockEntry(
     string Reference,
     SortedDictionary<string, PlatformResults> Platforms)
 {
-    /// <summary>The entry a set of runs of one experiment (one per seed, one platform) makes on its own.</summary>
-    public static LockEntry FromRuns(IReadOnlyList<ExperimentResult> runs)
+    /// <summary>The entry a set of runs of one experiment (one per seed, one platform) makes on its own, from <paramref name="code"/>.</summary>
+    public static LockEntry FromRuns(IReadOnlyList<RunResult> runs, string code)
     {
         var first = runs[0];
         var seeds = new SortedDictionary<ulong, IReadOnlyDictionary<string, string>>();
         var platforms = new SortedDictionary<string, PlatformResults>(StringComparer.Ordinal);
         foreach (var run in runs)
         {
-            seeds[run.Seed] = ExperimentResult.StampNames.ToDictionary(n => n, n => run.Fingerprints.GetValueOrDefault(n, ""), StringComparer.Ordinal);
+            seeds[run.Seed] = run.StageFingerprints;
             if (!platforms.TryGetValue(run.Platform.Id, out var results))
                 platforms[run.Platform.Id] = results = new PlatformResults(run.Platform, []);
-            results.Seeds[run.Seed] = run.Metrics;
+            results.Seeds[run.Seed] = run.RawMetrics;
         }
-        return new LockEntry(first.Name, first.Dataset, first.Model, first.Pretrained, first.Freeze, first.Epochs, first.Device,
-            first.Fingerprints.GetValueOrDefault("code", ""), first.Fingerprints.GetValueOrDefault("data", ""), seeds, first.Platform.Id, platforms);
+        return new LockEntry(first.Name, first.Dataset, first.Model, first.Pretrained, first.Freeze, first.Metrics.Epochs, first.DeviceSetting,
+            code, first.Data, seeds, first.Platform.Id, platforms);
     }
 
     /// <summary>Same settings, data, code and seeds: results of any platform recorded for one hold for the other.</summary>
     public bool SameSettings(LockEntry other) =>
         (Dataset, Model, Pretrained, Freeze, Epochs, Device, Code, Data) == (other.Dataset, other.Model, other.Pretrained, other.Freeze, other.Epochs, other.Device, other.Code, other.Data)
         && Seeds.Count == other.Seeds.Count
-        && Seeds.All(s => other.Seeds.TryGetValue(s.Key, out var o) && ExperimentResult.StampNames.All(n => s.Value.GetValueOrDefault(n) == o.GetValueOrDefault(n)));
+        && Seeds.All(s => other.Seeds.TryGetValue(s.Key, out var o) && StampNames.All(n => s.Value.GetValueOrDefault(n) == o.GetValueOrDefault(n)));
+
+    /// <summary>The per-seed stamp fingerprints' keys, in the lock's order.</summary>
+    public static IReadOnlyList<string> StampNames { get; } = [.. RunResult.StampedStages.Select(RunResult.StageName)];
+
+    /// <summary>
+    /// The platforms whose bytes for <paramref name="seed"/> equal <paramref name="metrics"/> in every locked metric:
+    /// where a re-run on an unrecorded platform computes exactly what a recorded one did.
+    /// </summary>
+    public IEnumerable<PlatformResults> IdenticalOn(ulong seed, IReadOnlyDictionary<string, string> metrics) =>
+        Platforms.Values.Where(p => p.Seeds.TryGetValue(seed, out var locked)
+            && locked.Count > 0 && locked.All(m => metrics.GetValueOrDefault(m.Key) == m.Value));
 
     /// <summary>The platform whose seeds form the distribution another platform is checked against: the most seeds, then the reference.</summary>
     public PlatformResults? Distribution() =>
@@ -90,6 +101,40 @@ internal static class ResultsLock
         foreach (var (id, results) in current.Platforms)
             platforms[id] = results;
         return (old with { Platforms = platforms, Seeds = current.Seeds }, known ? MergeOutcome.Updated : MergeOutcome.Added);
+    }
+
+    /// <summary>What <see cref="Record"/> did: the lock after it, each experiment's entry before it and as these runs make it,
+    /// the experiments whose snapshot (results/&lt;name&gt;.md) shows the new results, and lines for the log.</summary>
+    public sealed record Recording(
+        SortedDictionary<string, LockEntry> Locked,
+        IReadOnlyDictionary<string, LockEntry?> Before,
+        IReadOnlyDictionary<string, LockEntry> Current,
+        IReadOnlySet<string> Snapshots,
+        IReadOnlyList<string> Messages);
+
+    /// <summary>Merges each experiment's runs (<see cref="Merge"/>) into <paramref name="locked"/>.</summary>
+    public static Recording Record(SortedDictionary<string, LockEntry> locked, IReadOnlyList<LockEntry> currents, bool addPlatform, string lockName)
+    {
+        var before = new Dictionary<string, LockEntry?>(StringComparer.Ordinal);
+        var snapshots = new HashSet<string>(StringComparer.Ordinal);
+        var messages = new List<string>();
+        foreach (var current in currents)
+        {
+            before[current.Name] = locked.GetValueOrDefault(current.Name);
+            var (entry, outcome) = Merge(locked.GetValueOrDefault(current.Name), current, addPlatform);
+            locked[current.Name] = entry;
+            // The snapshot shows the lock's own results: a foreign platform's runs that the lock did not take must not
+            // replace them. An added platform keeps the reference platform's snapshot too.
+            if (outcome is not (MergeOutcome.NotRecorded or MergeOutcome.Added))
+                snapshots.Add(current.Name);
+            if (outcome == MergeOutcome.NotRecorded)
+                messages.Add($"{current.Name}: this machine's numerics platform {current.Reference} is not in {lockName} " +
+                    $"(locked on {string.Join(", ", entry.Platforms.Keys)}); its results were not recorded. -p:ReproLockPlatform=add records them " +
+                    "beside the others, so that VerifyExperiments checks this platform bit for bit");
+            else if (outcome == MergeOutcome.Added)
+                messages.Add($"{current.Name}: recorded platform {current.Reference} beside {string.Join(", ", entry.Platforms.Keys.Where(k => k != current.Reference))}");
+        }
+        return new Recording(locked, before, currents.ToDictionary(c => c.Name, StringComparer.Ordinal), snapshots, messages);
     }
 
     /// <summary>Reads a lock file's text (empty or missing: no entries). Version 1 files (one result, no platform) read as platform "unrecorded", seed 1.</summary>
@@ -130,7 +175,7 @@ internal static class ResultsLock
         var platform = NumericsPlatformRecord.Unrecorded;
         return new LockEntry(name, Text(v, "dataset"), Text(v, "model"), Text(v, "pretrained"), Text(v, "freeze"), v.GetProperty("epochs").GetInt32(),
             Text(v, "device"), fingerprints.GetValueOrDefault("code", ""), fingerprints.GetValueOrDefault("data", ""),
-            new() { [1] = ExperimentResult.StampNames.ToDictionary(n => n, n => fingerprints.GetValueOrDefault(n, ""), StringComparer.Ordinal) },
+            new() { [1] = LockEntry.StampNames.ToDictionary(n => n, n => fingerprints.GetValueOrDefault(n, ""), StringComparer.Ordinal) },
             platform.Id, new(StringComparer.Ordinal) { [platform.Id] = new PlatformResults(platform, new() { [1] = metrics }) });
     }
 
@@ -168,7 +213,7 @@ internal static class ResultsLock
         foreach (var (seed, stamps) in e.Seeds)
         {
             json.WriteStartObject(seed.ToString(CultureInfo.InvariantCulture));
-            foreach (var name in ExperimentResult.StampNames)
+            foreach (var name in LockEntry.StampNames)
                 json.WriteString(name, stamps.GetValueOrDefault(name, ""));
             json.WriteEndObject();
         }
@@ -182,12 +227,12 @@ internal static class ResultsLock
             results.Platform.Write(json);
             json.WriteStartObject("summary");
             json.WriteNumber("n", results.Seeds.Count);
-            foreach (var metric in ExperimentResult.SpreadMetricNames)
+            foreach (var metric in Metric.Spread)
             {
                 var stats = results.Statistics(metric);
                 if (stats.N == 0)
                     continue;
-                json.WriteStartObject(metric);
+                json.WriteStartObject(metric.Key);
                 Number(json, "mean", stats.Mean);
                 if (stats.N >= 2)
                 {
@@ -202,10 +247,10 @@ internal static class ResultsLock
             foreach (var (seed, metrics) in results.Seeds)
             {
                 json.WriteStartObject(seed.ToString(CultureInfo.InvariantCulture));
-                foreach (var name in ExperimentResult.MetricNames.Where(metrics.ContainsKey))
+                foreach (var metric in Metric.All.Where(m => metrics.ContainsKey(m.Key)))
                 {
-                    json.WritePropertyName(name);
-                    json.WriteRawValue(metrics[name], skipInputValidation: true);
+                    json.WritePropertyName(metric.Key);
+                    json.WriteRawValue(metrics[metric.Key], skipInputValidation: true);
                 }
                 json.WriteEndObject();
             }

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using MathNet.Numerics.Distributions;
 using Microsoft.Build.Framework;
 using Repro.Config;
 using Repro.Config.IO;
@@ -43,30 +42,28 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
 
     public override bool Execute()
     {
-        var rows = new List<(string Experiment, ulong Seed, ExperimentResult Repro, JsonElement Torch)>();
+        var rows = new List<TwinRow>();
         foreach (var item in Experiments)
         {
-            string dir = item.GetMetadata("OutputDirectory");
-            ulong seed = WriteResults.Seed(item);
-            if (ExperimentResult.FromOutput(dir, "", seed) is not { } repro)
-            {
-                Log.LogError("Repro", ErrorCodes.NoResultForTwin, null, item.GetMetadata("ConfigFile"), 0, 0, 0, 0, $"{item.ItemSpec}: no Repro result in {dir}");
+            if (ResultReader.Require(Log, item) is not { } repro)
                 continue;
-            }
-            if (PyTorch(item, dir, seed) is { } torch)
-                rows.Add((WriteResults.ExperimentName(item), seed, repro, torch));
+            if (PyTorch(item, repro) is { } torch)
+                rows.Add(new TwinRow(repro, torch));
         }
         if (Log.HasLoggedErrors)
             return false;
-        AtomicFile.WriteIfChanged(ReportFile, Report(rows));
+        string notes = NotesFile.Length > 0 ? File.ReadAllText(NotesFile) : "";
+        AtomicFile.WriteIfChanged(ReportFile, new TwinReport(Alpha).Render(rows, notes));
         Log.LogMessage(MessageImportance.High, $"Repro: twin comparison written to {ReportFile}");
         return true;
     }
 
     /// <summary>The PyTorch result of one run: cached pytorch.json when its key (train stamp + split manifest) still holds, else a fresh run.</summary>
-    private JsonElement? PyTorch(ITaskItem item, string dir, ulong seed)
+    private JsonElement? PyTorch(ITaskItem item, RunResult repro)
     {
-        var run = ExperimentLayout.ForRun(dir);
+        var run = repro.Run.Layout;
+        string dir = run.Directory;
+        ulong seed = repro.Seed;
         string cache = run.TwinResult;
         string key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
             File.ReadAllText(run.TrainStamp) + File.ReadAllText(run.SplitManifest) + File.ReadAllText(Script))))[..16];
@@ -78,7 +75,7 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
         }
         Log.LogMessage(MessageImportance.High, $"Repro: {item.ItemSpec}: PyTorch twin");
         var info = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { Script, "--run", dir, "--config-dir", Path.GetDirectoryName(item.GetMetadata("ConfigFile"))!, "--seed", seed.ToString(CultureInfo.InvariantCulture) })
+        foreach (var arg in new[] { Script, "--run", dir, "--config-dir", repro.Run.BaseDirectory, "--seed", seed.ToString(CultureInfo.InvariantCulture) })
             info.ArgumentList.Add(arg);
         using var process = Process.Start(info)!;
         var stderr = process.StandardError.ReadToEndAsync();
@@ -100,81 +97,4 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
         AtomicFile.WriteIfChanged(cache, text);
         return JsonDocument.Parse(text).RootElement.Clone();
     }
-
-    private string Report(List<(string Experiment, ulong Seed, ExperimentResult Repro, JsonElement Torch)> rows)
-    {
-        var md = new StringBuilder();
-        md.Append("# Validation: Repro against PyTorch, recipe by recipe\n\n");
-        md.Append("Each experiment below ran in Repro (TorchSharp) and in PyTorch + torchvision (`scripts/twin.py`) on the same data files, the same ");
-        md.Append("split manifest and the same recipe, once per seed. The two sides draw their random numbers from different generators, so they ");
-        md.Append("agree only in distribution: the comparison is Welch's t-test on the per-seed test metrics, with the 95 % interval of the ");
-        md.Append(CultureInfo.InvariantCulture, $"difference of the means (Repro − PyTorch). Verdict at α = {Alpha}: \"indistinguishable at {Alpha * 100:0} %\" or \"differs\".\n\n");
-        var torchVersions = rows.Select(r => $"PyTorch {Text(r.Torch, "torch")}, torchvision {Text(r.Torch, "torchvision")}").Distinct();
-        var platforms = rows.Select(r => r.Repro.Platform.Describe()).Distinct();
-        md.Append(CultureInfo.InvariantCulture, $"Repro numerics platform: {string.Join("; ", platforms)}. Python side: {string.Join("; ", torchVersions)}.\n\n");
-        md.Append("Regenerate: `dotnet build -t:TwinExperiments -p:Experiment=<name or tag>` (PyTorch results are cached per run as `pytorch.json`).\n");
-        // One line per experiment first, so that recipes differing in one setting (the tutorial-faithful switches, say) read side by side.
-        md.Append("\n## Summary: test accuracy\n\n| experiment | seeds | Repro mean ± std | PyTorch mean ± std | difference [95 % interval] | Welch p | verdict |\n|---|---|---|---|---|---|---|\n");
-        foreach (var group in rows.GroupBy(r => r.Experiment))
-        {
-            var a = SeedStatistics.Of([.. group.Select(r => r.Repro.Value("accuracy")).OfType<double>()]);
-            var b = SeedStatistics.Of([.. group.Select(r => Number(r.Torch, "accuracy"))]);
-            var (diff, low, high, p) = Welch(a, b);
-            md.Append(CultureInfo.InvariantCulture,
-                $"| {group.Key} | {group.Count()} | {WriteResults.Spread("accuracy", a)} | {WriteResults.Spread("accuracy", b)} | {Delta("accuracy", diff)} [{Delta("accuracy", low)}, {Delta("accuracy", high)}] | {p:0.000} | {Verdict(p)} |\n");
-        }
-        foreach (var group in rows.GroupBy(r => r.Experiment))
-        {
-            var runs = group.OrderBy(r => r.Seed).ToList();
-            md.Append(CultureInfo.InvariantCulture, $"\n## {group.Key}\n\n");
-            md.Append(CultureInfo.InvariantCulture, $"{runs[0].Repro.Dataset}, {runs[0].Repro.Model}, {runs[0].Repro.Epochs} epochs; seeds {string.Join(", ", runs.Select(r => r.Seed))}.\n\n");
-            md.Append("| metric | Repro mean ± std | PyTorch mean ± std | difference [95 % interval] | Welch p | verdict |\n|---|---|---|---|---|---|\n");
-            foreach (var metric in ExperimentResult.SpreadMetricNames)
-            {
-                var a = SeedStatistics.Of([.. runs.Select(r => r.Repro.Value(metric)).OfType<double>()]);
-                var b = SeedStatistics.Of([.. runs.Select(r => Number(r.Torch, metric))]);
-                var (diff, low, high, p) = Welch(a, b);
-                string verdict = Verdict(p);
-                md.Append(CultureInfo.InvariantCulture,
-                    $"| {WriteResults.Label(metric)} | {WriteResults.Spread(metric, a)} | {WriteResults.Spread(metric, b)} | {Delta(metric, diff)} [{Delta(metric, low)}, {Delta(metric, high)}] | {p:0.000} | {verdict} |\n");
-            }
-            md.Append("\n| seed | Repro accuracy | PyTorch accuracy | Repro loss | PyTorch loss | Repro macro F1 | PyTorch macro F1 |\n|---|---|---|---|---|---|---|\n");
-            foreach (var r in runs)
-                md.Append(CultureInfo.InvariantCulture,
-                    $"| {r.Seed} | {WriteResults.Format("accuracy", r.Repro.Value("accuracy"))} | {WriteResults.Format("accuracy", Number(r.Torch, "accuracy"))} " +
-                    $"| {WriteResults.Format("loss", r.Repro.Value("loss"))} | {WriteResults.Format("loss", Number(r.Torch, "loss"))} " +
-                    $"| {WriteResults.Format("macro_f1", r.Repro.Value("macro_f1"))} | {WriteResults.Format("macro_f1", Number(r.Torch, "macro_f1"))} |\n");
-        }
-        if (NotesFile.Length > 0)
-            md.Append('\n').Append(File.ReadAllText(NotesFile).Replace("\r\n", "\n", StringComparison.Ordinal).TrimEnd()).Append('\n');
-        return md.ToString();
-    }
-
-    private string Verdict(double p) =>
-        double.IsNaN(p) ? "too few seeds" : p < Alpha ? "differs" : string.Create(CultureInfo.InvariantCulture, $"indistinguishable at {Alpha * 100:0} %");
-
-    /// <summary>Welch's unequal-variance t-test: difference of means, its 95 % interval (Welch–Satterthwaite df), two-sided p.</summary>
-    internal static (double Difference, double Low, double High, double P) Welch(SeedStatistics a, SeedStatistics b)
-    {
-        double diff = a.Mean - b.Mean;
-        if (a.N < 2 || b.N < 2)
-            return (diff, double.NaN, double.NaN, double.NaN);
-        double va = a.Std * a.Std / a.N, vb = b.Std * b.Std / b.N, se = Math.Sqrt(va + vb);
-        if (se == 0)
-            return (diff, diff, diff, diff == 0 ? 1 : 0);
-        double df = (va + vb) * (va + vb) / (va * va / (a.N - 1) + vb * vb / (b.N - 1));
-        double t = diff / se;
-        double p = 2 * (1 - StudentT.CDF(0, 1, df, Math.Abs(t)));
-        double q = StudentT.InvCDF(0, 1, df, 0.975);
-        return (diff, diff - q * se, diff + q * se, p);
-    }
-
-    private static string Delta(string metric, double d) =>
-        double.IsNaN(d) ? "—"
-        : metric.EndsWith("accuracy", StringComparison.Ordinal) ? (d * 100).ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture) + " pp"
-        : d.ToString("+0.0000;-0.0000;0.0000", CultureInfo.InvariantCulture);
-
-    private static double Number(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
-
-    private static string Text(JsonElement e, string name) => e.TryGetProperty(name, out var v) ? v.ToString() : "?";
 }

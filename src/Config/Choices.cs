@@ -90,6 +90,18 @@ public enum DeviceChoice
     Cuda,
 }
 
+/// <summary>
+/// The memory layout a run's convolutions actually used: what <c>channels_last</c> asked for, unless the CPU refused it
+/// (metrics.json's <c>layout</c>). Not an experiments.yaml choice: the layout key is the boolean <c>channels_last</c>.
+/// </summary>
+public enum InputLayout
+{
+    Nchw,
+
+    [JsonStringEnumMemberName("channels-last")]
+    ChannelsLast,
+}
+
 /// <summary>The experiments.yaml names of the choice enums, both ways.</summary>
 public static class Choice
 {

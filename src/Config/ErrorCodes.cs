@@ -69,9 +69,11 @@ public static class ErrorCodes
     // 3xx: results, the lock, diffs and the PyTorch twin.
     public const string NoCompleteResult = "REPRO300";
     public const string BadLockPlatform = "REPRO302";
+    public const string UnreadableResult = "REPRO303";
     public const string NoLockFile = "REPRO310";
     public const string ResultsDiffer = "REPRO311";
     public const string TooFewLockedSeeds = "REPRO312";
+    public const string BadVerifySeeds = "REPRO313";
     public const string GitShowFailed = "REPRO320";
     public const string UnreadableSnapshot = "REPRO321";
     public const string NoResultForTwin = "REPRO330";
@@ -151,10 +153,13 @@ public static class ErrorCodes
         new(NoCompleteResult, "a run that should have a result has no metrics.json",
             "experiment 'a' has no complete result in artifacts/experiments/a (metrics.json missing)"),
         new(BadLockPlatform, "-p:ReproLockPlatform is neither 'add' nor empty", "-p:ReproLockPlatform must be 'add' or empty, not 'replace'"),
+        new(UnreadableResult, "a run's result cannot be read: metrics.json or the run stamp beside it is malformed or missing",
+            "artifacts/experiments/a/stamps/run.json: run stamp missing beside artifacts/experiments/a/metrics.json; run the experiment again to record what produced it."),
         new(NoLockFile, "verifying without a committed lock file", "no lock file: run 'dotnet build -t:RunExperiments' and commit it"),
         new(ResultsDiffer, "re-running gave results other than the locked ones", "re-running differs from the locked results: (a table of the differences)"),
         new(TooFewLockedSeeds, "this platform is not in the lock and the lock has too few seeds for a statistical check",
             "a: this machine's numerics platform … is not in the lock, and the lock holds 1 seed(s) of 'a' …: too few for a statistical check (at least 3) …"),
+        new(BadVerifySeeds, "-p:ReproVerifySeeds is neither first, all nor a count of seeds", "-p:ReproVerifySeeds must be first, all or a number of seeds (1, 2, …), not 'some'"),
         new(GitShowFailed, "reading the lock file at a git revision failed", "git show origin/main:./results/experiments.lock.json failed: fatal: invalid object name 'origin/main'."),
         new(UnreadableSnapshot, "a committed results snapshot cannot be read", "unreadable results snapshot: '}' is invalid after a value."),
         new(NoResultForTwin, "a PyTorch twin was asked for an experiment without a Repro result", "a: no Repro result in artifacts/experiments/a"),

@@ -64,8 +64,10 @@ public sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccura
 /// <param name="Skipped">Images <c>skip_corrupt</c> left out (paths relative to the dataset root); written only when
 /// there are any, so the file of a dataset without unreadable images keeps its format (and its bytes).</param>
 /// <param name="Platform">The numerics platform the test ran on; left out when null.</param>
+/// <param name="Seed">The run's seed (a sweep's seed for one of its runs); null in files written before it was recorded.</param>
+/// <param name="Layout">The input layout the convolutions used (channels_last, unless the CPU refused it); null in older files.</param>
 public sealed record MetricsFile(string Experiment, string Config, string Data, IReadOnlyList<string> Skipped, int Epochs,
-    NumericsPlatformRecord? Platform, TestResult Test, IReadOnlyList<EpochResult> History)
+    NumericsPlatformRecord? Platform, TestResult Test, IReadOnlyList<EpochResult> History, ulong? Seed = null, InputLayout? Layout = null)
 {
     public const int Decimals = 6;
 
@@ -84,6 +86,8 @@ public sealed record MetricsFile(string Experiment, string Config, string Data, 
         {
             json.WriteStartObject();
             json.WriteString("experiment", Experiment);
+            if (Seed is { } seed)
+                json.WriteNumber("seed", seed);
             json.WriteString("config", Config);
             json.WriteString("data", Data);
             if (Skipped.Count > 0)
@@ -97,6 +101,8 @@ public sealed record MetricsFile(string Experiment, string Config, string Data, 
                 json.WriteEndObject();
             }
             json.WriteNumber("epochs", Epochs);
+            if (Layout is { } layout)
+                json.WriteString("layout", Choice.Name(layout));
             if (Platform is not null)
             {
                 json.WritePropertyName("platform");
@@ -182,9 +188,11 @@ public sealed record MetricsFile(string Experiment, string Config, string Data, 
                 new TestResult(test.GetProperty("images").GetInt64(), test.GetProperty("correct").GetInt64(), Double(test, "loss"), Double(test, "accuracy"),
                     test.TryGetProperty("top5_accuracy", out var t5) && t5.ValueKind == JsonValueKind.Number ? t5.GetDouble() : null,
                     Double(test, "macro_f1"), perClass, confusion),
-                history);
+                history,
+                root.TryGetProperty("seed", out var seed) && seed.ValueKind == JsonValueKind.Number ? seed.GetUInt64() : null,
+                root.TryGetProperty("layout", out var layout) && layout.ValueKind == JsonValueKind.String ? Choice.Parse<InputLayout>(layout.GetString() ?? "") : null);
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
         {
             throw new InvalidDataException($"{path}: not a Repro metrics.json ({e.Message}).", e);
         }

@@ -32,6 +32,12 @@ public sealed record NumericsPlatformRecord(string Id, IReadOnlyList<KeyValuePai
         return null;
     }
 
+    /// <summary>The device the result was computed on ("cpu" or "cuda"; "cpu" for records without one).</summary>
+    public string Device => Text("device") is { Length: > 0 } device ? device : "cpu";
+
+    /// <summary>Whether the result came from a GPU, whose kernels repeat within tolerances rather than bit for bit.</summary>
+    public bool IsCuda => Device == "cuda";
+
     /// <summary>One line for logs: the id and, when recorded, the CPU brand and ISA people compare first.</summary>
     public string Describe()
     {

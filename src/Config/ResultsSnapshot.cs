@@ -4,7 +4,7 @@ using System.Text;
 namespace Repro.Config;
 
 /// <summary>One seed's test metrics, per-epoch history, and (first seed only) per-class rows and confusion matrix.</summary>
-/// <param name="Metrics">Test metrics by name (accuracy, loss, macro_f1, top5_accuracy, correct, images) as metrics.json writes them.</param>
+/// <param name="Metrics">Test metrics by <see cref="Metric"/> key, as metrics.json writes them.</param>
 /// <param name="History">Per epoch: epoch, train_loss, train_accuracy, validation_loss, validation_accuracy, lr (metrics.json's text).</param>
 public sealed record SnapshotRun(ulong Seed, IReadOnlyDictionary<string, string> Metrics, IReadOnlyList<IReadOnlyDictionary<string, string>> History);
 
@@ -28,8 +28,8 @@ public sealed record ResultsSnapshot(
     IReadOnlyList<SnapshotClass> Classes,
     long[,] Confusion)
 {
-    /// <summary>The test metrics' columns, in order.</summary>
-    public static IReadOnlyList<string> MetricColumns { get; } = ["accuracy", "loss", "macro_f1", "top5_accuracy", "correct", "images"];
+    /// <summary>The test metrics' columns, in order: <see cref="Metric.All"/>'s keys.</summary>
+    public static IReadOnlyList<string> MetricColumns { get; } = [.. Metric.All.Select(m => m.Key)];
 
     /// <summary>The per-class table's columns after the class name.</summary>
     public static IReadOnlyList<string> ClassColumns { get; } = ["images", "correct", "accuracy", "precision", "f1"];

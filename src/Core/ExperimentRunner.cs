@@ -246,7 +246,7 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
 
         var summary = ModelSummary.Create(model.Module, 3, Spec.Input.Crop, Spec.Input.Crop);
         var platform = NumericsPlatform.Current(device);
-        AtomicFile.WriteAllText(Layout.Metrics, MetricsJson.Write(Spec.Name, TrainFingerprint, dataHash[..16], metrics, training.History, platform, dataset.SkippedFiles));
+        AtomicFile.WriteAllText(Layout.Metrics, MetricsJson.Write(Spec.Name, TrainFingerprint, dataHash[..16], metrics, training.History, platform, dataset.SkippedFiles, Spec.Seed, input));
         AtomicFile.WriteAllText(Layout.History, ReportWriter.HistoryCsv(training.History));
         Plots.Curves(Layout.Curves, Spec.Name, training.History);
         Plots.Confusion(Layout.Confusion, Spec.Name, metrics);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Repro.Config;
 
 namespace Repro.Build.Tasks.Tests;
 
@@ -14,7 +15,7 @@ public sealed class DiffResultsTests : IDisposable
     private void Lock(params (string Name, string Accuracy)[] results)
     {
         string artifacts = Path.Combine(dir, "locked-artifacts");
-        var entries = results.Select(r => LockEntry.FromRuns([ExperimentResult.FromOutput(ResultFiles.WriteOutput(artifacts, r.Name, r.Accuracy), "c0de")!]));
+        var entries = results.Select(r => LockEntry.FromRuns([RunResult.Read(ResultFiles.WriteOutput(artifacts, r.Name, r.Accuracy))!], "c0de")).ToList();
         Directory.CreateDirectory(Path.GetDirectoryName(LockFile)!);
         File.WriteAllText(LockFile, ResultsLock.Write(entries));
         Directory.Delete(artifacts, recursive: true);
@@ -46,10 +47,10 @@ public sealed class DiffResultsTests : IDisposable
 
         Assert.True(ok);
         Assert.Equal("""
-            | experiment | metric | old (locked) | new (working tree) | delta |
-            |---|---|---|---|---|
-            | a | accuracy | 50.00% | 56.25% | +6.25 pp |
-            | a | loss | 0.500000 | 0.400000 | -0.100000 |
+            | experiment | metric | old (locked) | new (working tree) | delta | 95 % interval | Welch p |
+            |---|---|---|---|---|---|---|
+            | a | accuracy | 50.00% | 56.25% | +6.25 pp | no spread measured | |
+            | a | loss | 0.500000 | 0.400000 | -0.100000 | no spread measured | |
 
             """.Replace("\r\n", "\n", StringComparison.Ordinal), task.Table);
         // Below the table, the file says why there are no plots: nothing committed under results/ to compare with.
@@ -62,18 +63,18 @@ public sealed class DiffResultsTests : IDisposable
     public void Execute_SweepMeanMoved_ShowsDeltaAgainstTheLockedSpread()
     {
         string artifacts = Path.Combine(dir, "locked-artifacts");
-        var locked = Enumerable.Range(1, 5).Select(s => ExperimentResult.FromOutput(
-            ResultFiles.WriteOutput(artifacts, "s", (0.70 + 0.02 * (s - 1)).ToString("F6", System.Globalization.CultureInfo.InvariantCulture), seed: (ulong)s), "c0de", (ulong)s)!).ToList();
+        var locked = Enumerable.Range(1, 5).Select(s => RunResult.Read(
+            ResultFiles.WriteOutput(artifacts, "s", (0.70 + 0.02 * (s - 1)).ToString("F6", System.Globalization.CultureInfo.InvariantCulture), seed: (ulong)s))!).ToList();
         Directory.CreateDirectory(Path.GetDirectoryName(LockFile)!);
-        File.WriteAllText(LockFile, ResultsLock.Write([LockEntry.FromRuns(locked)]));
+        File.WriteAllText(LockFile, ResultsLock.Write([LockEntry.FromRuns(locked, "c0de")]));
         for (int s = 1; s <= 5; s++)
             ResultFiles.WriteOutput(Path.Combine(dir, "artifacts"), "s", (0.75 + 0.02 * (s - 1)).ToString("F6", System.Globalization.CultureInfo.InvariantCulture), seed: (ulong)s);
 
         var (ok, task, _) = Run();
 
         Assert.True(ok);
-        // Mean 74.00 % -> 79.00 %: +5 points, 1.6 standard deviations (3.16 points) of the locked seeds.
-        Assert.Contains("| s | accuracy | 74.00% ± 3.16 pp (n = 5) | 79.00% ± 3.16 pp (n = 5) | +5.00 pp (+1.6 σ of the old seeds) |", task.Table);
+        // Mean 74.00 % -> 79.00 %: +5 points; standard error 2 points, 8 degrees of freedom: t = 2.5, p = 0.037.
+        Assert.Contains("| s | accuracy | 74.00% ± 3.16 pp (n = 5) | 79.00% ± 3.16 pp (n = 5) | +5.00 pp | +0.39 pp to +9.61 pp | 0.037 |", task.Table);
         Assert.DoesNotContain("| s | loss |", task.Table);
     }
 
@@ -113,9 +114,9 @@ public sealed class DiffResultsTests : IDisposable
         var (ok, task, engine) = Run(baseRevision: "HEAD");
 
         Assert.True(ok, string.Join("\n", engine.Errors.Select(e => e.Message)));
-        Assert.Contains("| a | accuracy | 50.00% | 43.75% | -6.25 pp |", task.Table);
-        Assert.Contains("| c | accuracy | — | 12.50% | added |", task.Table);
-        Assert.StartsWith("| experiment | metric | old (HEAD) | new (working tree) | delta |", task.Table);
+        Assert.Contains("| a | accuracy | 50.00% | 43.75% | -6.25 pp | no spread measured | |", task.Table);
+        Assert.Contains("| c | accuracy | — | 12.50% | added | | |", task.Table);
+        Assert.StartsWith("| experiment | metric | old (HEAD) | new (working tree) | delta | 95 % interval | Welch p |", task.Table);
     }
 
     [Fact]
@@ -159,8 +160,8 @@ public sealed class DiffResultsSnapshotTests : IDisposable
         // The committed side: a lock and results/a.md made from one run; then the run's outputs change by one image.
         string run = ResultSnapshotsTests.WriteRichOutput(Artifacts, "a", seed: null);
         Directory.CreateDirectory(Path.GetDirectoryName(LockFile)!);
-        File.WriteAllText(LockFile, ResultsLock.Write([LockEntry.FromRuns([ExperimentResult.FromOutput(run, "c0de")!])]));
-        File.WriteAllText(Path.Combine(dir, "results", "a.md"), ResultSnapshots.FromOutputs("a", [(1, run)])!.Render());
+        File.WriteAllText(LockFile, ResultsLock.Write([LockEntry.FromRuns([RunResult.Read(run)!], "c0de")]));
+        File.WriteAllText(Path.Combine(dir, "results", "a.md"), ResultSnapshots.From([RunResult.Read(run)!]).Render());
         ResultSnapshotsTests.WriteRichOutput(Artifacts, "a", seed: null, shift: 1, accuracy: "0.500000");
         var task = new DiffResults
         {
@@ -190,8 +191,8 @@ public sealed class DiffResultsSnapshotTests : IDisposable
     {
         string run = ResultSnapshotsTests.WriteRichOutput(Artifacts, "a", seed: null);
         Directory.CreateDirectory(Path.GetDirectoryName(LockFile)!);
-        File.WriteAllText(LockFile, ResultsLock.Write([LockEntry.FromRuns([ExperimentResult.FromOutput(run, "c0de")!])]));
-        File.WriteAllText(Path.Combine(dir, "results", "a.md"), ResultSnapshots.FromOutputs("a", [(1, run)])!.Render());
+        File.WriteAllText(LockFile, ResultsLock.Write([LockEntry.FromRuns([RunResult.Read(run)!], "c0de")]));
+        File.WriteAllText(Path.Combine(dir, "results", "a.md"), ResultSnapshots.From([RunResult.Read(run)!]).Render());
         var task = new DiffResults
         {
             BuildEngine = new RecordingBuildEngine(),

@@ -38,14 +38,13 @@ public sealed class ResultSnapshotsTests : IDisposable
     }
 
     [Fact]
-    public void FromOutputs_SweepOfTwoSeeds_MatchesVerifiedSnapshot()
+    public void From_SweepOfTwoSeeds_MatchesVerifiedSnapshot()
     {
         string one = WriteRichOutput(artifacts, "s", 1);
         string two = WriteRichOutput(artifacts, "s", 2, accuracy: "0.833333");
 
-        var snapshot = ResultSnapshots.FromOutputs("s", [(2, two), (1, one)]);
+        var snapshot = ResultSnapshots.From([RunResult.Read(two)!, RunResult.Read(one)!]);
 
-        Assert.NotNull(snapshot);
         Snapshot.Verify(snapshot.Render());
     }
 
@@ -54,7 +53,7 @@ public sealed class ResultSnapshotsTests : IDisposable
     {
         string one = WriteRichOutput(artifacts, "s", 1);
         string two = WriteRichOutput(artifacts, "s", 2, shift: 1, accuracy: "0.833333");
-        var written = ResultSnapshots.FromOutputs("s", [(1, one), (2, two)])!;
+        var written = ResultSnapshots.From([RunResult.Read(one)!, RunResult.Read(two)!]);
 
         var read = ResultsSnapshot.Parse(written.Render());
 

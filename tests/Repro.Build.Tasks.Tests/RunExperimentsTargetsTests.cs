@@ -292,4 +292,28 @@ public sealed class RunExperimentsTargetsTests(ExperimentBuildFixture fixture)
         entry = ResultsLock.Read(File.ReadAllText(fixture.LockFile))["s"];
         Assert.Equal([1UL, 2, 3], entry.Platforms[entry.Reference].Seeds.Keys.ToArray());
     }
+
+    [Fact]
+    public void VerifyExperiments_VerifySeedsTwo_ReRunsTheFirstTwoSeedsOfTheSweep()
+    {
+        fixture.SweepSeeds = "[1, 2, 3]";
+        fixture.WriteConfig();
+        Succeeded(Build("RunExperiments", "Experiment=s"));
+
+        var result = Build("VerifyExperiments", "Experiment=s", "ReproVerifySeeds=2");
+
+        Succeeded(result);
+        Assert.Equal(["s/seed-1:split", "s/seed-1:test", "s/seed-1:train", "s/seed-2:split", "s/seed-2:test", "s/seed-2:train"], result.Ran);
+        Assert.Contains("s/seed-2: bitwise check on numerics platform", result.Log);
+    }
+
+    [Fact]
+    public void VerifyExperiments_VerifySeedsNotACount_FailsBeforeRunningAnything()
+    {
+        var result = Build("VerifyExperiments", "Experiment=a", "ReproVerifySeeds=some");
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error REPRO313: -p:ReproVerifySeeds must be first, all or a number of seeds (1, 2, …), not 'some'", result.Log);
+        Assert.Empty(result.Ran);
+    }
 }

@@ -1,13 +1,14 @@
 using System.Text.RegularExpressions;
 using Repro.Config;
+using Repro.Testing;
 using Xunit.Abstractions;
 
 namespace Repro.Build.Tasks.Tests;
 
 /// <summary>
-/// A real one-node Slurm cluster (scripts/slurm-local.sh; .ci/run starts it, or this fixture does) and a tiny
-/// two-experiment config built once locally and once through Slurm. Never skipped: when sinfo does not answer,
-/// every test here fails with the daemons' logs.
+/// A real one-node Slurm cluster and a tiny two-experiment config built once locally and once through Slurm. Where no
+/// cluster answers sinfo the tests are skipped with the reason (<see cref="ExternalSystems"/>) and this fixture does
+/// nothing; under REPRO_REQUIRE_SLURM=1 (.ci/run) it starts one with scripts/slurm-local.sh, or fails with its logs.
 /// </summary>
 public sealed class SlurmClusterFixture : IDisposable
 {
@@ -15,9 +16,11 @@ public sealed class SlurmClusterFixture : IDisposable
 
     public SlurmClusterFixture()
     {
-        string conf = Environment.GetEnvironmentVariable("SLURM_CONF") is { Length: > 0 } c ? c : Path.Combine(RepositoryRoot.Path, "artifacts", "slurm", "slurm.conf");
+        string conf = ExternalSystems.SlurmConf(RepositoryRoot.Path);
         // Child builds, and the sbatch/squeue they start, inherit it.
         Environment.SetEnvironmentVariable("SLURM_CONF", conf);
+        if (ExternalSystems.SkipReason(ExternalSystem.Slurm) is not null)
+            return; // every test is skipped with that reason
         if (Run("sinfo", "-h").ExitCode != 0)
         {
             var start = Run(Path.Combine(RepositoryRoot.Path, "scripts", "slurm-local.sh"), "start");
@@ -42,11 +45,11 @@ public sealed class SlurmClusterFixture : IDisposable
 
     public string Output(string experiment, string file) => Path.Combine(Directory, "artifacts", "experiments", experiment, file);
 
-    /// <summary>The same config built with the local scheduler, for comparison.</summary>
-    public ExperimentBuild.Result Local { get; }
+    /// <summary>The same config built with the local scheduler, for comparison (null when the tests are skipped).</summary>
+    public ExperimentBuild.Result Local { get; } = null!;
 
-    /// <summary>The first Slurm build of both experiments.</summary>
-    public ExperimentBuild.Result Initial { get; }
+    /// <summary>The first Slurm build of both experiments (null when the tests are skipped).</summary>
+    public ExperimentBuild.Result Initial { get; } = null!;
 
     /// <summary>epochs of experiment 'a' (each test sets its own, so every test starts from an up-to-date build).</summary>
     public int EpochsOfA { get; set; } = 1;
@@ -124,7 +127,7 @@ public sealed partial class SlurmSchedulerTests(SlurmClusterFixture fixture, ITe
         fixture.WriteConfig(fixture.Directory);
     }
 
-    [Fact]
+    [RequiresFact(ExternalSystem.Slurm)]
     public void RunExperiments_Slurm_RunsOneArrayTaskPerRunAndLocksWhatALocalBuildLocks()
     {
         Show(fixture.Initial);
@@ -139,7 +142,7 @@ public sealed partial class SlurmSchedulerTests(SlurmClusterFixture fixture, ITe
         Assert.Equal(File.ReadAllBytes(Path.Combine(fixture.LocalDirectory, lockFile)), File.ReadAllBytes(Path.Combine(fixture.Directory, lockFile)));
     }
 
-    [Fact]
+    [RequiresFact(ExternalSystem.Slurm)]
     public void RunExperiments_SlurmNothingChanged_SubmitsNothing()
     {
         var result = Show(fixture.Build());
@@ -149,7 +152,7 @@ public sealed partial class SlurmSchedulerTests(SlurmClusterFixture fixture, ITe
         Assert.Equal(["a", "b"], result.UpToDate);
     }
 
-    [Fact]
+    [RequiresFact(ExternalSystem.Slurm)]
     public void RunExperiments_SlurmEpochsChanged_SubmitsOnlyThatExperimentsTrainAndTest()
     {
         SetEpochsOfA(fixture.EpochsOfA == 2 ? 3 : 2);
@@ -161,7 +164,7 @@ public sealed partial class SlurmSchedulerTests(SlurmClusterFixture fixture, ITe
         Assert.Equal(["b"], result.UpToDate);
     }
 
-    [Fact]
+    [RequiresFact(ExternalSystem.Slurm)]
     public async Task RunExperiments_SlurmTaskCancelledMidTraining_FailsNamingJobAndStateAndRebuildResumesFromCheckpoint()
     {
         // Enough epochs that the job is still training when the test cancels it, right after the first checkpoint;
@@ -202,7 +205,7 @@ public sealed partial class SlurmSchedulerTests(SlurmClusterFixture fixture, ITe
         Assert.True(int.Parse(first.Groups["n"].Value) > epoch, attempt);
     }
 
-    [Fact]
+    [RequiresFact(ExternalSystem.Slurm)]
     public void RunExperiments_SlurmNoWait_PrintsJobIdsAndALaterBuildWaitsWithoutResubmitting()
     {
         SetEpochsOfA(fixture.EpochsOfA == 12 ? 13 : 12);

@@ -1,3 +1,5 @@
+using Repro.Config;
+
 namespace Repro.Build.Tasks.Tests;
 
 public sealed class WriteResultsTests : IDisposable
@@ -26,7 +28,7 @@ public sealed class WriteResultsTests : IDisposable
     }
 
     private (bool Ok, RecordingBuildEngine Engine) Run(params string[] names) =>
-        RunWith("", names.Select(n => ResultFiles.Item(Artifacts, n, tutorial: n == "a" ? "flower-resnet50" : "")).ToArray());
+        RunWith("", names.Select(n => ResultFiles.Item(Artifacts, n)).ToArray());
 
     /// <summary>A sweep of seeds 1..n of experiment "s" on <paramref name="platform"/>, accuracies 0.70, 0.72, …</summary>
     private Microsoft.Build.Framework.ITaskItem[] Sweep(int n, string platform = "p1", double offset = 0)
@@ -40,7 +42,7 @@ public sealed class WriteResultsTests : IDisposable
     public void Execute_TwoExperiments_LocksMetricsFingerprintsAndPlatformDeterministically()
     {
         ResultFiles.WriteOutput(Artifacts, "b", "0.250000");
-        ResultFiles.WriteOutput(Artifacts, "a", "0.500000");
+        ResultFiles.WriteOutput(Artifacts, "a", "0.500000", tutorial: "flower-resnet50");
 
         Assert.True(Run("b", "a").Ok);
 
@@ -60,10 +62,10 @@ public sealed class WriteResultsTests : IDisposable
     [Fact]
     public void Execute_ExperimentNotSelected_KeepsItsPreviousEntry()
     {
-        ResultFiles.WriteOutput(Artifacts, "a", "0.500000");
+        ResultFiles.WriteOutput(Artifacts, "a", "0.500000", tutorial: "flower-resnet50");
         ResultFiles.WriteOutput(Artifacts, "b", "0.250000");
         Run("a", "b");
-        ResultFiles.WriteOutput(Artifacts, "a", "0.750000");
+        ResultFiles.WriteOutput(Artifacts, "a", "0.750000", tutorial: "flower-resnet50");
         Directory.Delete(Path.Combine(Artifacts, "experiments", "b"), recursive: true);
 
         Assert.True(Run("a").Ok);
@@ -76,7 +78,7 @@ public sealed class WriteResultsTests : IDisposable
     [Fact]
     public void Execute_NothingChanged_LeavesLockFileTimestamp()
     {
-        ResultFiles.WriteOutput(Artifacts, "a", "0.500000");
+        ResultFiles.WriteOutput(Artifacts, "a", "0.500000", tutorial: "flower-resnet50");
         Run("a");
         var past = new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         File.SetLastWriteTimeUtc(LockFile, past);
@@ -89,7 +91,7 @@ public sealed class WriteResultsTests : IDisposable
     [Fact]
     public void Execute_TutorialExperiment_TableShowsTutorialFigureAndTrainTime()
     {
-        ResultFiles.WriteOutput(Artifacts, "a", "0.912345");
+        ResultFiles.WriteOutput(Artifacts, "a", "0.912345", tutorial: "flower-resnet50");
 
         Assert.True(Run("a").Ok);
 
@@ -100,7 +102,7 @@ public sealed class WriteResultsTests : IDisposable
     [Fact]
     public void Execute_RunSkippedImages_TableUnchangedAndSkippedSectionListsFirstFiles()
     {
-        ResultFiles.WriteOutput(Artifacts, "a", "0.912345");
+        ResultFiles.WriteOutput(Artifacts, "a", "0.912345", tutorial: "flower-resnet50");
         ResultFiles.WriteOutput(Artifacts, "b", "0.500000");
         string metrics = Path.Combine(Artifacts, "experiments", "b", "metrics.json");
         File.WriteAllText(metrics, File.ReadAllText(metrics).Replace("\"epochs\": 2,",
@@ -119,7 +121,7 @@ public sealed class WriteResultsTests : IDisposable
     [Fact]
     public void Execute_NoRunSkippedImages_NoSkippedSection()
     {
-        ResultFiles.WriteOutput(Artifacts, "a", "0.912345");
+        ResultFiles.WriteOutput(Artifacts, "a", "0.912345", tutorial: "flower-resnet50");
 
         Assert.True(Run("a").Ok);
 
@@ -144,7 +146,7 @@ public sealed class WriteResultsTests : IDisposable
 
         var entry = ResultsLock.Read(File.ReadAllText(LockFile))["s"];
         Assert.Equal([1UL, 2, 3, 4, 5], entry.Seeds.Keys.ToArray());
-        var accuracy = entry.Platforms["p1"].Statistics("accuracy");
+        var accuracy = entry.Platforms["p1"].Statistics(Metric.Accuracy);
         Assert.Equal(0.74, accuracy.Mean, 9);
         Assert.Equal(0.0316228, accuracy.Std, 6); // sample std of 0.70, 0.72, …, 0.78
         string text = File.ReadAllText(LockFile);
@@ -194,7 +196,7 @@ public sealed class WriteResultsTests : IDisposable
     [Fact]
     public void Execute_UnknownLockPlatformValue_FailsNamingTheProperty()
     {
-        ResultFiles.WriteOutput(Artifacts, "a", "0.500000");
+        ResultFiles.WriteOutput(Artifacts, "a", "0.500000", tutorial: "flower-resnet50");
 
         var (ok, engine) = RunWith("replace", ResultFiles.Item(Artifacts, "a"));
 

@@ -51,4 +51,43 @@ public sealed class MetricsFileTests
 
         Assert.StartsWith(path + ": not a Repro metrics.json", error.Message);
     }
+
+    [Fact]
+    public void ToJson_SeedAndLayout_SeedAfterExperimentLayoutAfterEpochsAndReadBack()
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory("repro-metrics-").FullName, "metrics.json");
+        string json = (Sample() with { Seed = 3, Layout = InputLayout.ChannelsLast }).ToJson();
+        File.WriteAllText(path, json);
+
+        var read = MetricsFile.Read(path);
+
+        Assert.Matches("\"experiment\": \"e\",\n  \"seed\": 3,\n  \"config\"", json);
+        Assert.Matches("\"epochs\": 1,\n  \"layout\": \"channels-last\",\n  \"platform\"", json);
+        Assert.Equal((3UL, InputLayout.ChannelsLast), (read.Seed!.Value, read.Layout!.Value));
+    }
+
+    [Fact]
+    public void Read_FileWithoutSeedAndLayout_NullsAndSameBytes()
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory("repro-metrics-").FullName, "metrics.json");
+        File.WriteAllText(path, Sample().ToJson());
+
+        var read = MetricsFile.Read(path);
+
+        Assert.Null(read.Seed);
+        Assert.Null(read.Layout);
+        Assert.Equal(Sample().ToJson(), read.ToJson());
+    }
+
+    [Fact]
+    public void Read_UnknownLayout_InvalidDataNamingTheFile()
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory("repro-metrics-").FullName, "metrics.json");
+        File.WriteAllText(path, (Sample() with { Layout = InputLayout.Nchw }).ToJson().Replace("\"nchw\"", "\"nhwc\"", StringComparison.Ordinal));
+
+        var error = Assert.Throws<InvalidDataException>(() => MetricsFile.Read(path));
+
+        Assert.Contains(path, error.Message);
+        Assert.Contains("nhwc", error.Message);
+    }
 }

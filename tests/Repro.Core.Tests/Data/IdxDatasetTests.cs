@@ -1,5 +1,6 @@
 using Repro.Config;
 using Repro.Core.Data;
+using Repro.Testing;
 
 namespace Repro.Core.Tests.Data;
 
@@ -105,26 +106,12 @@ public class IdxDatasetTests
         Assert.Throws<DataException>(() => Datasets.Open(DatasetKind.Idx, dir.Path));
     }
 
-    [DebianFashionMnistFact]
+    [RequiresFact(ExternalSystem.FashionMnist)]
     public void Open_DebianFashionMnist_HasSeventyThousandImages()
     {
-        var ds = Datasets.Open(DatasetKind.Idx, DebianFashionMnistFactAttribute.Folder);
+        var ds = Datasets.Open(DatasetKind.Idx, ExternalSystems.FashionMnistFolder);
         Assert.Equal(60_000, ds.OfficialSplit!.Train.Count);
         Assert.Equal(10_000, ds.OfficialSplit.Test.Count);
         Assert.Equal((28, 28), (ds.Load(0).Width, ds.Load(0).Height));
-    }
-}
-
-/// <summary>Runs where Debian's dataset-fashion-mnist package is installed, and is reported as skipped elsewhere.</summary>
-public sealed class DebianFashionMnistFactAttribute : FactAttribute
-{
-    public const string Folder = "/usr/share/datasets/fashion-mnist";
-
-    public DebianFashionMnistFactAttribute()
-    {
-        if (!Directory.Exists(Folder))
-        {
-            Skip = $"{Folder} is missing (apt install dataset-fashion-mnist).";
-        }
     }
 }

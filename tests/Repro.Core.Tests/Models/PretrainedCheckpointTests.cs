@@ -1,5 +1,6 @@
 using Repro.Config;
 using Repro.Core.Models;
+using Repro.Testing;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using Xunit.Abstractions;
@@ -64,7 +65,7 @@ public sealed class PretrainedCheckpointTests(ITestOutputHelper output) : IDispo
         }
     }
 
-    [TorchvisionFact]
+    [RequiresFact(ExternalSystem.PyTorch)]
     public void Build_TorchvisionCheckpointsOf1000And10And5Classes_KeepMatchingClassifierElseNewHead()
     {
         var reference = WriteCheckpoints();

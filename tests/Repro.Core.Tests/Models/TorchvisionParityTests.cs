@@ -1,33 +1,13 @@
 using Repro.Config;
 using System.Diagnostics;
 using Repro.Core.Models;
+using Repro.Testing;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace Repro.Core.Tests.Models;
-
-/// <summary>A fact that runs only where <c>/usr/bin/python3</c> imports torch and torchvision (Debian's python3-torchvision).</summary>
-public sealed class TorchvisionFactAttribute : FactAttribute
-{
-    internal const string Python = "/usr/bin/python3";
-
-    private static readonly Lazy<string?> Unavailable = new(() =>
-    {
-        if (!File.Exists(Python))
-            return $"{Python} not found";
-        var (code, output) = TorchvisionParityTests.Run("-c \"import torch, torchvision\"", TimeSpan.FromSeconds(60));
-        return code == 0 ? null : $"{Python} cannot import torch and torchvision: {output.Trim()}";
-    });
-
-    /// <summary>Skips with the reason when torchvision is not importable.</summary>
-    public TorchvisionFactAttribute()
-    {
-        if (Unavailable.Value is { } reason)
-            Skip = reason + " (install python3-torchvision to run this parity check)";
-    }
-}
 
 public sealed class TorchvisionParityTests(ITestOutputHelper output) : IDisposable
 {
@@ -37,7 +17,7 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output) : IDisposab
 
     internal static (int Code, string Output) Run(string arguments, TimeSpan timeout)
     {
-        var start = new ProcessStartInfo(TorchvisionFactAttribute.Python, arguments)
+        var start = new ProcessStartInfo(ExternalSystems.Python, arguments)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -61,7 +41,7 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output) : IDisposab
         return Path.GetFullPath(Path.Combine(project, "..", "..", "scripts", "check-torchvision-parity.py"));
     }
 
-    [TorchvisionFact]
+    [RequiresFact(ExternalSystem.PyTorch)]
     public void Logits_TorchvisionWeightsLoaded_EqualTorchvisionLogits()
     {
         var (code, log) = Run($"\"{Script()}\" \"{dir}\"", TimeSpan.FromSeconds(120));

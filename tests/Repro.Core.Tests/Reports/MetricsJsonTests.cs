@@ -34,4 +34,15 @@ public sealed class MetricsJsonTests
         Assert.Equal(MetricsJson.Write("x", "c", "d", Metrics, []), MetricsJson.Write("x", "c", "d", Metrics, [], skipped: []));
         Assert.DoesNotContain("skipped", MetricsJson.Write("x", "c", "d", Metrics, []));
     }
+
+    [Theory]
+    [InlineData(false, "nchw")]
+    [InlineData(true, "channels-last")]
+    public void Write_SeedAndInputFormat_RecordsSeedAndTheLayoutThatRan(bool channelsLast, string layout)
+    {
+        string json = MetricsJson.Write("x", "c", "d", Metrics, [], seed: 7, input: new InputFormat(TorchSharp.torch.ScalarType.Float32, channelsLast));
+
+        Assert.Contains("\"experiment\": \"x\",\n  \"seed\": 7,", json);
+        Assert.Contains($"\"epochs\": 0,\n  \"layout\": \"{layout}\",", json);
+    }
 }

@@ -17,6 +17,8 @@ public sealed partial class ReportSnapshotTests(TinyRunFixture run)
     {
         string metrics = PlatformJsonObject().Replace(File.ReadAllText(run.Runner.Layout.Metrics),
             block => PlatformJsonValue().Replace(block.Value, m => SameOnEveryMachine.Contains(m.Groups[1].Value) ? m.Value : $"\"{m.Groups[1].Value}\": \"{{{m.Groups[1].Value}}}\""));
+        // The layout that ran is the CPU's call (InputFormatTests pin it), as in report.md.
+        metrics = LayoutJsonValue().Replace(metrics, "\"layout\": \"{layout}\"");
 
         Snapshot.VerifyNumbersOnPlatform(metrics, RunPlatform);
     }
@@ -52,6 +54,9 @@ public sealed partial class ReportSnapshotTests(TinyRunFixture run)
         report = DeviceLine().Replace(report, "- Device: {device}, $1, {os}");
         report = DurationsLine().Replace(report, "- Durations: {durations}");
         report = MemoryLine().Replace(report, "- Resident memory after each epoch: {mb}");
+        // The layout that ran is the CPU's call (channels-last is refused where CPUID hides the caches); its own tests
+        // (InputFormatTests) pin the choice, so the snapshot does not lock one CPU's.
+        report = LayoutInNumericsLine().Replace(report, "- Numerics: $1, {layout},");
         report = PlatformId().Replace(report, "Numerics platform `{id}`");
         report = PlatformRow().Replace(report, m => SameOnEveryMachine.Contains(m.Groups[1].Value) ? m.Value : $"| `{m.Groups[1].Value}` | {{{m.Groups[1].Value}}} |");
 
@@ -76,6 +81,12 @@ public sealed partial class ReportSnapshotTests(TinyRunFixture run)
 
     [GeneratedRegex("- Durations: .*")]
     private static partial Regex DurationsLine();
+
+    [GeneratedRegex("\"layout\": \"[a-z-]+\"")]
+    private static partial Regex LayoutJsonValue();
+
+    [GeneratedRegex("- Numerics: (float32|bfloat16)(, channels-last)?,")]
+    private static partial Regex LayoutInNumericsLine();
 
     [GeneratedRegex("- Resident memory after each epoch: .*")]
     private static partial Regex MemoryLine();

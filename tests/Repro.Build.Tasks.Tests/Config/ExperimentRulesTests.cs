@@ -9,15 +9,16 @@ public sealed class ExperimentRulesTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
+    private ExperimentsFile Parse(string experiments) =>
+        ExperimentsFile.Parse(new StringReader("datasets:\n  sample: {kind: idx, root: data}\n" + experiments), Path.Combine(dir, "experiments.yaml"));
+
     /// <summary>A valid experiment (ResNet50, crop 32, frozen backbone, augment on), which each case then breaks one way.</summary>
     private ExperimentSpec Valid()
     {
-        var file = ExperimentsFile.Parse(new StringReader("""
-            datasets:
-              sample: {kind: idx, root: data}
+        var file = Parse("""
             experiments:
               - {name: a, dataset: sample, model: resnet50, crop: 32, freeze: backbone, augment: true}
-            """), Path.Combine(dir, "experiments.yaml"));
+            """);
         Assert.Empty(file.Errors);
         return Assert.Single(file.Experiments);
     }
@@ -82,14 +83,12 @@ public sealed class ExperimentRulesTests : IDisposable
     [Fact]
     public void Parse_CacheFeaturesWithoutFrozenBackbone_ErrorAtTheSwitch()
     {
-        var file = ExperimentsFile.Parse(new StringReader("""
-            datasets:
-              sample: {kind: idx, root: data}
+        var file = Parse("""
             experiments:
               - name: a
                 dataset: sample
                 cache_features: true
-            """), Path.Combine(dir, "experiments.yaml"));
+            """);
 
         var error = Assert.Single(file.Errors);
         Assert.Equal(("REPRO126", 6, 21), (error.Code, error.Line, error.Column));
@@ -99,16 +98,14 @@ public sealed class ExperimentRulesTests : IDisposable
     [Fact]
     public void Parse_SwitchFromDefaultsAndFreezeWritten_ErrorAtFreeze()
     {
-        var file = ExperimentsFile.Parse(new StringReader("""
-            datasets:
-              sample: {kind: idx, root: data}
+        var file = Parse("""
             defaults:
               cache_features: true
             experiments:
               - name: a
                 dataset: sample
                 freeze: none
-            """), Path.Combine(dir, "experiments.yaml"));
+            """);
 
         var error = Assert.Single(file.Errors);
         Assert.Equal(("REPRO126", 8, 13), (error.Code, error.Line, error.Column));

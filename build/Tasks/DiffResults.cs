@@ -27,7 +27,8 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
     [Required]
     public string ArtifactsDirectory { get; set; } = "";
 
-    /// <summary>A git revision whose lock file is the "old" side; empty: the working tree's lock file.</summary>
+    /// <summary>A git revision whose lock file is the "old" side; empty: the working tree's lock file. An experiment's name
+    /// instead compares that experiment's variants (&lt;name&gt;@…) with its own outputs.</summary>
     public string? BaseRevision { get; set; }
 
     /// <summary>A git revision whose lock file is the "new" side (needs <see cref="BaseRevision"/>); empty: the working tree's.</summary>
@@ -54,6 +55,8 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
 
     public override bool Execute()
     {
+        if (ParentOfVariants() is { } parent)
+            return Write(VariantsAgainst(parent));
         string? oldText, newText;
         string oldLabel, newLabel;
         if (string.IsNullOrEmpty(BaseRevision))
@@ -79,14 +82,58 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         if (string.IsNullOrEmpty(BaseRevision))
             foreach (var name in old.Keys.Except(@new.Keys).ToList())
                 old.Remove(name);
-        Table = ResultsDiff.Table(old, @new, oldLabel, newLabel);
-        string markdown = Table + Details(old.Keys.Union(@new.Keys).Order(StringComparer.Ordinal).ToList(), oldLabel, newLabel);
+        return Write(new Sides(old, @new, oldLabel, newLabel, SnapshotTexts));
+    }
+
+    /// <summary>The two sides of a diff: entries by the name a row shows, labels, and each row's snapshot texts for the details.</summary>
+    private sealed record Sides(IReadOnlyDictionary<string, LockEntry> Old, IReadOnlyDictionary<string, LockEntry> New, string OldLabel, string NewLabel,
+        Func<string, (string? Old, string? New)> Snapshots);
+
+    private bool Write(Sides sides)
+    {
+        if (Log.HasLoggedErrors)
+            return false;
+        Table = ResultsDiff.Table(sides.Old, sides.New, sides.OldLabel, sides.NewLabel);
+        string markdown = Table + Details(sides.Old.Keys.Union(sides.New.Keys).Order(StringComparer.Ordinal).ToList(), sides.OldLabel, sides.NewLabel, sides.Snapshots);
         AtomicFile.WriteIfChanged(DiffFile, markdown);
         // One message per line: MSBuild indents messages, and a single multi-line one would be indented only once.
         foreach (var line in markdown.TrimEnd('\n').Split('\n'))
             Log.LogMessage(MessageImportance.High, line);
         Log.LogMessage(MessageImportance.High, $"Repro: diff written to {DiffFile}");
         return !Log.HasLoggedErrors;
+    }
+
+    /// <summary>
+    /// -p:ReproDiffBase naming an experiment (not a variant) whose outputs are under the artifacts folder: its variants
+    /// (&lt;name&gt;@…) are compared with it, rather than the lock with a git revision.
+    /// </summary>
+    private string? ParentOfVariants() =>
+        BaseRevision is { Length: > 0 } name && !ExperimentVariant.IsVariant(name)
+            && Directory.Exists(ExperimentLayout.For(ArtifactsDirectory, name, null).ExperimentDirectory) ? name : null;
+
+    /// <summary>Each variant of <paramref name="parent"/> (a row named after the variant) against the parent's own outputs.</summary>
+    private Sides VariantsAgainst(string parent)
+    {
+        var parentRuns = RunsIn(ExperimentLayout.For(ArtifactsDirectory, parent, null).ExperimentDirectory);
+        var old = new Dictionary<string, LockEntry>(StringComparer.Ordinal);
+        var @new = new Dictionary<string, LockEntry>(StringComparer.Ordinal);
+        var snapshots = new Dictionary<string, (string?, string?)>(StringComparer.Ordinal);
+        string? parentSnapshot = parentRuns.Count == 0 ? null : ResultSnapshots.From(parentRuns).Render();
+        string root = ExperimentLayout.ExperimentsRoot(ArtifactsDirectory);
+        foreach (var dir in Directory.EnumerateDirectories(root).Where(d => ExperimentVariant.ParentOf(Path.GetFileName(d)) == parent && ExperimentVariant.IsVariant(Path.GetFileName(d))))
+        {
+            var runs = RunsIn(dir);
+            string name = Path.GetFileName(dir);
+            if (runs.Count == 0)
+                continue;
+            @new[name] = LockEntry.FromRuns(runs, CodeFingerprint);
+            if (parentRuns.Count > 0)
+                old[name] = LockEntry.FromRuns(parentRuns, CodeFingerprint);
+            snapshots[name] = (parentSnapshot, ResultSnapshots.From(runs).Render());
+        }
+        if (@new.Count == 0)
+            Log.LogMessage(MessageImportance.High, $"Repro: {parent} has no variants with results in {root} (run one with -p:Set=\"key=value\")");
+        return new Sides(old, @new, parent, "variant", name => snapshots.GetValueOrDefault(name));
     }
 
     /// <summary>
@@ -135,7 +182,7 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
     /// Per experiment whose snapshot differs between the sides: a section with the plots' links and the per-class
     /// deltas; the plots themselves are drawn afterwards by the host from the <see cref="Plots"/> items.
     /// </summary>
-    private string Details(IReadOnlyList<string> names, string oldLabel, string newLabel)
+    private string Details(IReadOnlyList<string> names, string oldLabel, string newLabel, Func<string, (string? Old, string? New)> snapshotTexts)
     {
         var md = new StringBuilder();
         var plots = new List<ITaskItem>();
@@ -143,7 +190,7 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
         string plotsDirectory = string.IsNullOrEmpty(PlotsDirectory) ? Path.Combine(diffDirectory, "diff") : Path.GetFullPath(PlotsDirectory);
         foreach (var name in names)
         {
-            var (oldText, newText) = SnapshotTexts(name);
+            var (oldText, newText) = snapshotTexts(name);
             if (oldText == newText)
                 continue;
             md.Append(CultureInfo.InvariantCulture, $"\n## {name}\n\n");

@@ -82,6 +82,8 @@ public abstract class ExperimentStageTask : Microsoft.Build.Utilities.Task
     /// </summary>
     protected void DeleteOutputs()
     {
+        if (File.Exists(Layout.Failure))
+            File.Delete(Layout.Failure);
         foreach (var output in Layout.Outputs(StageKind))
             if (File.Exists(output))
                 File.Delete(output);

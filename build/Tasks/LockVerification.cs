@@ -146,7 +146,7 @@ internal sealed class LockVerification(IReadOnlyDictionary<string, LockEntry> lo
                 $"{runs[0].Run.Name}: this machine's numerics platform {runs[0].Platform.Describe()} is not in the lock, and the lock holds " +
                 $"{distribution?.Seeds.Count ?? 0} seed(s) of '{name}' (platform {distribution?.Platform.Id ?? "none"}): too few for a statistical check " +
                 $"(at least {SeedStatistics.MinimumSeeds}). Either record this platform's exact results — `dotnet build -t:RunExperiments -p:Experiment={name} " +
-                $"-p:ReproLockPlatform=add`, then commit {Path.GetFileName(lockFile)} — or give the experiment `seeds: 5` and lock it again (README, \"Verify\")."));
+                $"-p:ReproLockPlatform=add`, then commit {Path.GetFileName(lockFile)} — or give the experiment `seeds: 5` and lock it again (docs/reproducibility.md, \"Verify\")."));
             return;
         }
         report.Kinds.Add("statistical");
@@ -218,5 +218,5 @@ internal sealed class LockVerification(IReadOnlyDictionary<string, LockEntry> lo
     private static string DetectionSentence(string check, IEnumerable<string> shifts) =>
         $"{check} detects a shift of the mean of at least {string.Join(", ", shifts)} with {SeedStatistics.Power * 100:0} % power " +
         $"({SeedStatistics.FalseAlarmRate * 100:0} % false alarms per metric); smaller shifts pass unseen. More re-run seeds " +
-        "(-p:ReproVerifySeeds=k) or a lock recorded on this platform (bitwise) detect less (README, \"Verify\")";
+        "(-p:ReproVerifySeeds=k) or a lock recorded on this platform (bitwise) detect less (docs/reproducibility.md, \"Verify\")";
 }

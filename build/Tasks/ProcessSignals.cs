@@ -8,8 +8,8 @@ namespace Repro.Build.Tasks;
 /// </summary>
 internal static class ProcessSignals
 {
-    /// <summary>Where the README explains each signal and what to do about it.</summary>
-    public const string Troubleshooting = "README.md#troubleshooting";
+    /// <summary>Where the docs explain each signal and what to do about it.</summary>
+    public const string Troubleshooting = "docs/troubleshooting.md#a-stage-killed-by-a-signal";
 
     /// <summary>
     /// "SIGFPE (arithmetic fault in native code)" for an exit code that means "killed by a signal", otherwise null.

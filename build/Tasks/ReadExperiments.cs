@@ -169,7 +169,7 @@ public sealed class ReadExperiments : Microsoft.Build.Utilities.Task
     }
 
     /// <summary>Every data file's relative path, size and modification time: changes when the data does, costs only a directory walk.</summary>
-    private static string DataListing(string root)
+    internal static string DataListing(string root)
     {
         if (!Directory.Exists(root))
             return "missing\n";

@@ -92,8 +92,21 @@ internal static class ResultsReport
             md.Append(CultureInfo.InvariantCulture, $"| {run.Seed} | {SpreadCells(run)} | [{folder}/report.md]({folder}/report.md) |\n");
         }
         md.Append(CultureInfo.InvariantCulture, $"\nThe interval is the mean ± t(0.975, n - 1) · std / √n (Student's t, n = {runs.Count}); it describes this platform's seeds. ");
-        md.Append("Another CPU or GPU gives other last bits and, after training, other numbers: VerifyExperiments checks such a machine against this spread (README, \"Verify\").\n");
+        md.Append("Another CPU or GPU gives other last bits and, after training, other numbers: VerifyExperiments checks such a machine against this spread (docs/reproducibility.md, \"Verify\").\n");
         return md.ToString();
+    }
+
+    /// <summary>
+    /// The change of the accuracy <paramref name="now"/> (computed on <paramref name="platform"/>) against a lock entry:
+    /// that platform's seeds when the entry has them, else its distribution (marked "other platform"); "new" without one.
+    /// </summary>
+    public static string DeltaVsLock(LockEntry? locked, SeedStatistics now, string platform)
+    {
+        var then = locked is null ? null
+            : locked.Platforms.TryGetValue(platform, out var same) ? same.Statistics(Metric.Accuracy)
+            : locked.Distribution()?.Statistics(Metric.Accuracy);
+        return then is null || then.N == 0 || now.N == 0 ? "new"
+            : Metric.Accuracy.FormatDelta(now.Mean - then.Mean) + (locked!.Platforms.ContainsKey(platform) ? "" : " (other platform)");
     }
 
     /// <summary>
@@ -107,12 +120,7 @@ internal static class ResultsReport
         foreach (var (current, before, ran) in rows)
         {
             var now = current.Platforms[current.Reference].Statistics(Metric.Accuracy);
-            var then = before is null ? null
-                : before.Platforms.TryGetValue(current.Reference, out var same) ? same.Statistics(Metric.Accuracy)
-                : before.Distribution()?.Statistics(Metric.Accuracy);
-            string delta = then is null || then.N == 0 ? "new"
-                : Metric.Accuracy.FormatDelta(now.Mean - then.Mean) + (before!.Platforms.ContainsKey(current.Reference) ? "" : " (other platform)");
-            table.Add([current.Name, Spread(Metric.Accuracy, now), delta, ran ? "ran" : "up to date"]);
+            table.Add([current.Name, Spread(Metric.Accuracy, now), DeltaVsLock(before, now, current.Reference), ran ? "ran" : "up to date"]);
         }
         var widths = Enumerable.Range(0, 4).Select(c => table.Max(r => r[c].Length)).ToArray();
         return table.Select(r => "Repro: " + string.Join("  ", r.Select((cell, c) => cell.PadRight(widths[c]))).TrimEnd());

@@ -145,6 +145,8 @@ public sealed partial class RunExperimentStage : ExperimentStageTask, ICancelabl
                 message += "." + quoted;
         }
         Log.LogError("Repro", ErrorCodes.StageFailed, null, ConfigFile, 0, 0, 0, 0, message);
+        // What ShowExperiments reports as this run's status until a stage runs again.
+        Repro.Config.IO.AtomicFile.WriteAllText(Layout.Failure, $"{Stage}\n{message}\n");
     }
 
     /// <summary>One build at a time per experiment: a second waits, then stops with a clear message.</summary>

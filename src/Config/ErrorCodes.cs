@@ -74,6 +74,7 @@ public static class ErrorCodes
     public const string ResultsDiffer = "REPRO311";
     public const string TooFewLockedSeeds = "REPRO312";
     public const string BadVerifySeeds = "REPRO313";
+    public const string BadShowOption = "REPRO314";
     public const string GitShowFailed = "REPRO320";
     public const string UnreadableSnapshot = "REPRO321";
     public const string NoResultForTwin = "REPRO330";
@@ -160,6 +161,7 @@ public static class ErrorCodes
         new(TooFewLockedSeeds, "this platform is not in the lock and the lock has too few seeds for a statistical check",
             "a: this machine's numerics platform … is not in the lock, and the lock holds 1 seed(s) of 'a' …: too few for a statistical check (at least 3) …"),
         new(BadVerifySeeds, "-p:ReproVerifySeeds is neither first, all nor a count of seeds", "-p:ReproVerifySeeds must be first, all or a number of seeds (1, 2, …), not 'some'"),
+        new(BadShowOption, "-p:ReproShowFormat or -p:Sort of ShowExperiments has a value it does not know", "-p:Sort must be name or a metric (accuracy, loss, macro_f1, top5_accuracy, correct, images), not 'acc'"),
         new(GitShowFailed, "reading the lock file at a git revision failed", "git show origin/main:./results/experiments.lock.json failed: fatal: invalid object name 'origin/main'."),
         new(UnreadableSnapshot, "a committed results snapshot cannot be read", "unreadable results snapshot: '}' is invalid after a value."),
         new(NoResultForTwin, "a PyTorch twin was asked for an experiment without a Repro result", "a: no Repro result in artifacts/experiments/a"),

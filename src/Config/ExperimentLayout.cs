@@ -87,6 +87,9 @@ public sealed record ExperimentLayout(string ExperimentDirectory, string Directo
     public string LesionPlot => Path.Combine(Directory, "lesion.png");
     public string TensorBoard => Path.Combine(Directory, "tensorboard");
 
+    /// <summary>Written when a stage fails (its name, then the error), removed when a stage starts: ShowExperiments' "failed".</summary>
+    public string Failure => Path.Combine(Directory, "failed.txt");
+
     /// <summary>The file a build holds while it runs this run's stages (one build at a time per run).</summary>
     public string RunLock => Path.Combine(Directory, ".lock");
 

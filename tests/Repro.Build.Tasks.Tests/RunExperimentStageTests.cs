@@ -135,7 +135,7 @@ public sealed class RunExperimentStageTests : IDisposable
         // The last 10 lines, in the order printed; the first two are gone.
         Assert.Contains("Its last 10 lines:\n" + string.Join("\n", Enumerable.Range(3, 10).Select(i => $"    sample-resnet50: step {i}")), message);
         Assert.DoesNotContain("step 2\n", message);
-        Assert.EndsWith("See \"Troubleshooting\" in Repro's README.md#troubleshooting for what this means and what to do.", message);
+        Assert.EndsWith("See \"Troubleshooting\" in Repro's docs/troubleshooting.md#a-stage-killed-by-a-signal for what this means and what to do.", message);
         Assert.Null(task.Ran);
     }
 
@@ -148,7 +148,7 @@ public sealed class RunExperimentStageTests : IDisposable
 
         string message = Assert.Single(engine.Errors).Message!;
         Assert.Contains("killed by SIGKILL (killed, often out of memory) (exit code 137). Its last line:\n    sample-resnet50: epoch 1/3\n", message);
-        Assert.Contains("README.md#troubleshooting", message);
+        Assert.Contains("docs/troubleshooting.md#a-stage-killed-by-a-signal", message);
     }
 
     [Fact]

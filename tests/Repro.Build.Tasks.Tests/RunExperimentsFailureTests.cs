@@ -57,7 +57,7 @@ public sealed class RunExperimentsFailureTests : IDisposable
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("error REPRO200: experiment 'crash' failed in stage 'split': the host process was killed by SIGFPE (arithmetic fault in native code) (exit code 136)", result.Log);
         Assert.Contains("crash: split: working", result.Log);
-        Assert.Contains("README.md#troubleshooting", result.Log);
+        Assert.Contains("docs/troubleshooting.md#a-stage-killed-by-a-signal", result.Log);
         // The experiment after the failed one still ran: one failure does not hide the others' results.
         Assert.Contains("fine:test", result.Ran);
         Assert.DoesNotContain("MSB4181", result.Log);

@@ -69,7 +69,7 @@ public sealed class SeedStatisticsTests
     public void WelchDetectableShift_TwoReRunSeeds_DetectLessThanOneSeed()
     {
         // Two seeds estimate their own spread with one degree of freedom, which costs more than their mean gains:
-        // the README's table says so rather than selling k = 2 as an improvement.
+        // the power table (docs/reproducibility.md) says so rather than selling k = 2 as an improvement.
         var stats = SeedStatistics.Of([0.70, 0.72, 0.74, 0.76, 0.78]);
 
         Assert.True(stats.WelchDetectableShift(2) > stats.BandDetectableShift);

@@ -93,7 +93,7 @@ public static class ExternalSystems
     }
 
     /// <summary>Exit code and output; -1 on time-out, -2 when the program cannot be started.</summary>
-    internal static (int Code, string Output) Run(string program, string[] arguments, TimeSpan timeout)
+    public static (int Code, string Output) Run(string program, string[] arguments, TimeSpan timeout)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in arguments)

@@ -29,7 +29,7 @@ public sealed class PretrainedCheckpointTests(ITestOutputHelper output) : IDispo
 
     private Dictionary<string, Tensor> WriteCheckpoints()
     {
-        var (code, log) = TorchvisionParityTests.Run($"\"{Script()}\" \"{dir}\"", TimeSpan.FromSeconds(300));
+        var (code, log) = ExternalSystems.Run(ExternalSystems.Python, [Script(), dir], TimeSpan.FromSeconds(300));
         Assert.True(code == 0, log);
         output.WriteLine(log.Trim());
         using var stream = File.OpenRead(Path.Combine(dir, "logits.pth"));

@@ -1,5 +1,4 @@
 using Repro.Config;
-using System.Diagnostics;
 using Repro.Core.Models;
 using Repro.Testing;
 using TorchSharp;
@@ -15,24 +14,6 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output) : IDisposab
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    internal static (int Code, string Output) Run(string arguments, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(ExternalSystems.Python, arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, $"timed out after {timeout}");
-        }
-        return (process.ExitCode, stdout.Result + stderr.Result);
-    }
-
     private static string Script()
     {
         // The script lives in the repository's scripts/; find it from the test project directory the build recorded.
@@ -44,7 +25,7 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output) : IDisposab
     [RequiresFact(ExternalSystem.PyTorch)]
     public void Logits_TorchvisionWeightsLoaded_EqualTorchvisionLogits()
     {
-        var (code, log) = Run($"\"{Script()}\" \"{dir}\"", TimeSpan.FromSeconds(120));
+        var (code, log) = ExternalSystems.Run(ExternalSystems.Python, [Script(), dir], TimeSpan.FromSeconds(120));
         Assert.True(code == 0, log);
         output.WriteLine(log.Trim());
 

@@ -82,48 +82,52 @@ internal static partial class CodeFingerprint
     internal static string FSharpWithoutComments(string text)
     {
         var output = new StringBuilder(text.Length);
-        int depth = 0; // nesting of (* *) comments
         for (int i = 0; i < text.Length; i++)
         {
             char c = text[i];
             char next = i + 1 < text.Length ? text[i + 1] : '\0';
-            if (depth > 0)
-            {
-                if (c == '(' && next == '*') { depth++; i++; }
-                else if (c == '*' && next == ')') { depth--; i++; }
-                continue;
-            }
-            if (c == '(' && next == '*' && !(i + 2 < text.Length && text[i + 2] == ')'))
-            {
-                depth = 1;
-                i++;
-                continue;
-            }
-            if (c == '/' && next == '/')
-            {
-                while (i < text.Length && text[i] != '\n')
-                    i++;
-                if (i < text.Length)
-                    output.Append('\n');
-                continue;
-            }
-            if (c == '"')
-            {
+            if (c == '(' && next == '*' && !(i + 2 < text.Length && text[i + 2] == ')')) // "(*)" is the multiplication operator
+                i = EndOfBlockComment(text, i);
+            else if (c == '/' && next == '/')
+                i = EndOfLine(text, i);
+            else if (c == '"')
                 i = CopyString(text, i, output);
-                continue;
-            }
-            if (c == '\'' && i + 2 < text.Length && (text[i + 2] == '\'' || (text[i + 1] == '\\' && i + 3 < text.Length && text[i + 3] == '\'')))
+            else if (CharacterLiteralEnd(text, i) is { } end)
             {
-                // 'x' or '\n': a character literal (type parameters such as 'T are left alone).
-                int end = text[i + 1] == '\\' ? i + 3 : i + 2;
                 output.Append(text, i, end - i + 1);
                 i = end;
-                continue;
             }
-            output.Append(c);
+            else
+                output.Append(c);
         }
         return string.Join('\n', output.ToString().Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0)) + "\n";
     }
+
+    /// <summary>The index of the ')' closing the (possibly nested) (* *) comment that starts at <paramref name="start"/>.</summary>
+    private static int EndOfBlockComment(string text, int start)
+    {
+        int depth = 0;
+        for (int i = start; i < text.Length - 1; i++)
+        {
+            if (text[i] == '(' && text[i + 1] == '*') { depth++; i++; }
+            else if (text[i] == '*' && text[i + 1] == ')' && --depth == 0) return i + 1;
+        }
+        return text.Length - 1;
+    }
+
+    /// <summary>Skips a // comment: the index before its line end, which is kept.</summary>
+    private static int EndOfLine(string text, int start)
+    {
+        int end = text.IndexOf('\n', start);
+        return end < 0 ? text.Length - 1 : end - 1;
+    }
+
+    /// <summary>The end of the character literal 'x' or '\n' at <paramref name="i"/>; null for anything else ('T, a type parameter).</summary>
+    private static int? CharacterLiteralEnd(string text, int i) =>
+        text[i] != '\'' ? null
+        : i + 2 < text.Length && text[i + 2] == '\'' ? i + 2
+        : i + 3 < text.Length && text[i + 1] == '\\' && text[i + 3] == '\'' ? i + 3
+        : null;
 
     /// <summary>Copies the string literal starting at <paramref name="start"/> (a '"'); returns the index of its last character.</summary>
     private static int CopyString(string text, int start, StringBuilder output)

@@ -186,8 +186,6 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
     {
         var md = new StringBuilder();
         var plots = new List<ITaskItem>();
-        string diffDirectory = Path.GetDirectoryName(Path.GetFullPath(DiffFile))!;
-        string plotsDirectory = string.IsNullOrEmpty(PlotsDirectory) ? Path.Combine(diffDirectory, "diff") : Path.GetFullPath(PlotsDirectory);
         foreach (var name in names)
         {
             var (oldText, newText) = snapshotTexts(name);
@@ -199,45 +197,53 @@ public sealed class DiffResults : Microsoft.Build.Utilities.Task
                 md.Append(CultureInfo.InvariantCulture, $"No results snapshot (results/{name}.md) {(oldText is null ? $"at {oldLabel}" : $"in {newLabel}")}: nothing to plot against.\n");
                 continue;
             }
-            ResultsSnapshot a, b;
             try
             {
-                (a, b) = (ResultsSnapshot.Parse(oldText), ResultsSnapshot.Parse(newText));
+                var (a, b) = (ResultsSnapshot.Parse(oldText), ResultsSnapshot.Parse(newText));
+                plots.Add(Section(md, name, (oldLabel, oldText, a), (newLabel, newText, b)));
             }
             catch (InvalidDataException e)
             {
                 Log.LogError("Repro", ErrorCodes.UnreadableSnapshot, null, ResultSnapshots.PathFor(LockFile, name), 0, 0, 0, 0, $"unreadable results snapshot: {e.Message}");
-                continue;
-            }
-            string folder = Path.Combine(plotsDirectory, name);
-            Directory.CreateDirectory(folder);
-            var item = new TaskItem(name);
-            item.SetMetadata("Base", Path.Combine(folder, "base.md"));
-            item.SetMetadata("Head", Path.Combine(folder, "head.md"));
-            item.SetMetadata("BaseLabel", oldLabel);
-            item.SetMetadata("HeadLabel", newLabel);
-            item.SetMetadata("Curves", Path.Combine(folder, "curves.png"));
-            bool sameClasses = a.Classes.Select(c => c.Name).SequenceEqual(b.Classes.Select(c => c.Name)) && a.Classes.Count > 0;
-            item.SetMetadata("Confusion", sameClasses ? Path.Combine(folder, "confusion-change.png") : "");
-            item.SetMetadata("ConfusionArgument", sameClasses ? $" --confusion \"{item.GetMetadata("Confusion")}\"" : "");
-            AtomicFile.WriteIfChanged(item.GetMetadata("Base"), oldText);
-            AtomicFile.WriteIfChanged(item.GetMetadata("Head"), newText);
-            plots.Add(item);
-
-            string Link(string path) => Path.GetRelativePath(diffDirectory, path).Replace('\\', '/');
-            md.Append(CultureInfo.InvariantCulture, $"![{name}: training curves, {oldLabel} dashed vs {newLabel}]({Link(item.GetMetadata("Curves"))})\n");
-            if (sameClasses)
-            {
-                md.Append(CultureInfo.InvariantCulture, $"![{name}: confusion matrix change, {newLabel} - {oldLabel}]({Link(item.GetMetadata("Confusion"))})\n\n");
-                md.Append(ResultsDiff.PerClass(a, b));
-            }
-            else
-            {
-                md.Append("\nThe two sides have different classes: no per-class comparison.\n");
             }
         }
         Plots = [.. plots];
         return md.ToString();
+    }
+
+    /// <summary>
+    /// One experiment's section (plot links, per-class deltas) and its plot item: the two snapshots written beside the
+    /// PNGs the host draws from them.
+    /// </summary>
+    private TaskItem Section(StringBuilder md, string name, (string Label, string Text, ResultsSnapshot Snapshot) old, (string Label, string Text, ResultsSnapshot Snapshot) @new)
+    {
+        string diffDirectory = Path.GetDirectoryName(Path.GetFullPath(DiffFile))!;
+        string folder = Path.Combine(string.IsNullOrEmpty(PlotsDirectory) ? Path.Combine(diffDirectory, "diff") : Path.GetFullPath(PlotsDirectory), name);
+        Directory.CreateDirectory(folder);
+        var item = new TaskItem(name);
+        item.SetMetadata("Base", Path.Combine(folder, "base.md"));
+        item.SetMetadata("Head", Path.Combine(folder, "head.md"));
+        item.SetMetadata("BaseLabel", old.Label);
+        item.SetMetadata("HeadLabel", @new.Label);
+        item.SetMetadata("Curves", Path.Combine(folder, "curves.png"));
+        bool sameClasses = old.Snapshot.Classes.Select(c => c.Name).SequenceEqual(@new.Snapshot.Classes.Select(c => c.Name)) && old.Snapshot.Classes.Count > 0;
+        item.SetMetadata("Confusion", sameClasses ? Path.Combine(folder, "confusion-change.png") : "");
+        item.SetMetadata("ConfusionArgument", sameClasses ? $" --confusion \"{item.GetMetadata("Confusion")}\"" : "");
+        AtomicFile.WriteIfChanged(item.GetMetadata("Base"), old.Text);
+        AtomicFile.WriteIfChanged(item.GetMetadata("Head"), @new.Text);
+
+        string Link(string path) => Path.GetRelativePath(diffDirectory, path).Replace('\\', '/');
+        md.Append(CultureInfo.InvariantCulture, $"![{name}: training curves, {old.Label} dashed vs {@new.Label}]({Link(item.GetMetadata("Curves"))})\n");
+        if (sameClasses)
+        {
+            md.Append(CultureInfo.InvariantCulture, $"![{name}: confusion matrix change, {@new.Label} - {old.Label}]({Link(item.GetMetadata("Confusion"))})\n\n");
+            md.Append(ResultsDiff.PerClass(old.Snapshot, @new.Snapshot));
+        }
+        else
+        {
+            md.Append("\nThe two sides have different classes: no per-class comparison.\n");
+        }
+        return item;
     }
 
     /// <summary>

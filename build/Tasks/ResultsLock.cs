@@ -221,40 +221,44 @@ internal static class ResultsLock
         json.WriteString("reference", e.Reference);
         json.WriteStartObject("platforms");
         foreach (var (id, results) in e.Platforms)
+            WritePlatform(json, id, results);
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    /// <summary>One platform's record, the summary of its seeds' spread metrics, and each seed's metrics as metrics.json wrote them.</summary>
+    private static void WritePlatform(Utf8JsonWriter json, string id, PlatformResults results)
+    {
+        json.WriteStartObject(id);
+        json.WritePropertyName("platform");
+        results.Platform.Write(json);
+        json.WriteStartObject("summary");
+        json.WriteNumber("n", results.Seeds.Count);
+        foreach (var metric in Metric.Spread)
         {
-            json.WriteStartObject(id);
-            json.WritePropertyName("platform");
-            results.Platform.Write(json);
-            json.WriteStartObject("summary");
-            json.WriteNumber("n", results.Seeds.Count);
-            foreach (var metric in Metric.Spread)
+            var stats = results.Statistics(metric);
+            if (stats.N == 0)
+                continue;
+            json.WriteStartObject(metric.Key);
+            Number(json, "mean", stats.Mean);
+            if (stats.N >= 2)
             {
-                var stats = results.Statistics(metric);
-                if (stats.N == 0)
-                    continue;
-                json.WriteStartObject(metric.Key);
-                Number(json, "mean", stats.Mean);
-                if (stats.N >= 2)
-                {
-                    Number(json, "std", stats.Std);
-                    Number(json, "ci95_low", stats.Mean - stats.Ci95HalfWidth);
-                    Number(json, "ci95_high", stats.Mean + stats.Ci95HalfWidth);
-                }
-                json.WriteEndObject();
+                Number(json, "std", stats.Std);
+                Number(json, "ci95_low", stats.Mean - stats.Ci95HalfWidth);
+                Number(json, "ci95_high", stats.Mean + stats.Ci95HalfWidth);
             }
             json.WriteEndObject();
-            json.WriteStartObject("seeds");
-            foreach (var (seed, metrics) in results.Seeds)
+        }
+        json.WriteEndObject();
+        json.WriteStartObject("seeds");
+        foreach (var (seed, metrics) in results.Seeds)
+        {
+            json.WriteStartObject(seed.ToString(CultureInfo.InvariantCulture));
+            foreach (var metric in Metric.All.Where(m => metrics.ContainsKey(m.Key)))
             {
-                json.WriteStartObject(seed.ToString(CultureInfo.InvariantCulture));
-                foreach (var metric in Metric.All.Where(m => metrics.ContainsKey(m.Key)))
-                {
-                    json.WritePropertyName(metric.Key);
-                    json.WriteRawValue(metrics[metric.Key], skipInputValidation: true);
-                }
-                json.WriteEndObject();
+                json.WritePropertyName(metric.Key);
+                json.WriteRawValue(metrics[metric.Key], skipInputValidation: true);
             }
-            json.WriteEndObject();
             json.WriteEndObject();
         }
         json.WriteEndObject();

@@ -31,6 +31,17 @@ public sealed partial class RunExperimentStage : ExperimentStageTask, ICancelabl
 
         DeleteOutputs();
 
+        Log.LogMessage(MessageImportance.High, $"Repro: {Label}: {Stage}");
+        RunHost();
+        process = null;
+        if (!Log.HasLoggedErrors)
+            Ran = Label;
+        return !Log.HasLoggedErrors;
+    }
+
+    /// <summary>Runs the host for this stage, streaming its output into the log; a non-zero exit is logged as REPRO200.</summary>
+    private void RunHost()
+    {
         var info = new ProcessStartInfo(Command)
         {
             RedirectStandardOutput = true,
@@ -41,7 +52,6 @@ public sealed partial class RunExperimentStage : ExperimentStageTask, ICancelabl
         foreach (var arg in HostArguments())
             info.ArgumentList.Add(arg);
 
-        Log.LogMessage(MessageImportance.High, $"Repro: {Label}: {Stage}");
         var errors = new List<string>();
         // The host's last lines of stdout and stderr, in the order they arrived: after a native crash they are
         // the only trace of where it was.
@@ -72,10 +82,6 @@ public sealed partial class RunExperimentStage : ExperimentStageTask, ICancelabl
             if (process.ExitCode != 0)
                 LogFailure(process.ExitCode, errors, loggedHostError, last);
         }
-        process = null;
-        if (!Log.HasLoggedErrors)
-            Ran = Label;
-        return !Log.HasLoggedErrors;
     }
 
     public void Cancel()

@@ -85,71 +85,87 @@ public sealed record MetricsFile(string Experiment, string Config, string Data, 
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
             json.WriteStartObject();
-            json.WriteString("experiment", Experiment);
-            if (Seed is { } seed)
-                json.WriteNumber("seed", seed);
-            json.WriteString("config", Config);
-            json.WriteString("data", Data);
-            if (Skipped.Count > 0)
-            {
-                json.WriteStartObject("skipped");
-                json.WriteNumber("count", Skipped.Count);
-                json.WriteStartArray("files");
-                foreach (var file in Skipped.Order(StringComparer.Ordinal))
-                    json.WriteStringValue(file);
-                json.WriteEndArray();
-                json.WriteEndObject();
-            }
-            json.WriteNumber("epochs", Epochs);
-            if (Layout is { } layout)
-                json.WriteString("layout", Choice.Name(layout));
-            if (Platform is not null)
-            {
-                json.WritePropertyName("platform");
-                Platform.Write(json);
-            }
-            json.WriteStartObject("test");
-            json.WriteNumber("images", Test.Images);
-            json.WriteNumber("correct", Test.Correct);
-            Raw(json, "loss", Number(Test.Loss));
-            Raw(json, "accuracy", Number(Test.Accuracy));
-            if (Test.Top5Accuracy is { } top5)
-                Raw(json, "top5_accuracy", Number(top5));
-            Raw(json, "macro_f1", Number(Test.MacroF1));
-            json.WriteStartArray("per_class");
-            foreach (var c in Test.PerClass)
-            {
-                json.WriteStartObject();
-                json.WriteString("class", c.Class);
-                json.WriteNumber("images", c.Images);
-                json.WriteNumber("correct", c.Correct);
-                Raw(json, "accuracy", Number(c.Accuracy));
-                Raw(json, "precision", Number(c.Precision));
-                Raw(json, "f1", Number(c.F1));
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            json.WriteStartArray("confusion");
-            foreach (var row in Test.Confusion)
-                json.WriteRawValue($"[{string.Join(", ", row.Select(Integer))}]");
-            json.WriteEndArray();
-            json.WriteEndObject();
-            json.WriteStartArray("history");
-            foreach (var h in History)
-            {
-                json.WriteStartObject();
-                json.WriteNumber("epoch", h.Epoch);
-                Raw(json, "train_loss", Number(h.TrainLoss));
-                Raw(json, "train_accuracy", Number(h.TrainAccuracy));
-                Raw(json, "validation_loss", Number(h.ValidationLoss));
-                Raw(json, "validation_accuracy", Number(h.ValidationAccuracy));
-                Raw(json, "lr", Number(h.LearningRate, LearningRateDecimals));
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
+            WriteRun(json);
+            WriteTest(json);
+            WriteHistory(json);
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    /// <summary>What ran: the experiment, seed, fingerprints, skipped images, epochs, layout and platform.</summary>
+    private void WriteRun(Utf8JsonWriter json)
+    {
+        json.WriteString("experiment", Experiment);
+        if (Seed is { } seed)
+            json.WriteNumber("seed", seed);
+        json.WriteString("config", Config);
+        json.WriteString("data", Data);
+        if (Skipped.Count > 0)
+        {
+            json.WriteStartObject("skipped");
+            json.WriteNumber("count", Skipped.Count);
+            json.WriteStartArray("files");
+            foreach (var file in Skipped.Order(StringComparer.Ordinal))
+                json.WriteStringValue(file);
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        json.WriteNumber("epochs", Epochs);
+        if (Layout is { } layout)
+            json.WriteString("layout", Choice.Name(layout));
+        if (Platform is not null)
+        {
+            json.WritePropertyName("platform");
+            Platform.Write(json);
+        }
+    }
+
+    private void WriteTest(Utf8JsonWriter json)
+    {
+        json.WriteStartObject("test");
+        json.WriteNumber("images", Test.Images);
+        json.WriteNumber("correct", Test.Correct);
+        Raw(json, "loss", Number(Test.Loss));
+        Raw(json, "accuracy", Number(Test.Accuracy));
+        if (Test.Top5Accuracy is { } top5)
+            Raw(json, "top5_accuracy", Number(top5));
+        Raw(json, "macro_f1", Number(Test.MacroF1));
+        json.WriteStartArray("per_class");
+        foreach (var c in Test.PerClass)
+        {
+            json.WriteStartObject();
+            json.WriteString("class", c.Class);
+            json.WriteNumber("images", c.Images);
+            json.WriteNumber("correct", c.Correct);
+            Raw(json, "accuracy", Number(c.Accuracy));
+            Raw(json, "precision", Number(c.Precision));
+            Raw(json, "f1", Number(c.F1));
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteStartArray("confusion");
+        foreach (var row in Test.Confusion)
+            json.WriteRawValue($"[{string.Join(", ", row.Select(Integer))}]");
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    private void WriteHistory(Utf8JsonWriter json)
+    {
+        json.WriteStartArray("history");
+        foreach (var h in History)
+        {
+            json.WriteStartObject();
+            json.WriteNumber("epoch", h.Epoch);
+            Raw(json, "train_loss", Number(h.TrainLoss));
+            Raw(json, "train_accuracy", Number(h.TrainAccuracy));
+            Raw(json, "validation_loss", Number(h.ValidationLoss));
+            Raw(json, "validation_accuracy", Number(h.ValidationAccuracy));
+            Raw(json, "lr", Number(h.LearningRate, LearningRateDecimals));
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
     }
 
     private static void Raw(Utf8JsonWriter json, string name, string text)

@@ -98,31 +98,33 @@ PY
 state="$work/github-state.json"
 requests="$work/github-requests.jsonl"
 as_runner touch "$requests"
-as_runner node "$root/scripts/rehearse/fake-github.mjs" --state "$state" --log "$requests" --port-file "$work/port" &
-fake=$!
-trap 'kill $fake 2>/dev/null || true' EXIT
+# Its output goes to a file: a process left holding this script's stdout would keep a `| tee` waiting after it ends.
+as_runner node "$root/scripts/rehearse/fake-github.mjs" --state "$state" --log "$requests" --port-file "$work/port" --pid-file "$work/fake.pid" \
+  > "$work/fake-github.log" 2>&1 &
+# sudo does not pass on a signal from this script's own process group, so the server is stopped by its own pid.
+trap 'kill "$(cat "$work/fake.pid" 2>/dev/null)" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
 api="http://127.0.0.1:$(cat "$work/port")"
 
-run() { # run ID EVENT-NAME EVENT-FILE SHA REF [runner options…]
-  local id=$1 name=$2 file=$3 sha=$4 ref=$5
-  shift 5
+run() { # run LABEL RUN-ID EVENT-NAME EVENT-FILE SHA REF [runner options…]: a re-run of a job keeps its run's id (its artifacts)
+  local label=$1 id=$2 name=$3 file=$4 sha=$5 ref=$6
+  shift 6
   echo
-  echo "################ run $id: $name at ${sha:0:12} ################"
+  echo "################ run $label: $name at ${sha:0:12} ################"
   local started=$SECONDS status=0
   as_runner node "$root/scripts/rehearse/runner.mjs" --workflow "$root/.github/workflows/repro.yml" --event "$name" --event-path "$file" \
     --repository "$repository" --origin "file://$origin" --sha "$sha" --ref "$ref" --work "$work/runs" --api "$api" --run-id "$id" \
     --test-filter "$filter" "$@" || status=$?
-  echo "################ run $id: exit $status, $((SECONDS - started)) s ################"
+  echo "################ run $label: exit $status, $((SECONDS - started)) s ################"
   for summary in "$work/runs/run-$id"/summary-*.md; do
     [ -s "$summary" ] || continue
-    echo "---- step summary of job $(basename "$summary" .md | sed 's/summary-//') (run $id) ----"
+    echo "---- step summary of job $(basename "$summary" .md | sed 's/summary-//') (run $label) ----"
     cat "$summary"
   done
 }
 
-run A pull_request "$(event pull_request opened "$head1")" "$head1" refs/pull/7/merge
-run B pull_request "$(event pull_request synchronize "$head2")" "$head2" refs/pull/7/merge
+run A 101 pull_request "$(event pull_request opened "$head1")" "$head1" refs/pull/7/merge
+run B 102 pull_request "$(event pull_request synchronize "$head2")" "$head2" refs/pull/7/merge
 
 # C: 120 comments by people before ours (GitHub lists comments oldest first, 100 a page at most).
 python3 - "$state" <<'PY'
@@ -139,19 +141,19 @@ state["next_id"] = 121 + len(ours)
 json.dump(state, open(p, "w"), indent=2)
 PY
 chown "$user": "$state" 2>/dev/null || true
-run C pull_request "$work/event-pull_request-synchronize.json" "$head2" refs/pull/7/merge --jobs comment --needs "$work/runs/run-B/needs.json"
+run C 102 pull_request "$work/event-pull_request-synchronize.json" "$head2" refs/pull/7/merge --jobs comment --needs "$work/runs/run-102/needs.json"
 
 # D: the same comment job with a diff of 80,000 characters (a pull request touching many experiments).
-diff_md="$work/runs/run-B/artifacts/repro-reports/diff.md"
+diff_md="$work/runs/run-102/artifacts/repro-reports/artifacts/diff.md"
 python3 - "$diff_md" <<'PY'
 import sys
 p = sys.argv[1]
 rows = "".join(f"| tutorial-{i:04d} | accuracy | 70.00% ± 1.00 pp (n = 5) | 71.00% ± 1.00 pp (n = 5) | +1.00 pp | -0.46 pp to +2.46 pp | 0.150 |\n" for i in range(700))
 open(p, "a").write("\n## Many experiments\n\n" + rows)
 PY
-run D pull_request "$work/event-pull_request-synchronize.json" "$head2" refs/pull/7/merge --jobs comment --needs "$work/runs/run-B/needs.json"
+run D 102 pull_request "$work/event-pull_request-synchronize.json" "$head2" refs/pull/7/merge --jobs comment --needs "$work/runs/run-102/needs.json"
 
-run E workflow_dispatch "$(event workflow_dispatch run "$base")" "$base" refs/heads/main
+run E 105 workflow_dispatch "$(event workflow_dispatch run "$base")" "$base" refs/heads/main
 
 # ---- what the fake received ----
 echo
@@ -184,15 +186,16 @@ def check(ok, what):
     print(("PASS " if ok else "FAIL ") + what)
     passed += ok
     failed += not ok
+ids = {"A": "101", "B": "102", "E": "105"}  # GitHub's run ids are numbers; C and D re-run B's comment job
 def needs(run):
-    p = os.path.join(runs, f"run-{run}", "needs.json")
+    p = os.path.join(runs, f"run-{ids[run]}", "needs.json")
     return json.load(open(p)) if os.path.exists(p) else {}
 def summary(run, job):
-    p = os.path.join(runs, f"run-{run}", f"summary-{job}.md")
+    p = os.path.join(runs, f"run-{ids[run]}", f"summary-{job}.md")
     return open(p).read() if os.path.exists(p) else ""
 # Requests grouped by run, in order: the log has no run ids, so count writes in sequence.
 writes = [r for r in requests if r["method"] in ("POST", "PATCH")]
-a, b, c, d = needs("A"), needs("B"), needs("C"), needs("D")
+a, b = needs("A"), needs("B")
 check(a.get("repro", {}).get("result") == "success", "A: the repro job passed (tests, verification, diff)")
 check(len(writes) >= 1 and writes[0]["method"] == "POST" and writes[0]["status"] == 201, "A: the first run created one comment")
 first_id = writes[0].get("id") if writes else None
@@ -207,9 +210,9 @@ check(len(writes) >= 3 and writes[2]["method"] == "PATCH" and writes[2].get("id"
 check(len(writes) >= 4 and writes[3]["method"] == "PATCH" and writes[3]["status"] == 200 and writes[3]["length"] <= 65536
       and "Shortened" in writes[3].get("body", ""), "D: a body over 65,536 characters was shortened with a note, and GitHub took it")
 check(not any(r.get("status") == 422 for r in requests), "A-D: GitHub never refused a body as too long")
-lock_dirs = [d for d in os.listdir(os.path.join(runs, "run-E", "artifacts")) if d.startswith("repro-lock-")] if os.path.isdir(os.path.join(runs, "run-E", "artifacts")) else []
+lock_dirs = [d for d in os.listdir(os.path.join(runs, "run-105", "artifacts")) if d.startswith("repro-lock-")] if os.path.isdir(os.path.join(runs, "run-105", "artifacts")) else []
 platform = lock_dirs[0][len("repro-lock-"):] if lock_dirs else ""
-lock = os.path.join(runs, "run-E", "artifacts", lock_dirs[0], "results", "experiments.lock.json") if lock_dirs else ""
+lock = os.path.join(runs, "run-105", "artifacts", lock_dirs[0], "results", "experiments.lock.json") if lock_dirs else ""
 check(bool(platform) and os.path.exists(lock) and f'"{platform}"' in open(lock).read(),
       f"E: the dispatched job uploaded a lock holding this runner's platform {platform or '(none)'}")
 print(f"{passed} passed, {failed} failed")

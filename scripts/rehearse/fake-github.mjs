@@ -4,7 +4,7 @@
 // request's comments) lives in a JSON file, so successive rehearsed runs see what earlier ones left, and every request
 // is appended to a log the rehearsal prints.
 //
-//   node fake-github.mjs --state STATE.json --log REQUESTS.jsonl --port-file PORT   (serves until killed)
+//   node fake-github.mjs --state STATE.json --log REQUESTS.jsonl --port-file PORT --pid-file PID   (serves until killed)
 import http from 'node:http';
 import fs from 'node:fs';
 
@@ -74,4 +74,7 @@ const server = http.createServer((req, res) => {
   });
 });
 
-server.listen(0, '127.0.0.1', () => fs.writeFileSync(args['port-file'], String(server.address().port)));
+server.listen(0, '127.0.0.1', () => {
+  fs.writeFileSync(args['pid-file'], String(process.pid));
+  fs.writeFileSync(args['port-file'], String(server.address().port));
+});

@@ -1,5 +1,4 @@
 using Repro.Config;
-using System.Diagnostics;
 using Repro.Core.Models;
 using TorchSharp;
 using TorchSharp.PyBridge;
@@ -11,7 +10,7 @@ namespace Repro.Core.Tests.Models;
 /// <summary>A fact that runs only where <c>/usr/bin/python3</c> imports torch and torchvision (Debian's python3-torchvision).</summary>
 public sealed class TorchvisionFactAttribute : FactAttribute
 {
-    internal const string Python = "/usr/bin/python3";
+    internal const string Python = Repro.Core.Validation.ReferencePython.Default;
 
     private static readonly Lazy<string?> Unavailable = new(() =>
     {
@@ -21,11 +20,33 @@ public sealed class TorchvisionFactAttribute : FactAttribute
         return code == 0 ? null : $"{Python} cannot import torch and torchvision: {output.Trim()}";
     });
 
+    /// <summary>Why the parity checks cannot run here, or null when they can.</summary>
+    internal static string? SkipReason => Unavailable.Value is { } reason ? reason + " (install python3-torchvision to run this parity check)" : null;
+
     /// <summary>Skips with the reason when torchvision is not importable.</summary>
     public TorchvisionFactAttribute()
     {
-        if (Unavailable.Value is { } reason)
-            Skip = reason + " (install python3-torchvision to run this parity check)";
+        if (SkipReason is { } reason)
+            Skip = reason;
+    }
+
+    /// <summary>The repository's scripts/<paramref name="fileName"/>, found from the test project directory the build recorded.</summary>
+    internal static string Script(string fileName)
+    {
+        string project = typeof(Snapshot).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .Cast<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "ReproTestProjectDirectory").Value!;
+        return Path.GetFullPath(Path.Combine(project, "..", "..", "scripts", fileName));
+    }
+}
+
+/// <summary>A theory that runs only where <see cref="TorchvisionFactAttribute"/>'s facts run.</summary>
+public sealed class TorchvisionTheoryAttribute : TheoryAttribute
+{
+    /// <summary>Skips with the reason when torchvision is not importable.</summary>
+    public TorchvisionTheoryAttribute()
+    {
+        if (TorchvisionFactAttribute.SkipReason is { } reason)
+            Skip = reason;
     }
 }
 
@@ -35,36 +56,13 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output) : IDisposab
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    internal static (int Code, string Output) Run(string arguments, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(TorchvisionFactAttribute.Python, arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, $"timed out after {timeout}");
-        }
-        return (process.ExitCode, stdout.Result + stderr.Result);
-    }
-
-    private static string Script()
-    {
-        // The script lives in the repository's scripts/; find it from the test project directory the build recorded.
-        string project = typeof(Snapshot).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
-            .Cast<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "ReproTestProjectDirectory").Value!;
-        return Path.GetFullPath(Path.Combine(project, "..", "..", "scripts", "check-torchvision-parity.py"));
-    }
+    internal static (int Code, string Output) Run(string arguments, TimeSpan timeout) =>
+        Repro.Core.Validation.ReferencePython.Run(TorchvisionFactAttribute.Python, arguments, timeout);
 
     [TorchvisionFact]
     public void Logits_TorchvisionWeightsLoaded_EqualTorchvisionLogits()
     {
-        var (code, log) = Run($"\"{Script()}\" \"{dir}\"", TimeSpan.FromSeconds(120));
+        var (code, log) = Run($"\"{TorchvisionFactAttribute.Script("check-torchvision-parity.py")}\" \"{dir}\"", TimeSpan.FromSeconds(120));
         Assert.True(code == 0, log);
         output.WriteLine(log.Trim());
 

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using MathNet.Numerics.Distributions;
 using Microsoft.Build.Framework;
 using Repro.Config;
 using Repro.Config.IO;
@@ -36,6 +35,18 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
 
     /// <summary>Significance level of the verdict.</summary>
     public double Alpha { get; set; } = 0.05;
+
+    /// <summary>Equivalence margin on test accuracy (a fraction: 0.015 = ±1.5 pp) for the TOST verdict; see <see cref="Equivalence"/>.</summary>
+    public double EquivalenceMargin { get; set; } = 0.015;
+
+    /// <summary>The commit the comparison was made at, as the report states it; empty: not stated.</summary>
+    public string Commit { get; set; } = "";
+
+    /// <summary>The command line that regenerates the report, as the report states it; empty: the generic one.</summary>
+    public string RegenerateCommand { get; set; } = "";
+
+    /// <summary>Optional markdown put after the summary: the deterministic checks (the host's <c>parity</c> command); empty for none.</summary>
+    public string ParityFile { get; set; } = "";
 
     /// <summary>Optional markdown appended to the report as written (an analysis of the tables, e.g.
     /// docs/validation-transfer-notes.md for the transfer twin's bug study); empty for none.</summary>
@@ -107,22 +118,32 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
         md.Append("# Validation: Repro against PyTorch, recipe by recipe\n\n");
         md.Append("Each experiment below ran in Repro (TorchSharp) and in PyTorch + torchvision (`scripts/twin.py`) on the same data files, the same ");
         md.Append("split manifest and the same recipe, once per seed. The two sides draw their random numbers from different generators, so they ");
-        md.Append("agree only in distribution: the comparison is Welch's t-test on the per-seed test metrics, with the 95 % interval of the ");
-        md.Append(CultureInfo.InvariantCulture, $"difference of the means (Repro − PyTorch). Verdict at α = {Alpha}: \"indistinguishable at {Alpha * 100:0} %\" or \"differs\".\n\n");
+        md.Append("agree only in distribution. Test accuracy is compared by the two one-sided tests (TOST) of equivalence within a margin ");
+        md.Append(CultureInfo.InvariantCulture, $"of ±{Delta("accuracy", EquivalenceMargin).TrimStart('+')} (Welch's standard error; equivalent when the {100 - 200 * Alpha:0} % interval of the difference lies inside the margin), ");
+        md.Append(CultureInfo.InvariantCulture, $"and by Welch's t-test (the 95 % interval of the difference Repro − PyTorch). Verdicts at α = {Alpha}: \"equivalent within ±m\" (TOST rejects), ");
+        md.Append("else \"differs\" (Welch rejects), else \"not shown\". Loss and macro F1 have no margin: for them only \"differs\" or \"not shown\".\n\n");
         var torchVersions = rows.Select(r => $"PyTorch {Text(r.Torch, "torch")}, torchvision {Text(r.Torch, "torchvision")}").Distinct();
         var platforms = rows.Select(r => r.Repro.Platform.Describe()).Distinct();
+        if (Commit.Length > 0)
+            md.Append(CultureInfo.InvariantCulture, $"Made at commit {Commit}. ");
         md.Append(CultureInfo.InvariantCulture, $"Repro numerics platform: {string.Join("; ", platforms)}. Python side: {string.Join("; ", torchVersions)}.\n\n");
-        md.Append("Regenerate: `dotnet build -t:TwinExperiments -p:Experiment=<name or tag>` (PyTorch results are cached per run as `pytorch.json`).\n");
+        md.Append(CultureInfo.InvariantCulture,
+            $"Regenerate: `{(RegenerateCommand.Length > 0 ? RegenerateCommand : "dotnet build -t:TwinExperiments -p:Experiment=<name or tag>")}` (PyTorch results are cached per run as `pytorch.json`).\n");
         // One line per experiment first, so that recipes differing in one setting (the tutorial-faithful switches, say) read side by side.
-        md.Append("\n## Summary: test accuracy\n\n| experiment | seeds | Repro mean ± std | PyTorch mean ± std | difference [95 % interval] | Welch p | verdict |\n|---|---|---|---|---|---|---|\n");
+        md.Append(CultureInfo.InvariantCulture,
+            $"\n## Summary: test accuracy\n\n| experiment | seeds | Repro mean ± std | PyTorch mean ± std | difference [95 % interval] | [{100 - 200 * Alpha:0} % interval] | Welch p | TOST p | verdict |\n|---|---|---|---|---|---|---|---|---|\n");
         foreach (var group in rows.GroupBy(r => r.Experiment))
         {
             var a = SeedStatistics.Of([.. group.Select(r => r.Repro.Value("accuracy")).OfType<double>()]);
             var b = SeedStatistics.Of([.. group.Select(r => Number(r.Torch, "accuracy"))]);
-            var (diff, low, high, p) = Welch(a, b);
+            var e = Equivalence.Of(a, b, EquivalenceMargin, Alpha);
+            var (low, high) = e.Interval(0.95);
+            var (low90, high90) = e.Interval(1 - 2 * Alpha);
             md.Append(CultureInfo.InvariantCulture,
-                $"| {group.Key} | {group.Count()} | {WriteResults.Spread("accuracy", a)} | {WriteResults.Spread("accuracy", b)} | {Delta("accuracy", diff)} [{Delta("accuracy", low)}, {Delta("accuracy", high)}] | {p:0.000} | {Verdict(p)} |\n");
+                $"| {group.Key} | {group.Count()} | {WriteResults.Spread("accuracy", a)} | {WriteResults.Spread("accuracy", b)} | {Delta("accuracy", e.Difference)} [{Delta("accuracy", low)}, {Delta("accuracy", high)}] | [{Delta("accuracy", low90)}, {Delta("accuracy", high90)}] | {e.WelchP:0.000} | {e.TostP:0.000} | {e.Verdict(m => Delta("accuracy", m).TrimStart('+'))} |\n");
         }
+        if (ParityFile.Length > 0)
+            md.Append('\n').Append(File.ReadAllText(ParityFile).Replace("\r\n", "\n", StringComparison.Ordinal).TrimEnd()).Append('\n');
         foreach (var group in rows.GroupBy(r => r.Experiment))
         {
             var runs = group.OrderBy(r => r.Seed).ToList();
@@ -133,10 +154,10 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
             {
                 var a = SeedStatistics.Of([.. runs.Select(r => r.Repro.Value(metric)).OfType<double>()]);
                 var b = SeedStatistics.Of([.. runs.Select(r => Number(r.Torch, metric))]);
-                var (diff, low, high, p) = Welch(a, b);
-                string verdict = Verdict(p);
+                var e = Equivalence.Of(a, b, metric == "accuracy" ? EquivalenceMargin : 0, Alpha);
+                var (low, high) = e.Interval(0.95);
                 md.Append(CultureInfo.InvariantCulture,
-                    $"| {WriteResults.Label(metric)} | {WriteResults.Spread(metric, a)} | {WriteResults.Spread(metric, b)} | {Delta(metric, diff)} [{Delta(metric, low)}, {Delta(metric, high)}] | {p:0.000} | {verdict} |\n");
+                    $"| {WriteResults.Label(metric)} | {WriteResults.Spread(metric, a)} | {WriteResults.Spread(metric, b)} | {Delta(metric, e.Difference)} [{Delta(metric, low)}, {Delta(metric, high)}] | {e.WelchP:0.000} | {e.Verdict(m => Delta(metric, m).TrimStart('+'))} |\n");
             }
             md.Append("\n| seed | Repro accuracy | PyTorch accuracy | Repro loss | PyTorch loss | Repro macro F1 | PyTorch macro F1 |\n|---|---|---|---|---|---|---|\n");
             foreach (var r in runs)
@@ -148,25 +169,6 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
         if (NotesFile.Length > 0)
             md.Append('\n').Append(File.ReadAllText(NotesFile).Replace("\r\n", "\n", StringComparison.Ordinal).TrimEnd()).Append('\n');
         return md.ToString();
-    }
-
-    private string Verdict(double p) =>
-        double.IsNaN(p) ? "too few seeds" : p < Alpha ? "differs" : string.Create(CultureInfo.InvariantCulture, $"indistinguishable at {Alpha * 100:0} %");
-
-    /// <summary>Welch's unequal-variance t-test: difference of means, its 95 % interval (Welch–Satterthwaite df), two-sided p.</summary>
-    internal static (double Difference, double Low, double High, double P) Welch(SeedStatistics a, SeedStatistics b)
-    {
-        double diff = a.Mean - b.Mean;
-        if (a.N < 2 || b.N < 2)
-            return (diff, double.NaN, double.NaN, double.NaN);
-        double va = a.Std * a.Std / a.N, vb = b.Std * b.Std / b.N, se = Math.Sqrt(va + vb);
-        if (se == 0)
-            return (diff, diff, diff, diff == 0 ? 1 : 0);
-        double df = (va + vb) * (va + vb) / (va * va / (a.N - 1) + vb * vb / (b.N - 1));
-        double t = diff / se;
-        double p = 2 * (1 - StudentT.CDF(0, 1, df, Math.Abs(t)));
-        double q = StudentT.InvCDF(0, 1, df, 0.975);
-        return (diff, diff - q * se, diff + q * se, p);
     }
 
     private static string Delta(string metric, double d) =>

@@ -137,9 +137,14 @@ def build_model(s, classes):
     if s["head"] == "seed":
         setattr(model, classifier, seed_head(arch, features, classes))
     if s["freeze"] == "backbone":
-        for name, p in model.named_parameters():
-            p.requires_grad = name.startswith(classifier + ".")
+        freeze_backbone(model, classifier)
     return model, classifier, skipped
+
+
+def freeze_backbone(model, classifier):
+    """requires_grad off outside the classifier, as Repro's ModelBuilder.FreezeBackbone."""
+    for name, p in model.named_parameters():
+        p.requires_grad = name.startswith(classifier + ".")
 
 
 def set_train_mode(model, classifier, frozen):
@@ -158,6 +163,46 @@ def optimizer_for(s, params):
     if s["optimizer"] == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
     return torch.optim.SGD(params, lr=lr, momentum=float(s["momentum"]), nesterov=bool(s["nesterov"]), weight_decay=wd)
+
+
+def scheduler_for(opt, s, steps_per_epoch):
+    """PyTorch's own schedulers for Repro's schedule, stepped once per batch after opt.step() (None: constant).
+
+    Repro's Optimization.LearningRate: linear warm-up over warmup_epochs reaching the base rate at its last step, then
+    constant, or cosine over the remaining steps (torchvision's reference recipe: LinearLR then CosineAnnealingLR, here
+    per step), or step decay counted in epochs from the start of training."""
+    warmup = int(s["warmup_epochs"]) * steps_per_epoch
+    total = max(1, int(s["epochs"]) * steps_per_epoch)
+    schedule = s["schedule"]
+    if schedule == "step" and warmup > 0:
+        # torchvision's SequentialLR would count the decay from the end of the warm-up; Repro counts from the start.
+        sys.exit("twin.py: a step schedule with warm-up is not supported by the PyTorch side (Repro counts its decay from the start)")
+    main = {
+        "constant": lambda: None,
+        "cosine": lambda: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, total - warmup)),
+        "step": lambda: torch.optim.lr_scheduler.StepLR(opt, step_size=int(s["step_epochs"]) * steps_per_epoch, gamma=float(s["step_gamma"])),
+    }[schedule]()
+    if warmup == 0:
+        return main
+    # LinearLR from 1/warmup to 1 over warmup - 1 steps: lr * (step + 1) / warmup at step < warmup.
+    ramp = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1.0 / warmup, end_factor=1.0, total_iters=max(1, warmup - 1))
+    if main is None:
+        return ramp
+    return torch.optim.lr_scheduler.SequentialLR(opt, [ramp, main], milestones=[warmup])
+
+
+def train_step(model, opt, x, y, s):
+    """One optimisation step as Repro's Trainer.Step: forward, cross-entropy with label smoothing, backward, gradient
+    clipping of the trainable parameters, update. Returns the logits and the loss."""
+    logits = model(x)
+    loss = F.cross_entropy(logits, y, label_smoothing=float(s["label_smoothing"]))
+    opt.zero_grad()
+    loss.backward()
+    clip = float(s["clip_grad_norm"])
+    if clip > 0:
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], clip)
+    opt.step()
+    return logits, loss
 
 
 def evaluate(model, loader, classes):
@@ -191,7 +236,7 @@ def main():
 
     with open(os.path.join(a.run, "stamps", "train.json"), encoding="utf-8") as f:
         s = json.load(f)
-    for key, allowed in (("schedule", ("constant",)), ("device", ("cpu", "auto")), ("label_smoothing", ("0",)), ("clip_grad_norm", ("0",))):
+    for key, allowed in (("device", ("cpu", "auto")),):
         if str(s[key]) not in allowed:
             sys.exit(f"twin.py: {key} = {s[key]} is not supported by the PyTorch side yet")
     if s.get("pretrained"):
@@ -218,13 +263,13 @@ def main():
     # frozen_bn_train: model.train() on the whole network, as the tutorial did.
     frozen = s["freeze"] == "backbone" and not s.get("frozen_bn_train")
     opt = optimizer_for(s, [p for p in model.parameters() if p.requires_grad])
+    scheduler = scheduler_for(opt, s, len(train))
     for _ in range(int(s["epochs"])):
         set_train_mode(model, classifier, frozen)
         for x, y in train:
-            loss = F.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            train_step(model, opt, x, y, s)
+            if scheduler is not None:
+                scheduler.step()
     result = evaluate(model, test, len(classes))
     extra = {} if skipped is None else {"skipped_entries": skipped}
     print(json.dumps({"seed": a.seed, "torch": torch.__version__, "torchvision": torchvision.__version__, **result, **extra}))

@@ -13,7 +13,8 @@ namespace Repro.Build.Tasks;
 /// The PyTorch twin of each selected Repro run: the same recipe trained by PyTorch + torchvision
 /// (<c>scripts/twin.py</c>) on the same data files and split manifest for the same seed, cached in the run's folder as
 /// <c>pytorch.json</c> (re-run only when the run's settings or split change), then compared experiment by experiment in
-/// a markdown report: each side's values, mean ± std, the difference with its 95 % interval, and Welch's t-test.
+/// a markdown report: each side's values, mean ± std, the difference with its 95 % interval, Welch's t-test and an
+/// equivalence test (TOST) within a margin on accuracy.
 /// </summary>
 public sealed class RunTwins : Microsoft.Build.Utilities.Task
 {
@@ -36,6 +37,18 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
     /// <summary>Significance level of the verdict.</summary>
     public double Alpha { get; set; } = 0.05;
 
+    /// <summary>Equivalence margin on test accuracy (a fraction: 0.015 = ±1.5 pp) for the TOST verdict; see <see cref="Equivalence"/>.</summary>
+    public double EquivalenceMargin { get; set; } = 0.015;
+
+    /// <summary>The commit the comparison was made at, as the report states it; empty: not stated.</summary>
+    public string Commit { get; set; } = "";
+
+    /// <summary>The command line that regenerates the report, as the report states it; empty: the generic one.</summary>
+    public string RegenerateCommand { get; set; } = "";
+
+    /// <summary>Optional markdown put after the summary: the deterministic checks (the host's <c>parity</c> command); empty for none.</summary>
+    public string ParityFile { get; set; } = "";
+
     /// <summary>Optional markdown appended to the report as written (an analysis of the tables, e.g.
     /// docs/validation-transfer-notes.md for the transfer twin's bug study); empty for none.</summary>
     public string NotesFile { get; set; } = "";
@@ -52,8 +65,14 @@ public sealed class RunTwins : Microsoft.Build.Utilities.Task
         }
         if (Log.HasLoggedErrors)
             return false;
-        string notes = NotesFile.Length > 0 ? File.ReadAllText(NotesFile) : "";
-        AtomicFile.WriteIfChanged(ReportFile, new TwinReport(Alpha).Render(rows, notes));
+        var report = new TwinReport(Alpha, EquivalenceMargin)
+        {
+            Commit = Commit,
+            RegenerateCommand = RegenerateCommand,
+            Parity = ParityFile.Length > 0 ? File.ReadAllText(ParityFile) : "",
+            Notes = NotesFile.Length > 0 ? File.ReadAllText(NotesFile) : "",
+        };
+        AtomicFile.WriteIfChanged(ReportFile, report.Render(rows));
         Log.LogMessage(MessageImportance.High, $"Repro: twin comparison written to {ReportFile}");
         return true;
     }

@@ -67,7 +67,7 @@ internal sealed record SeedStatistics(int N, double Mean, double Std)
 /// (Welch–Satterthwaite degrees of freedom) and the two-sided p-value. NaN when either side has fewer than 2 seeds:
 /// one run measures no spread.
 /// </summary>
-internal sealed record WelchTest(double Difference, double Low, double High, double P, double DegreesOfFreedom)
+internal sealed record WelchTest(double Difference, double Low, double High, double P, double DegreesOfFreedom, double StandardError = double.NaN)
 {
     public static WelchTest Of(SeedStatistics a, SeedStatistics b, double confidence = 0.95)
     {
@@ -76,11 +76,11 @@ internal sealed record WelchTest(double Difference, double Low, double High, dou
             return new(diff, double.NaN, double.NaN, double.NaN, double.NaN);
         double va = a.Std * a.Std / a.N, vb = b.Std * b.Std / b.N, se = Math.Sqrt(va + vb);
         if (se == 0)
-            return new(diff, diff, diff, diff == 0 ? 1 : 0, double.PositiveInfinity);
+            return new(diff, diff, diff, diff == 0 ? 1 : 0, double.PositiveInfinity, 0);
         double df = (va + vb) * (va + vb) / (va * va / (a.N - 1) + vb * vb / (b.N - 1));
         double p = 2 * (1 - StudentT.CDF(0, 1, df, Math.Abs(diff / se)));
         double q = StudentT.InvCDF(0, 1, df, 1 - (1 - confidence) / 2);
-        return new(diff, diff - q * se, diff + q * se, p, df);
+        return new(diff, diff - q * se, diff + q * se, p, df, se);
     }
 
     /// <summary>Whether either side had too few seeds for a spread.</summary>

@@ -63,6 +63,19 @@ type PlatformArgs =
             | No_Tf32 -> "CUDA: TF32 off, as an experiment with `tf32: false` (default: on, the experiments' default)."
             | Json -> "print the fields as a JSON object (as in metrics.json) instead of aligned text."
 
+/// The deterministic checks against PyTorch (training steps, initialisation, augmentation) and where their section goes.
+type ParityArgs =
+    | Python of path: string
+    | [<Mandatory>] Scripts of dir: string
+    | [<Mandatory>] Markdown of path: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Python _ -> "the Python with torch and torchvision (default /usr/bin/python3, Debian's python3-torchvision)."
+            | Scripts _ -> "the repository's scripts/ folder: step-parity.yaml, step-parity.py, distribution-samples.py."
+            | Markdown _ -> "markdown file to write: the step-parity table and the distribution checks (RunTwins puts it into docs/validation*.md)."
+
 /// Two results snapshots (results/<experiment>.md) to draw the differences of.
 type DiffPlotsArgs =
     | [<Mandatory>] Base of path: string
@@ -92,6 +105,7 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Validate of ParseResults<ValidateArgs>
     | [<CliPrefix(CliPrefix.None)>] Platform of ParseResults<PlatformArgs>
     | [<CliPrefix(CliPrefix.None)>] Diff_Plots of ParseResults<DiffPlotsArgs>
+    | [<CliPrefix(CliPrefix.None)>] Parity of ParseResults<ParityArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -105,3 +119,4 @@ type Command =
             | Validate _ -> "check experiments.yaml and list its experiments."
             | Platform _ -> "print this machine's numerics platform: what decides the float bits, and its id."
             | Diff_Plots _ -> "draw two results snapshots' differences (training curves, confusion change) as PNGs; used by DiffExperiments."
+            | Parity _ -> "training steps, initialisation and augmentation against PyTorch (exit code 1 if any differs); used by TwinExperiments."

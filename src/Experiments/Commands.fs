@@ -153,3 +153,14 @@ let diffPlots (args: ParseResults<DiffPlotsArgs>) =
         printfn "%s: confusion change -> %s" headSnapshot.Experiment png
     | None -> ()
     0
+
+/// The deterministic checks against PyTorch, written as one markdown section; exit code 1 when any case or test differs
+/// (the section is written either way, so that the difference is on record).
+let parity (args: ParseResults<ParityArgs>) =
+    let python = args.GetResult(ParityArgs.Python, defaultValue = Repro.Core.Validation.ReferencePython.Default)
+    let scripts = Path.GetFullPath(args.GetResult ParityArgs.Scripts)
+    let markdown = args.GetResult ParityArgs.Markdown
+    let struct (section, failures) = Repro.Core.Validation.ParityReport.Run(python, scripts, Action<string>(printfn "%s"))
+    Repro.Config.IO.AtomicFile.WriteAllText(markdown, section)
+    printfn "parity: %s (%d failing)" markdown failures
+    if failures = 0 then 0 else 1

@@ -44,12 +44,13 @@ public sealed class RunTwinsTests : IDisposable
         Assert.Contains("## s", report);
         Assert.Contains("| 2 | 72.00% | 72.00% |", report);
         Assert.Contains("| accuracy | 71.00% ± 1.41 pp | 71.50% ± 0.71 pp |", report);
-        Assert.Contains("indistinguishable at 5 %", report);
+        Assert.Contains("| 71.00% ± 1.41 pp | 71.50% ± 0.71 pp | -0.50 pp [", report);
+        Assert.Contains("| not shown |", report);
         Assert.Contains(double.Parse("0.72", CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture), File.ReadAllText(Path.Combine(artifacts, "experiments", "s", "seed-2", "pytorch.json")));
     }
 
     [Fact]
-    public void Execute_NotesFile_SummaryLinePerExperimentAndNotesAppended()
+    public void Execute_NotesParityAndCommit_SummaryThenParitySectionThenExperimentsThenNotes()
     {
         string artifacts = Path.Combine(dir, "artifacts");
         var items = new[] { 1UL, 2UL }.Select(s =>
@@ -67,6 +68,8 @@ public sealed class RunTwinsTests : IDisposable
             """);
         string notes = Path.Combine(dir, "notes.md");
         File.WriteAllText(notes, "## Bug study\r\n\r\nWhat the switches do.\r\n");
+        string parity = Path.Combine(dir, "parity.md");
+        File.WriteAllText(parity, "## Training steps against PyTorch, exactly\n\n| recipe |\n");
         var task = new RunTwins
         {
             BuildEngine = new RecordingBuildEngine(),
@@ -75,12 +78,20 @@ public sealed class RunTwinsTests : IDisposable
             Python = "/bin/sh",
             ReportFile = Path.Combine(dir, "docs", "validation-transfer.md"),
             NotesFile = notes,
+            ParityFile = parity,
+            Commit = "0123456789ab",
         };
 
         Assert.True(task.Execute());
 
         string report = File.ReadAllText(Path.Combine(dir, "docs", "validation-transfer.md"));
         Assert.Contains("| s | 2 | 71.00% ± 1.41 pp | 71.50% ± 0.71 pp |", report);
+        Assert.Contains("Made at commit 0123456789ab.", report);
+        Assert.Contains("equivalence within a margin of ±1.50 pp", report);
+        int summary = report.IndexOf("## Summary: test accuracy", StringComparison.Ordinal);
+        int steps = report.IndexOf("## Training steps against PyTorch, exactly", StringComparison.Ordinal);
+        int experiment = report.IndexOf("\n## s\n", StringComparison.Ordinal);
+        Assert.True(summary >= 0 && summary < steps && steps < experiment, report);
         Assert.EndsWith("\n## Bug study\n\nWhat the switches do.\n", report);
     }
 }

@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Diagnostics;
 
 namespace Repro.Testing;
@@ -90,6 +91,14 @@ public static class ExternalSystems
             return $"{Python} not found";
         var (code, output) = Run(Python, ["-c", "import torch, torchvision"], TimeSpan.FromSeconds(60));
         return code == 0 ? null : $"{Python} cannot import torch and torchvision: {output.Trim().Split('\n')[^1]}";
+    }
+
+    /// <summary>The repository's scripts/<paramref name="fileName"/>, found from the test project directory the build recorded.</summary>
+    public static string Script(string fileName)
+    {
+        string project = Assembly.GetExecutingAssembly().GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(a => a.Key == "ReproTestProjectDirectory").Value!;
+        return Path.GetFullPath(Path.Combine(project, "..", "..", "scripts", fileName));
     }
 
     /// <summary>Exit code and output; -1 on time-out, -2 when the program cannot be started.</summary>

@@ -141,10 +141,8 @@ public sealed class DataLoader : IDisposable
         var c = pipeline.Crop;
         if (pipeline.Augment)
         {
-            var rng = SeededRandom.Stream(RandomStream.Augment, seed, (ulong)epoch, (ulong)sampleIndex);
-            var (top, left, h, w) = Transforms.RandomResizedCropParams(img.Width, img.Height, rng);
+            var ((top, left, h, w), flip) = Transforms.RandomAugmentation(img.Width, img.Height, seed, epoch, sampleIndex);
             var crop = Transforms.Resample(img, left, top, w, h, c, c);
-            var flip = rng.NextDouble() < 0.5;
             Transforms.WriteChw(crop, flip, table, dst);
         }
         else

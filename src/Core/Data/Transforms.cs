@@ -111,6 +111,18 @@ public static class Transforms
         return ((height - ch) / 2, (width - cw) / 2, ch, cw);
     }
 
+    /// <summary>
+    /// The training transform's random draws for one sample of one epoch, from its own stream: the crop box
+    /// (<see cref="RandomResizedCropParams"/>), then the flip (torchvision's RandomHorizontalFlip, p = 0.5), in the
+    /// order torchvision's Compose draws them.
+    /// </summary>
+    public static ((int Top, int Left, int Height, int Width) Box, bool Flip) RandomAugmentation(int width, int height, ulong seed, int epoch, int sampleIndex)
+    {
+        var rng = SeededRandom.Stream(RandomStream.Augment, seed, (ulong)epoch, (ulong)sampleIndex);
+        var box = RandomResizedCropParams(width, height, rng);
+        return (box, rng.NextDouble() < 0.5);
+    }
+
     /// <summary>torchvision/transforms/functional.py <c>_compute_resized_output_size</c> for an int size:
     /// the short side becomes <paramref name="size"/>, the long side int(size * long / short).</summary>
     public static (int Width, int Height) ShortSideSize(int width, int height, int size)

@@ -20,16 +20,9 @@ public sealed class PretrainedCheckpointTests(ITestOutputHelper output) : IDispo
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    private static string Script()
-    {
-        string project = typeof(Snapshot).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
-            .Cast<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "ReproTestProjectDirectory").Value!;
-        return Path.GetFullPath(Path.Combine(project, "..", "..", "scripts", "write-classifier-checkpoints.py"));
-    }
-
     private Dictionary<string, Tensor> WriteCheckpoints()
     {
-        var (code, log) = ExternalSystems.Run(ExternalSystems.Python, [Script(), dir], TimeSpan.FromSeconds(300));
+        var (code, log) = ExternalSystems.Run(ExternalSystems.Python, [ExternalSystems.Script("write-classifier-checkpoints.py"), dir], TimeSpan.FromSeconds(300));
         Assert.True(code == 0, log);
         output.WriteLine(log.Trim());
         using var stream = File.OpenRead(Path.Combine(dir, "logits.pth"));

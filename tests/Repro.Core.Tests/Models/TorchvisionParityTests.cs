@@ -14,18 +14,10 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output) : IDisposab
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    private static string Script()
-    {
-        // The script lives in the repository's scripts/; find it from the test project directory the build recorded.
-        string project = typeof(Snapshot).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
-            .Cast<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "ReproTestProjectDirectory").Value!;
-        return Path.GetFullPath(Path.Combine(project, "..", "..", "scripts", "check-torchvision-parity.py"));
-    }
-
     [RequiresFact(ExternalSystem.PyTorch)]
     public void Logits_TorchvisionWeightsLoaded_EqualTorchvisionLogits()
     {
-        var (code, log) = ExternalSystems.Run(ExternalSystems.Python, [Script(), dir], TimeSpan.FromSeconds(120));
+        var (code, log) = ExternalSystems.Run(ExternalSystems.Python, [ExternalSystems.Script("check-torchvision-parity.py"), dir], TimeSpan.FromSeconds(120));
         Assert.True(code == 0, log);
         output.WriteLine(log.Trim());
 

@@ -178,6 +178,9 @@ public sealed class ExperimentsFile
                     Error(NodeOf(map, "load_nonstrict"), ErrorCodes.SwitchWithoutItsSetting, "'load_nonstrict' needs 'pretrained' (it changes how pretrained weights load)");
                 if (values["test_augment"] is true && values["augment"] is false)
                     Error(NodeOf(map, "test_augment"), ErrorCodes.SwitchWithoutItsSetting, "'test_augment' needs 'augment: true' (it tests with the training transform, which is the evaluation one without augment)");
+                if (values["numerics"] is NumericsMode.Portable && values["device"] is DeviceChoice device and not DeviceChoice.Cpu)
+                    Error(NodeOf(map, "numerics"), ErrorCodes.PortableNeedsCpu,
+                        $"'numerics: portable' needs 'device: cpu' (it pins the CPU's kernels; CUDA results depend on the GPU), not '{Choice.Name(device)}'");
                 if (values["tutorial"] is string { Length: > 0 } tutorial && TutorialFigure.Find(tutorial) is null)
                 {
                     var tutorialNode = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "tutorial" }).Value ?? map;

@@ -29,6 +29,7 @@ let private dispatch (results: ParseResults<Command>) =
     | Validate args -> validate args
     | Platform args -> platform args
     | Diff_Plots args -> diffPlots args
+    | Numerics_Probe args -> numericsProbe args
 
 /// "sample-resnet50: stage 'train': " for the stage commands, so an error says where it happened.
 let private where (results: ParseResults<Command>) =
@@ -52,13 +53,14 @@ let private where (results: ParseResults<Command>) =
     | Summary _
     | Validate _
     | Platform _
-    | Diff_Plots _ -> ""
+    | Diff_Plots _
+    | Numerics_Probe _ -> ""
 
 let private verbose (results: ParseResults<Command>) =
     let stageVerbose =
         match results.GetSubCommand() with
         | Split args | Train args | Test args | Run args | Lesion args -> args.Contains StageArgs.Verbose
-        | Summary _ | Validate _ | Platform _ | Diff_Plots _ -> false
+        | Summary _ | Validate _ | Platform _ | Diff_Plots _ | Numerics_Probe _ -> false
     stageVerbose || Environment.GetEnvironmentVariable "REPRO_VERBOSE" = "1"
 
 /// One line, "error: <experiment>: stage '<stage>': <message>": LibTorch's C++ frame dump only when verbose,

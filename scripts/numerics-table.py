@@ -51,11 +51,15 @@ SETTINGS = [
     ("nondeterministic", {}, ["--no-deterministic"], "deterministic algorithms off"),
     ("threads-1", {}, ["--threads", "1"], "1 thread"),
     ("onednn-off-threads-1", {}, ["--no-onednn", "--threads", "1"], "oneDNN off, 1 thread"),
-    ("pins-avx2-strict", {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2,STRICT", "ONEDNN_MAX_CPU_ISA": "AVX2"}, ["--no-onednn", "--no-nnpack"],
-     "the portable pins with MKL_CBWR=AVX2,STRICT instead of COMPATIBLE (the candidate set aside)"),
-    ("portable", {}, ["--numerics", "portable"], "numerics: portable (Repro's pins: oneDNN and NNPACK off, ATEN_CPU_CAPABILITY=avx2, MKL_CBWR=COMPATIBLE, ONEDNN_MAX_CPU_ISA=AVX2; threads 2)"),
+    ("vml-avx2", {"MKL_VML_DEBUG_CPU_TYPE": "3"}, [], "MKL_VML_DEBUG_CPU_TYPE=3 (MKL's vector math on its AVX2 path)"),
+    ("pins-avx2-strict", {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2,STRICT", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_VML_DEBUG_CPU_TYPE": "3"},
+     ["--no-onednn", "--no-nnpack"], "the portable pins with MKL_CBWR=AVX2,STRICT instead of COMPATIBLE (a candidate set aside)"),
+    ("pins-vml-unpinned", {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "COMPATIBLE", "ONEDNN_MAX_CPU_ISA": "AVX2"}, ["--no-onednn", "--no-nnpack"],
+     "the portable pins without MKL_VML_DEBUG_CPU_TYPE (a candidate set aside)"),
+    ("portable", {}, ["--numerics", "portable"],
+     "numerics: portable (Repro's pins: oneDNN and NNPACK off, ATEN_CPU_CAPABILITY=avx2, MKL_CBWR=COMPATIBLE, MKL_VML_DEBUG_CPU_TYPE=3, ONEDNN_MAX_CPU_ISA=AVX2; threads 2)"),
     ("portable-threads-1", {}, ["--numerics", "portable", "--threads", "1"], "numerics: portable, 1 thread"),
-    ("portable-env-avx512", {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE", "ATEN_CPU_CAPABILITY": "avx512", "MKL_CBWR": "AVX512"},
+    ("portable-env-avx512", {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE", "ATEN_CPU_CAPABILITY": "avx512", "MKL_CBWR": "AVX512", "MKL_VML_DEBUG_CPU_TYPE": "5"},
      ["--numerics", "portable"], "numerics: portable with AVX-512 caps already in the environment (portable overrides them)"),
 ]
 
@@ -67,8 +71,8 @@ QEMU_CPUS = {
     "Nehalem": "GenuineIntel family 6 model 26, SSE4.2, no AVX",
 }
 QEMU_SETTINGS = {
-    "Haswell": ["portable", "default", "onednn-avx2", "pins-avx2-strict", "onednn-off-nnpack-off", "portable-threads-1"],
-    "EPYC": ["portable", "default", "onednn-avx2", "pins-avx2-strict", "onednn-off-nnpack-off", "portable-threads-1"],
+    "Haswell": ["portable", "default", "onednn-avx2", "pins-avx2-strict", "pins-vml-unpinned", "portable-threads-1"],
+    "EPYC": ["portable", "default", "onednn-avx2", "pins-avx2-strict", "pins-vml-unpinned"],
     "Skylake-Client": ["portable", "default"],
     "Nehalem": ["portable", "default"],
 }
@@ -79,6 +83,7 @@ ITEM_COLUMNS = [
     ("conv1x1s2", ["y", "dx", "dw"]),
     ("conv1x1s2-cl", ["y", "dx", "dw"]),
     ("linear", ["y", "dx", "dw", "db"]),
+    ("elementwise", ["sqrt", "exp", "log", "tanh", "sigmoid", "adam"]),
     ("resnet50-step", ["init"]),
     ("resnet50-step", ["loss", "grads", "params"]),
     ("resnet50-step-cl", ["loss", "grads", "params"]),
@@ -97,7 +102,7 @@ def column_name(item, parts):
 def run_probe(cpu, setting, timeout):
     name, env_extra, args, _ = setting
     env = dict(os.environ)
-    for key in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_CBWR"):
+    for key in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_CBWR", "MKL_VML_DEBUG_CPU_TYPE", "MKL_ENABLE_INSTRUCTIONS"):
         env.pop(key, None)
     env.update(env_extra)
     env["ONEDNN_VERBOSE"] = "1"
@@ -105,16 +110,20 @@ def run_probe(cpu, setting, timeout):
     command = [os.path.realpath(dotnet), "exec", str(HOST), "numerics-probe", "--json", "--item-markers", *args]
     if cpu != "native":
         command = ["qemu-x86_64", "-cpu", cpu, *command]
-        # .NET's background GC thread dies with SIGSEGV under qemu-user 7.2 (seen in the 1 M-element probe items);
-        # the workstation GC without it runs. Garbage collection does not touch tensor arithmetic.
+        # .NET's garbage collector dies with SIGSEGV under qemu-user 7.2 (its background thread at once, a blocking
+        # collection during the training steps): no background GC and a 1 GiB first generation, so that it hardly ever
+        # collects. Garbage collection does not touch tensor arithmetic.
         env["DOTNET_gcConcurrent"] = "0"
+        env["DOTNET_GCgen0size"] = "40000000"
     start = time.time()
     proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
     seconds = time.time() - start
     record = {"cpu": cpu, "setting": name, "seconds": round(seconds, 1), "exit": proc.returncode}
     if proc.returncode != 0:
         tail = [l for l in proc.stderr.splitlines() if "TCG doesn't support" not in l][-5:]
-        record["error"] = " / ".join(tail) or f"exit {proc.returncode}"
+        markers = [l.split()[2] for l in proc.stdout.splitlines() if l.startswith("# probe-item ")]
+        where = f" in item {markers[-1]}" if markers else ""
+        record["error"] = f"exit {proc.returncode}{where}: " + (" / ".join(tail) or "no message")
         return record
     stdout = proc.stdout
     json_start = stdout.find("\n{")
@@ -172,8 +181,9 @@ def render(records):
         lines.append(f"| {r['cpu']} | {r['setting']} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("Each cell: a letter per distinct result in its column (equal letters = identical bytes), and the first 6 hex")
-    lines.append("digits of the SHA-256 over the item's hashes (convolutions: y, dx, dw; linear: y, dx, dw, db; init: the")
-    lines.append("seeded initial weights; step: loss, all gradients, all parameters after one Adam step).")
+    lines.append("digits of the SHA-256 over the item's hashes (convolutions: y, dx, dw; linear: y, dx, dw, db; elementwise:")
+    lines.append("sqrt, exp, log, tanh, sigmoid, one Adam update; init: the seeded initial weights; step: loss, all gradients,")
+    lines.append("all parameters after one Adam step). `numerics-probe --json` prints every hash.")
     lines.append("")
     lines.append("Settings (environment variables and `numerics-probe` options):")
     lines.append("")
@@ -189,32 +199,30 @@ def render(records):
         how = "this machine, no emulation" if cpu == "native" else f"qemu-x86_64 -cpu {cpu} ({QEMU_CPUS.get(cpu, '')})"
         lines.append(f"- `{cpu}`: {how}; the probe saw: {seen}")
     lines.append("")
-    lines.append("oneDNN implementations run by each convolution item (ONEDNN_VERBOSE=1; none listed: oneDNN ran nothing):")
+    lines.append("oneDNN implementations each item ran (ONEDNN_VERBOSE=1, reorders left out), one row per distinct set;")
+    lines.append("settings where oneDNN ran nothing (oneDNN off) are not listed:")
     lines.append("")
-    lines.append("| CPU kind | setting | conv3x3 | conv1x1s2 | conv3x3-cl | conv1x1s2-cl |")
-    lines.append("|---|---|---|---|---|---|")
+    impl_items = ["conv3x3", "conv1x1s2", "resnet50-step", "densenet121-step"]
+    lines.append("| runs (CPU kind: setting) | " + " | ".join(impl_items) + " |")
+    lines.append("|---|" + "---|" * len(impl_items))
+    groups = {}
     for r in records:
-        if "probe" not in r:
+        if "probe" not in r or not any(r["onednn"].get(i) for i in impl_items):
             continue
-        cells = []
-        for item in ("conv3x3", "conv1x1s2", "conv3x3-cl", "conv1x1s2-cl"):
-            entry = r["probe"]["items"].get(item, {})
-            if "skipped" in entry:
-                cells.append("skipped")
-                continue
-            impls = r["onednn"].get(item, [])
-            cells.append("<br>".join(i.replace("convolution ", "") for i in impls) or "none (ATen)")
-        lines.append(f"| {r['cpu']} | {r['setting']} | " + " | ".join(cells) + " |")
+        cells = tuple("<br>".join(sorted(i.replace("convolution ", "") for i in r["onednn"].get(item, []))) or "-" for item in impl_items)
+        groups.setdefault(cells, []).append(f"{r['cpu']}: {r['setting']}")
+    for cells, runs in groups.items():
+        lines.append(f"| {', '.join(runs)} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("Effective settings the probe read back (ATen capability, oneDNN ISA, oneDNN on/off, MKL CBWR, threads):")
     lines.append("")
-    lines.append("| CPU kind | setting | aten_isa | onednn_isa | onednn | nnpack | mkl_cbwr | threads | probe wall s |")
-    lines.append("|---|---|---|---|---|---|---|---|---|")
+    lines.append("| CPU kind | setting | aten_isa | onednn_isa | onednn | nnpack (initialised) | mkl_cbwr | mkl_vml_path | threads | probe wall s |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
     for r in records:
         if "probe" not in r:
             continue
         s = r["probe"]["settings"]
-        lines.append(f"| {r['cpu']} | {r['setting']} | {s['aten_isa']} | {s['onednn_isa']} | {s['onednn']} | {s['nnpack']} | {s['mkl_cbwr']} | {s['threads']} | {r['seconds']} |")
+        lines.append(f"| {r['cpu']} | {r['setting']} | {s['aten_isa']} | {s['onednn_isa']} | {s['onednn']} | {s['nnpack']} ({s.get('nnpack_available', '-')}) | {s['mkl_cbwr']} | {s.get('mkl_vml_path', '-')} | {s['threads']} | {r['seconds']} |")
     return "\n".join(lines) + "\n"
 
 

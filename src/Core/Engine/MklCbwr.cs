@@ -74,6 +74,21 @@ public static class MklCbwr
         return value;
     }
 
+    /// <summary>
+    /// The code path MKL's vector math (VML: the sqrt, exp, log, tanh… ATen's float kernels call, aten/src/ATen/cpu/vml.h)
+    /// runs, as <c>mkl_vml_serv_cpu_detect()</c> answers: chosen from CPUID unless MKL_VML_DEBUG_CPU_TYPE names one
+    /// (0-9), read once. 3 is the AVX2 path; null when LibTorch does not export the function.
+    /// </summary>
+    public static int? VmlCodePath()
+    {
+        if (!TorchRuntime.TryGetLibTorchExport("mkl_vml_serv_cpu_detect", out var detect))
+            return null;
+        unsafe
+        {
+            return ((delegate* unmanaged<int>)detect)();
+        }
+    }
+
     /// <summary>MKL's status codes (mkl_cbwr.h MKL_CBWR_ERR_*), for messages.</summary>
     public static string Status(int status) => status switch
     {

@@ -33,6 +33,7 @@ namespace Repro.Core.Engine;
 /// <param name="IsaClass">Portable only: the ISA class the kernels are pinned to (<see cref="PortableNumerics.IsaClass"/>), which
 /// replaces the CPU's vendor, family, model, stepping, brand and caches (null there): every CPU of the class shares the id.</param>
 /// <param name="MklCbwr">Portable only: MKL's CNR setting as pinned (<see cref="PortableNumerics.Apply()"/> checked that it took).</param>
+/// <param name="MklVml">Portable only: the code path of MKL's vector math as pinned (checked likewise).</param>
 /// <param name="OneDnnEnabled">Portable only: whether LibTorch may use oneDNN, as read back.</param>
 /// <param name="NnpackEnabled">Portable only: whether LibTorch may use NNPACK, as read back.</param>
 public sealed record NumericsPlatform(
@@ -68,6 +69,7 @@ public sealed record NumericsPlatform(
     string? Numerics = null,
     string? IsaClass = null,
     string? MklCbwr = null,
+    string? MklVml = null,
     string? OneDnnEnabled = null,
     string? NnpackEnabled = null)
 {
@@ -112,6 +114,7 @@ public sealed record NumericsPlatform(
             Optional("numerics", Numerics);
             Optional("isa_class", IsaClass);
             Optional("mkl_cbwr", MklCbwr);
+            Optional("mkl_vml", MklVml);
             Optional("onednn_enabled", OneDnnEnabled);
             Optional("nnpack_enabled", NnpackEnabled);
             Optional("gpu_name", GpuName);
@@ -186,6 +189,7 @@ public sealed record NumericsPlatform(
         IsaClass = PortableNumerics.IsaClass,
         // As pinned: PortableNumerics.Apply has read it back from MKL.
         MklCbwr = Engine.MklCbwr.Name(PortableNumerics.MklSetting),
+        MklVml = string.Create(CultureInfo.InvariantCulture, $"code path {PortableNumerics.VmlCodePath} (AVX2)"),
         OneDnnEnabled = oneDnn,
         NnpackEnabled = nnpack,
     };

@@ -29,7 +29,7 @@ public static class NumericsProbe
     /// <summary>The probe's items, in the order they run.</summary>
     public static IReadOnlyList<string> Items { get; } =
     [
-        "conv3x3", "conv3x3-cl", "conv1x1s2", "conv1x1s2-cl", "linear", "resnet50-step", "resnet50-step-cl", "densenet121-step", "densenet121-step-cl",
+        "conv3x3", "conv3x3-cl", "conv1x1s2", "conv1x1s2-cl", "linear", "elementwise", "resnet50-step", "resnet50-step-cl", "densenet121-step", "densenet121-step-cl",
     ];
 
     /// <summary>
@@ -77,6 +77,7 @@ public static class NumericsProbe
             "conv1x1s2-cl" => Convolution(item, channelsLast: true, inChannels: 256, outChannels: 512, side: 16, kernel: 1, stride: 2, padding: 0),
             "conv1x1s2-1024" => Convolution(item, channelsLast: false, inChannels: 1024, outChannels: 2048, side: 8, kernel: 1, stride: 2, padding: 0),
             "linear" => Linear(item),
+            "elementwise" => Elementwise(item),
             "resnet50-step" => TrainingStep(item, ModelKind.ResNet50, channelsLast: false),
             "resnet50-step-cl" => TrainingStep(item, ModelKind.ResNet50, channelsLast: true),
             "densenet121-step" => TrainingStep(item, ModelKind.DenseNet121, channelsLast: false),
@@ -91,11 +92,12 @@ public static class NumericsProbe
             $"conv2d {inChannels}->{outChannels} {kernel}x{kernel} stride {stride} pad {padding} on {ConvolutionBatch}x{inChannels}x{side}x{side}, {Layout(channelsLast)}, forward and backward");
         if (Refused(channelsLast) is { } why)
             return new ItemResult(item, description, [], "skipped: " + why);
+        using var s = new HeldScalars();
         var x = Fixed(1, ConvolutionBatch, inChannels, side, side);
         if (channelsLast)
             x = InputFormat.ToChannelsLast(x);
         x.requires_grad_(true);
-        var weight = Fixed(2, outChannels, inChannels, kernel, kernel).mul_(1.0 / Math.Sqrt(inChannels * kernel * kernel)).requires_grad_(true);
+        var weight = Fixed(2, outChannels, inChannels, kernel, kernel).mul_(s.Of(1.0 / Math.Sqrt(inChannels * kernel * kernel))).requires_grad_(true);
         var y = nn.functional.conv2d(x, weight, strides: [stride, stride], padding: [padding, padding]);
         var gradOutput = Fixed(3, y.shape);
         y.backward([gradOutput]);
@@ -105,13 +107,37 @@ public static class NumericsProbe
     private static ItemResult Linear(string item)
     {
         const long batch = 64, inFeatures = 1024, outFeatures = 1000;
+        using var s = new HeldScalars();
         var x = Fixed(1, batch, inFeatures).requires_grad_(true);
-        var weight = Fixed(2, outFeatures, inFeatures).mul_(1.0 / Math.Sqrt(inFeatures)).requires_grad_(true);
+        var weight = Fixed(2, outFeatures, inFeatures).mul_(s.Of(1.0 / Math.Sqrt(inFeatures))).requires_grad_(true);
         var bias = Fixed(3, outFeatures).requires_grad_(true);
         var y = nn.functional.linear(x, weight, bias);
         y.backward([Fixed(4, y.shape)]);
         return new ItemResult(item, $"linear {inFeatures}->{outFeatures} on a batch of {batch} (addmm), forward and backward",
             [Hash("y", y), Hash("dx", x.grad!), Hash("dw", weight.grad!), Hash("db", bias.grad!)]);
+    }
+
+    // The elementwise operators of a training step outside convolutions and GEMMs, each on its own: ATen runs them
+    // with its vectorised kernels (at the CPU capability) and, for some float functions, through MKL's vector math.
+    private static ItemResult Elementwise(string item)
+    {
+        const long n = 1 << 20;
+        using var s = new HeldScalars();
+        var positive = Fixed(1, n).abs_().add_(s.Of(0.01), s.Of(1));
+        var x = Fixed(2, n).mul_(s.Of(4.0));
+        // One Adam update (AdamSteps, as the optimizers run it) of fixed moments and gradient.
+        var param = new TorchSharp.Modules.Parameter(Fixed(3, n));
+        var grad = Fixed(4, n);
+        var expAvg = Fixed(5, n).mul_(s.Of(0.01));
+        var expAvgSq = positive.mul(s.Of(0.001));
+        Tensor? maxExpAvgSq = null;
+        using (no_grad())
+            Optimizers.AdamSteps.Update(s, param, grad, 3, expAvg, expAvgSq, ref maxExpAvgSq, 0.9, 0.999, 1e-8, 2e-4, amsgrad: false);
+        // IEEE 754's correctly rounded square root, computed by .NET (one sqrtss each): what any exact sqrt gives.
+        var ieee = positive.data<float>().ToArray().Select(MathF.Sqrt).ToArray();
+        return new ItemResult(item, $"sqrt, exp, log, tanh, sigmoid on {n} values (sqrt-ieee: the correctly rounded square roots, by .NET); one Adam update of {n} parameters",
+            [Hash("sqrt", positive.sqrt()), Hash("sqrt-ieee", tensor(ieee)), Hash("exp", x.exp()), Hash("log", positive.log()), Hash("tanh", x.tanh()), Hash("sigmoid", x.sigmoid()),
+             Hash("adam", param)]);
     }
 
     private static ItemResult TrainingStep(string item, ModelKind kind, bool channelsLast)
@@ -184,7 +210,9 @@ public static class NumericsProbe
             KeyValuePair.Create("onednn_isa", platform.OneDnnIsa),
             KeyValuePair.Create("onednn", Flag(TorchRuntime.OneDnnEnabled)),
             KeyValuePair.Create("nnpack", Flag(TorchRuntime.NnpackEnabled)),
+            KeyValuePair.Create("nnpack_available", Flag(TorchRuntime.NnpackAvailable())),
             KeyValuePair.Create("mkl_cbwr", MklCbwr.Current() ?? NumericsPlatform.Unknown),
+            KeyValuePair.Create("mkl_vml_path", MklCbwr.VmlCodePath()?.ToString(CultureInfo.InvariantCulture) ?? NumericsPlatform.Unknown),
             KeyValuePair.Create("threads", torch.get_num_threads().ToString(CultureInfo.InvariantCulture)),
             KeyValuePair.Create("deterministic", Flag(TorchRuntime.DeterministicAlgorithms)),
             KeyValuePair.Create("platform_id", platform.Id),

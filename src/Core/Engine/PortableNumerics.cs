@@ -17,6 +17,10 @@ namespace Repro.Core.Engine;
 /// MKL runs alike on Intel and other CPUs. The ISA branches (AVX2, AVX512, with or without STRICT) are honoured on
 /// Intel CPUs only; elsewhere MKL reads them back as AUTO and runs its non-Intel path, whose bits differ from Intel's
 /// AVX2 path for some GEMM shapes (a convolution's weight gradient, docs/numerics.md).</item>
+/// <item>MKL_VML_DEBUG_CPU_TYPE=3: MKL's vector math (ATen's float sqrt, exp, log, tanh go through it; Adam's sqrt
+/// above all) on its AVX2 path, whose sqrt is the correctly rounded one. VML picks its path from CPUID whatever
+/// MKL_CBWR says, and its SSE2 path's sqrt is an approximation whose bits moved between this CPU and an emulated
+/// one (docs/numerics.md).</item>
 /// <item>ONEDNN_MAX_CPU_ISA=AVX2, for any oneDNN use left behind the switch.</item>
 /// </list>
 /// The environment variables are read once by native code, at its first use; <see cref="Apply"/> sets them through
@@ -30,11 +34,15 @@ public static class PortableNumerics
     /// <summary>The MKL setting pinned: MKL_CBWR_COMPATIBLE.</summary>
     public const int MklSetting = 3;
 
+    /// <summary>The code path of MKL's vector math pinned: 3, its AVX2 path (<see cref="MklCbwr.VmlCodePath"/>).</summary>
+    public const int VmlCodePath = 3;
+
     /// <summary>The environment the native libraries must see, name and value.</summary>
     public static IReadOnlyList<KeyValuePair<string, string>> Environment { get; } =
     [
         KeyValuePair.Create("ATEN_CPU_CAPABILITY", "avx2"),
         KeyValuePair.Create("MKL_CBWR", MklCbwr.Name(MklSetting)),
+        KeyValuePair.Create("MKL_VML_DEBUG_CPU_TYPE", VmlCodePath.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         KeyValuePair.Create("ONEDNN_MAX_CPU_ISA", "AVX2"),
     ];
 
@@ -81,6 +89,9 @@ public static class PortableNumerics
         int? mkl = MklCbwr.Get();
         if (mkl != MklSetting)
             violations.Add($"MKL's CBWR is {(mkl is { } m ? MklCbwr.Name(m) : "unreadable")}, not {MklCbwr.Name(MklSetting)}");
+        int? vml = MklCbwr.VmlCodePath();
+        if (vml != VmlCodePath)
+            violations.Add($"MKL's vector math runs code path {(vml is { } v ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : "unreadable")}, not {VmlCodePath} (AVX2)");
         return violations;
     }
 

@@ -130,6 +130,20 @@ public static class TorchRuntime
     /// </summary>
     public static bool? NnpackEnabled => ContextFlag("_ZNK2at7Context17userEnabledNNPACKEv");
 
+    /// <summary>
+    /// Whether NNPACK initialised on this CPU (<c>at::native::_nnpack_available()</c>; the first call tries, and LibTorch
+    /// warns when it cannot); <c>null</c> when unreachable. Where it is false, NNPACK never runs whatever the switch says.
+    /// </summary>
+    public static bool? NnpackAvailable()
+    {
+        if (!TryGetLibTorchExport("_ZN2at6native17_nnpack_availableEv", out var available))
+            return null;
+        unsafe
+        {
+            return ((delegate* unmanaged<byte>)available)() != 0;
+        }
+    }
+
     /// <summary>Sets <see cref="NnpackEnabled"/>. Returns the value read back.</summary>
     public static bool? SetNnpackEnabled(bool on) => SetContextFlag("_ZN2at7Context20setUserEnabledNNPACKEb", on) ? NnpackEnabled : null;
 

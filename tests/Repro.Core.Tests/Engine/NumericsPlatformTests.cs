@@ -47,7 +47,7 @@ public sealed class NumericsPlatformTests
         var properties = typeof(NumericsPlatform).GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.CanWrite && (p.PropertyType == typeof(string) || p.PropertyType == typeof(int)))
             .ToList();
-        Assert.Equal(34, properties.Count);
+        Assert.Equal(35, properties.Count);
 
         foreach (var property in properties)
         {
@@ -91,7 +91,7 @@ public sealed class NumericsPlatformTests
             "AVX2", "at::get_cpu_capability()", "avx2", "CPUID feature bits (dnnl_get_effective_cpu_isa not exported)", "off", 2, "cpu");
 
         Assert.Equal("c754b00d8354bdd9", locked.Id);
-        Assert.DoesNotContain(locked.Fields, f => f.Key is "numerics" or "isa_class" or "mkl_cbwr" or "onednn_enabled" or "nnpack_enabled");
+        Assert.DoesNotContain(locked.Fields, f => f.Key is "numerics" or "isa_class" or "mkl_cbwr" or "mkl_vml" or "onednn_enabled" or "nnpack_enabled");
     }
 
     [Fact]
@@ -120,6 +120,7 @@ public sealed class NumericsPlatformTests
         Assert.Equal("portable", fields["numerics"]);
         Assert.Equal(PortableNumerics.IsaClass, fields["isa_class"]);
         Assert.Equal("COMPATIBLE", fields["mkl_cbwr"]);
+        Assert.Equal("code path 3 (AVX2)", fields["mkl_vml"]);
         Assert.Equal(("off", "off"), (fields["onednn_enabled"], fields["nnpack_enabled"]));
         Assert.Equal("2", fields["threads"]);
     }

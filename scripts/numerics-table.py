@@ -110,11 +110,10 @@ def run_probe(cpu, setting, timeout):
     command = [os.path.realpath(dotnet), "exec", str(HOST), "numerics-probe", "--json", "--item-markers", *args]
     if cpu != "native":
         command = ["qemu-x86_64", "-cpu", cpu, *command]
-        # .NET's garbage collector dies with SIGSEGV under qemu-user 7.2 (its background thread at once, a blocking
-        # collection during the training steps): no background GC and a 1 GiB first generation, so that it hardly ever
-        # collects. Garbage collection does not touch tensor arithmetic.
-        env["DOTNET_gcConcurrent"] = "0"
-        env["DOTNET_GCgen0size"] = "40000000"
+        # .NET maps its JIT-compiled code twice (W^X: a writable and an executable view of the same pages); qemu-user
+        # does not see writes through the other view, runs stale translations and dies with SIGSEGV (first seen when
+        # the GC patched code). With one mapping it runs. Code mappings do not touch tensor arithmetic.
+        env["DOTNET_EnableWriteXorExecute"] = "0"
     start = time.time()
     proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
     seconds = time.time() - start

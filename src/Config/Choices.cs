@@ -97,8 +97,9 @@ public enum NumericsMode
     Native,
 
     /// <summary>
-    /// Kernels pinned to an ISA class (oneDNN and NNPACK off, ATen's AVX2 kernels, MKL's COMPATIBLE path): bit for bit on
-    /// every x86-64 CPU with AVX2 and FMA, whatever its vendor, model or caches. CPU only; slower.
+    /// Kernels pinned to an ISA class (oneDNN and NNPACK off; ATen and MKL's vector math on their AVX2 paths, MKL's GEMM on
+    /// its COMPATIBLE path): bit for bit on every x86-64 CPU with AVX2 and FMA, whatever its vendor, model or caches.
+    /// CPU only; slower.
     /// </summary>
     Portable,
 }

@@ -87,7 +87,7 @@ public static class ReportWriter
         // Native runs keep the line they always had; portable says what it pinned, as the platform record read it back.
         if (p.Numerics == NumericsMode.Portable)
             md.Append(", portable numerics: ").Append(p.Platform is { } pinned
-                ? $"{pinned.IsaClass}, oneDNN {pinned.OneDnnEnabled}, NNPACK {pinned.NnpackEnabled}, ATen {pinned.AtenIsa}, MKL CBWR {pinned.MklCbwr} (the same bits on every CPU of the class)"
+                ? $"{pinned.IsaClass}, oneDNN {pinned.OneDnnEnabled}, NNPACK {pinned.NnpackEnabled}, ATen {pinned.AtenIsa}, MKL CBWR {pinned.MklCbwr}, MKL vector math {pinned.MklVml} (the same bits on every CPU of the class)"
                 : PortableNumerics.IsaClass);
         md.Append('\n');
         md.Append(CultureInfo.InvariantCulture, $"- Seed {r.Seed}; split manifest `{r.SplitManifestHash[..16]}`; configuration `{r.ConfigFingerprint}`\n");

@@ -12,7 +12,8 @@ def median(v):
     return s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
 
 
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+# A case the CPU refuses (channels-last where oneDNN would crash) is a line with "skipped": no timing.
+rows = [r for r in (json.loads(l) for l in open(sys.argv[1]) if l.strip()) if "skipped" not in r]
 steps = defaultdict(lambda: defaultdict(lambda: {"wall": [], "cpu": [], "rss": [], "batch": 32}))
 epochs = defaultdict(lambda: {"first": [], "later": [], "rss": [], "peak": []})
 # Repro's default layout, as Repro.Bench reads it from the schema (CPUs hiding their cache sizes fall back to NCHW,
@@ -95,6 +96,27 @@ if cases:
         py_best_name = "channels-last" if py_best == rate(cl, "pytorch") else "NCHW"
         print(f"| {mode} {model} {size}x{size} | {fmt(py_default)} | {fmt(rp_default)} ({'channels-last' if REPRO_DEFAULT_CL else 'NCHW'}) | "
               f"{fmt(rp_default / py_default, 2)}x | {fmt(py_best)} ({py_best_name}) | {fmt(rp_best)} ({rp_best_name}) | {fmt(rp_best / py_best, 2)}x |")
+
+# numerics: portable against native, both Repro (bench.sh PORTABLE=1): the cost of the same bits on every CPU of the
+# class. "as an experiment runs": the default layout (channels-last) where the CPU allows it, NCHW where native
+# refuses it (CPUs hiding their cache sizes; portable never refuses, its convolutions are not oneDNN's).
+portable_cases = sorted({(m, mo, sz) for (m, mo, sz, _), sides in steps.items() if "portable" in sides},
+                        key=lambda k: (k[0] != "train", k[1], k[2]))
+if portable_cases:
+    print()
+    print("| step | native NCHW img/s | native channels-last img/s | portable NCHW img/s | portable channels-last img/s | as an experiment runs: portable time / native time | CPU s/step native / portable (as run) |")
+    print("|---|---|---|---|---|---|---|")
+    for mode, model, size in portable_cases:
+        nchw, cl = steps.get((mode, model, size, False), {}), steps.get((mode, model, size, True), {})
+        native = (cl if REPRO_DEFAULT_CL and "repro" in cl else nchw).get("repro")
+        port = (cl if REPRO_DEFAULT_CL and "portable" in cl else nchw).get("portable")
+        native_name = "channels-last" if native is cl.get("repro") and native is not None else "NCHW"
+        port_name = "channels-last" if port is cl.get("portable") and port is not None else "NCHW"
+        ratio = median(port["wall"]) / median(native["wall"]) if native and port else float("nan")
+        cpu = lambda d: median(d["cpu"]) if d and d["cpu"] else float("nan")
+        b = (native or port)["batch"]
+        print(f"| {mode} {model} {size}x{size} b{b} | {fmt(rate(nchw, 'repro'))} | {fmt(rate(cl, 'repro'))} | {fmt(rate(nchw, 'portable'))} | "
+              f"{fmt(rate(cl, 'portable'))} | {fmt(ratio, 2)}x ({port_name} / {native_name}) | {fmt(cpu(native), 2)} / {fmt(cpu(port), 2)} |")
 
 if noop:
     print()

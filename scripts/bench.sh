@@ -15,7 +15,9 @@
 # CHANNELS_LAST (1) also times train, eval and the epoch with channels-last input on both sides (Repro:
 # `channels_last: true`, the experiments' default; PyTorch: model and input in torch.channels_last). Repro's eval
 # folds BatchNorm into the convolutions as Evaluator does (Repro.Bench eval --no-fold times it unfolded). The "plain TorchSharp" side runs the model without Repro's loop
-# and without Repro's LibTorch settings (--loop raw --plain-runtime).
+# and without Repro's LibTorch settings (--loop raw --plain-runtime). PORTABLE (0) = 1 adds the "portable" side: Repro
+# with `numerics: portable` (docs/numerics.md), alternating with the native side like every other; PYTORCH (1) = 0
+# leaves the PyTorch side out (e.g. PORTABLE=1 PYTORCH=0 RAW=0 to time portable against native only).
 # Output: JSON lines in artifacts/bench/results-<time>.jsonl and a markdown table on stdout.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,7 +43,7 @@ layouts=(""); [ "${CHANNELS_LAST:-1}" = 1 ] && layouts+=(--channels-last)
 mkdir -p artifacts/bench
 out="artifacts/bench/results-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 
-if ! "$python" -c 'import torch, torchvision' 2>/dev/null; then
+if [ "${PYTORCH:-1}" = 1 ] && ! "$python" -c 'import torch, torchvision' 2>/dev/null; then
   echo "installing Debian's python3-torch and python3-torchvision" >&2
   sudo=(); [ "$(id -u)" = 0 ] || sudo=(sudo)
   "${sudo[@]}" apt-get install -y python3-torch python3-torchvision >&2
@@ -53,7 +55,7 @@ bench=(dotnet artifacts/bin/Repro.Bench/release/Repro.Bench.dll)
 
 {
   echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
-  echo "versions: .NET $(dotnet --version), $("$python" -c 'import torch, torchvision, sys; print("PyTorch", torch.__version__, "torchvision", torchvision.__version__, "Python", sys.version.split()[0])')"
+  echo "versions: .NET $(dotnet --version)$([ "${PYTORCH:-1}" = 1 ] && echo ", $("$python" -c 'import torch, torchvision, sys; print("PyTorch", torch.__version__, "torchvision", torchvision.__version__, "Python", sys.version.split()[0])')")"
   echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$out.txt" >&2
 
@@ -64,10 +66,11 @@ run() { # side mode args...
     pytorch) line=$("$python" scripts/bench-train.py "$mode" "$@") ;;
     repro) line=$("${bench[@]}" "$mode" --loop repro "$@") ;;
     raw) line=$("${bench[@]}" "$mode" --loop raw --plain-runtime "$@") ;;
+    portable) line=$("${bench[@]}" "$mode" --loop repro --numerics portable "$@") ;;
   esac
   line=$(tail -n1 <<<"$line")
   echo "$line" | sed "s/^{/{\"round\": $round, \"parallel\": $parallel, \"load\": \"$(cut -d' ' -f1 /proc/loadavg)\", /" >>"$out"
-  echo "  $side $mode $*: $(sed -E 's/.*"images_per_s": ?([0-9.]+).*/\1 img\/s/; s/.*"epoch_images_per_s": ?\[([^]]*)\].*/epochs \1 img\/s/' <<<"$line")" >&2
+  echo "  $side $mode $*: $(sed -E 's/.*"skipped": ?"([^"]*)".*/skipped: \1/; s/.*"images_per_s": ?([0-9.]+).*/\1 img\/s/; s/.*"epoch_images_per_s": ?\[([^]]*)\].*/epochs \1 img\/s/' <<<"$line")" >&2
 }
 
 # PARALLEL=1 runs the sides of a case at the same time (use with THREADS=1 on a busy machine: both then see
@@ -88,8 +91,10 @@ each() { # mode args...: every side of one case, one after the other or at the s
     done
   fi
 }
-sides=(pytorch repro)
+sides=(repro)
+[ "${PYTORCH:-1}" = 1 ] && sides=(pytorch repro)
 [ "$raw" = 1 ] && sides+=(raw)
+[ "${PORTABLE:-0}" = 1 ] && sides+=(portable)
 for round in $(seq "$rounds"); do
   echo "round $round/$rounds (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
   order=("${sides[@]}")

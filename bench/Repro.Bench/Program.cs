@@ -11,7 +11,7 @@ using SkiaSharp;
 //   Repro.Bench dump <image> <out.raw>        full-size decode as raw RGB bytes
 //   Repro.Bench profile <dir>                 time decode sizes and transforms separately
 //   Repro.Bench train|eval|epoch [--model resnet50|densenet121] [--size 224] [--batch 32] [--steps 3] [--warmup 1]
-//               [--threads 2] [--loop repro|raw] [--channels-last] [--strided-downsample]
+//               [--threads 2] [--loop repro|raw] [--channels-last] [--strided-downsample] [--numerics native|portable]
 //               [--dir <imagefolder> --epochs 3 --loader-threads 2]
 //                                             model benchmarks, one JSON line (TrainBench.cs; scripts/bench.sh)
 //   Repro.Bench strided-1x1 <in> <out> <batch> <side> [--subsampled]

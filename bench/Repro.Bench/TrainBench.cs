@@ -32,10 +32,27 @@ internal static class TrainBench
         var malloc = Allocator.Apply(o.MallOpt);
         if (malloc.Count > 0)
             Console.Error.WriteLine($"mallopt: {string.Join(", ", malloc)}");
+        // As ExperimentRunner: the portable pins before LibTorch's first operator (portable is CPU-only, so loading
+        // LibTorch's CPU backend first is right there).
+        PortableNumerics.Apply(o.Numerics);
         // CUDA first: its backend must load before anything loads the CPU-only one (gpu-check.sh).
         Device = TorchRuntime.ResolveDevice(Choice.Parse<DeviceChoice>(o.Device));
-        if ((o.ChannelsLast || o.ChannelsLastWeights) && InputFormat.ChannelsLastRefusal(Device.type, X86Cpu.Current()) is { } why)
-            throw new ArgumentException(why);
+        if (o.NoOneDnn)
+        {
+            TorchRuntime.SetOneDnnEnabled(false);
+            TorchRuntime.SetNnpackEnabled(false);
+        }
+        if ((o.ChannelsLast || o.ChannelsLastWeights) && InputFormat.ChannelsLastRefusal(Device.type, X86Cpu.Current(), TorchRuntime.OneDnnEnabled != false) is { } why)
+        {
+            // A case this CPU cannot run (an experiment would run NCHW instead): one JSON line saying so, so that a
+            // bench.sh run over both layouts goes on; bench-table.py leaves it out.
+            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["side"] = Side(o), ["mode"] = mode, ["model"] = o.Model, ["size"] = o.Size, ["batch"] = o.Batch,
+                ["channels_last"] = true, ["skipped"] = why,
+            }));
+            return 0;
+        }
         if (o.PlainRuntime)
             torch.set_num_threads(o.Threads); // without Repro's deterministic-algorithms switch
         else
@@ -72,6 +89,12 @@ internal static class TrainBench
         public bool StridedDownsample;
         public string Device = "cpu";
 
+        /// <summary>An experiment's <c>numerics</c>: portable runs as the "portable" side of bench.sh.</summary>
+        public NumericsMode Numerics = NumericsMode.Native;
+
+        /// <summary>oneDNN (and NNPACK) off alone, without the other portable pins: what that pin costs (docs/numerics.md).</summary>
+        public bool NoOneDnn;
+
         public static Options Parse(string[] args)
         {
             var o = new Options();
@@ -97,6 +120,8 @@ internal static class TrainBench
                     case "--plain-runtime": o.PlainRuntime = true; break;
                     case "--strided-downsample": o.StridedDownsample = true; break;
                     case "--device": o.Device = v(); break;
+                    case "--numerics": o.Numerics = Choice.Parse<NumericsMode>(v()); break;
+                    case "--no-onednn": o.NoOneDnn = true; break;
                     case "--mallopt": o.MallOpt = v(); break;
                     case "--no-fold": o.NoFold = true; break;
                     default: throw new ArgumentException($"unknown option {args[i]}");
@@ -284,7 +309,7 @@ internal static class TrainBench
             var seconds = history.Select(h => all.Length / h.ImagesPerSecond).ToList();
             Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
             {
-                ["side"] = "repro", ["mode"] = "epoch", ["model"] = o.Model, ["size"] = o.Size, ["batch"] = o.Batch,
+                ["side"] = Side(o), ["mode"] = "epoch", ["model"] = o.Model, ["size"] = o.Size, ["batch"] = o.Batch,
                 ["threads"] = o.Threads, ["loader_threads"] = o.LoaderThreads, ["images"] = all.Length, ["channels_last"] = o.ChannelsLast,
                 ["epoch_images_per_s"] = rates, ["epoch_train_s"] = seconds,
                 ["rss_mb_per_epoch"] = rss, ["epoch_cpu_s"] = cpu, ["hwm_mb_per_epoch"] = hwm, ["rss_peak_mb"] = ProcStatusMb("VmHWM"),
@@ -307,12 +332,14 @@ internal static class TrainBench
         }
     }
 
+    private static string Side(Options o) => o.Loop == "raw" ? "raw" : o.Numerics == NumericsMode.Portable ? "portable" : "repro";
+
     private static void Emit(string mode, Options o, List<double> times, Dictionary<string, object> extra)
     {
         double median = Median(times);
         var d = new Dictionary<string, object>
         {
-            ["side"] = o.Loop == "raw" ? "raw" : "repro", ["mode"] = mode, ["model"] = o.Model, ["size"] = o.Size,
+            ["side"] = Side(o), ["mode"] = mode, ["model"] = o.Model, ["size"] = o.Size,
             ["batch"] = o.Batch, ["threads"] = o.Threads, ["channels_last"] = o.ChannelsLast, ["strided_downsample"] = o.StridedDownsample, ["channels_last_weights"] = o.ChannelsLastWeights, ["device"] = Device.ToString(), ["mallopt"] = o.MallOpt, ["fold_batchnorm"] = mode == "eval" && o.Loop != "raw" && !o.NoFold,
             // What an experiment runs when it does not set channels_last, for bench-table.py's defaults table.
             ["repro_default_channels_last"] = (bool)Schema.FindExperimentKey("channels_last")!.Default!,

@@ -102,6 +102,20 @@ public enum InputLayout
     ChannelsLast,
 }
 
+/// <summary>How a run's float32 bits depend on the machine (<c>numerics:</c>; docs/numerics.md).</summary>
+public enum NumericsMode
+{
+    /// <summary>LibTorch's fastest kernels for this CPU (oneDNN, its widest ISA): bit for bit only on the same numerics platform.</summary>
+    Native,
+
+    /// <summary>
+    /// Kernels pinned to an ISA class (oneDNN and NNPACK off; ATen and MKL's vector math on their AVX2 paths, MKL's GEMM on
+    /// its COMPATIBLE path): bit for bit on every x86-64 CPU with AVX2 and FMA, whatever its vendor, model or caches.
+    /// CPU only; slower.
+    /// </summary>
+    Portable,
+}
+
 /// <summary>The experiments.yaml names of the choice enums, both ways.</summary>
 public static class Choice
 {

@@ -45,6 +45,7 @@ public static class ErrorCodes
     public const string BadSeeds = "REPRO125";
     public const string SwitchWithoutItsSetting = "REPRO126";
     public const string BadIntList = "REPRO127";
+    public const string PortableNeedsCpu = "REPRO128";
 
     // 13x: selecting experiments.
     public const string NoSuchExperiment = "REPRO130";
@@ -127,6 +128,8 @@ public static class ErrorCodes
             "'frozen_bn_train' needs 'freeze: backbone' (it leaves a frozen backbone's BatchNorm layers in training mode)"),
         new(BadIntList, "a list of whole numbers (such as 'classes') is empty, has a non-number or repeats one",
             "5 is listed twice in 'classes'"),
+        new(PortableNeedsCpu, "'numerics: portable' is set with a device other than cpu (it pins CPU kernels)",
+            "'numerics: portable' needs 'device: cpu' (it pins the CPU's kernels; CUDA results depend on the GPU), not 'auto'"),
         new(NoSuchExperiment, "the host was given an experiment name that experiments.yaml does not define",
             "no experiment named 'sample-resnet5' (defined: sample-resnet50, sample-densenet121)"),
         new(NoSuchSelection, "-p:Experiment names no experiment and no tag", "no experiment or tag named 'quik'; did you mean 'quick'?"),

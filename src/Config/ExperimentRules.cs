@@ -28,6 +28,7 @@ public static class ExperimentRules
         new("test-augment-needs-augment", ErrorCodes.SwitchWithoutItsSetting, TestAugmentNeedsAugment),
         new("cache-features-needs-frozen-backbone", ErrorCodes.SwitchWithoutItsSetting, CacheFeaturesNeedsFrozenBackbone),
         new("tutorial-is-known", ErrorCodes.UnknownTutorial, TutorialIsKnown),
+        new("portable-needs-cpu", ErrorCodes.PortableNeedsCpu, PortableNeedsCpu),
     ];
 
     /// <summary>Every rule <paramref name="experiment"/> breaks, with what it found.</summary>
@@ -86,4 +87,10 @@ public static class ExperimentRules
         var known = TutorialFigure.All.Select(t => t.Key).ToList();
         return new($"unknown tutorial result '{e.Tutorial}'" + SettingReader.Hint(Schema.Suggest(e.Tutorial, known)) + $" (known: {string.Join(", ", known)})", ["tutorial"]);
     }
+
+    // The portable pins are CPU kernels; a CUDA run (or auto, which picks CUDA where it exists) would ignore them silently.
+    private static RuleViolation? PortableNeedsCpu(ExperimentSpec e, string _) =>
+        e.Runtime.Numerics == NumericsMode.Portable && e.Runtime.Device != DeviceChoice.Cpu
+            ? new($"'numerics: portable' needs 'device: cpu' (it pins the CPU's kernels; CUDA results depend on the GPU), not '{Choice.Name(e.Runtime.Device)}'", ["numerics", "device"])
+            : null;
 }

@@ -47,7 +47,9 @@ public sealed record EvaluationOptions(int TestBatch);
 /// <summary>Where and how LibTorch runs.</summary>
 /// <param name="LoaderThreads">Threads preparing batches (results do not depend on it).</param>
 /// <param name="TensorBoard">Write TensorBoard event files (results do not depend on it).</param>
-public sealed record RuntimeOptions(DeviceChoice Device, int Threads, int LoaderThreads, bool Tf32, bool Bf16, bool TensorBoard);
+/// <param name="Numerics">Native kernels, or kernels pinned to an ISA class so that every CPU of the class computes the same bits.</param>
+public sealed record RuntimeOptions(DeviceChoice Device, int Threads, int LoaderThreads, bool Tf32, bool Bf16, bool TensorBoard,
+    NumericsMode Numerics = NumericsMode.Native);
 
 /// <summary>Slurm resources of a run: where and with what it executes, never what it computes.</summary>
 /// <param name="Cpus">CPUs per run; 0 = the run's threads.</param>

@@ -95,6 +95,7 @@ public static class Schema
         new("test_augment", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: test (and validate each epoch) with the training transform, RandomResizedCrop + flip included, instead of the evaluation transform (the tutorial used one `transforms.Compose` for both folders); needs `augment: true` (REPRO126); sets `cache_features` aside", CanonicalAtDefault: false, Reader: s => s.Input.TestAugment),
         new("load_nonstrict", SettingKind.Bool, Stage.Train | Stage.Test, false, "tutorial-faithful: load `pretrained` as PyTorch's `load_state_dict(strict=False)`, legacy DenseNet names not renamed: entries whose names do not match are silently skipped and keep their initial values (the tutorial's DenseNet); report.md gives how many and the first names; shapes must still agree; needs `pretrained` (REPRO126)", CanonicalAtDefault: false, Reader: s => s.Model.LoadNonStrict),
         new("channels_last", SettingKind.Bool, Stage.Train | Stage.Test, true, "NHWC (channels-last) input layout, the faster one on CPUs (docs/benchmarks.md); false = NCHW, PyTorch's default, whose results differ in the last bits; CPUs hiding their cache sizes run NCHW", Reader: s => s.Input.ChannelsLast),
+        new("numerics", SettingKind.Choice, Stage.Train | Stage.Test, NumericsMode.Native, "native: LibTorch's fastest kernels for the CPU, results bit for bit only on the same numerics platform (CPU kind); portable: kernels pinned to the x86-64-v3 class (oneDNN and NNPACK off; ATen and MKL's vector math on their AVX2 paths, MKL's GEMM on its COMPATIBLE path), the same bits on every x86-64 CPU with AVX2 and FMA whatever its vendor or caches, slower (docs/numerics.md); needs device cpu", ChoiceType: typeof(NumericsMode), CanonicalAtDefault: false, Reader: s => s.Runtime.Numerics),
         new("tensorboard", SettingKind.Bool, Stage.None, true, "write TensorBoard event files to the run's `tensorboard/` folder (results do not depend on it)", Reader: s => s.Runtime.TensorBoard),
         new("tags", SettingKind.StringList, Stage.None, Array.Empty<string>(), "labels for selecting experiments (`-p:Experiment=<tag>`)", Reader: s => s.Tags),
         new("description", SettingKind.String, Stage.None, "", "free text shown in the report", Reader: s => s.Description),
@@ -131,7 +132,8 @@ public static class Schema
                 Number("weight_decay"), Pick<ScheduleKind>("schedule"), Int("step_epochs"), Number("step_gamma"), Int("warmup_epochs"),
                 Number("label_smoothing"), Number("clip_grad_norm"), Bool("cache_features")),
             new EvaluationOptions(Int("test_batch")),
-            new RuntimeOptions(Pick<DeviceChoice>("device"), Int("threads"), Int("loader_threads"), Bool("tf32"), Bool("bf16"), Bool("tensorboard")),
+            new RuntimeOptions(Pick<DeviceChoice>("device"), Int("threads"), Int("loader_threads"), Bool("tf32"), Bool("bf16"), Bool("tensorboard"),
+                Pick<NumericsMode>("numerics")),
             new SlurmOptions(Text("slurm_partition"), Int("slurm_cpus"), Text("slurm_mem"), Text("slurm_time"), Int("slurm_gpus")),
             (string[])values["tags"]!, Text("description"), Text("tutorial"));
     }

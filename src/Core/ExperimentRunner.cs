@@ -99,7 +99,11 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
     private (Device Device, InputFormat Input) Prepare()
     {
         var runtime = Spec.Runtime;
+        // Before anything runs a LibTorch operator: the portable pins are read once, at first use.
+        PortableNumerics.Apply(runtime.Numerics);
         var device = TorchRuntime.ResolveDevice(runtime.Device);
+        if (runtime.Numerics == NumericsMode.Portable && device.type != DeviceType.CPU)
+            throw new ArgumentException($"'numerics: portable' pins CPU kernels, but experiment '{Spec.Name}' runs on {device.type}; set 'device: cpu'");
         if (!TorchRuntime.Configure(runtime.Threads, device, runtime.Tf32))
             log("LibTorch did not confirm deterministic algorithms; results may differ between runs");
         var type = ScalarType.Float32;
@@ -109,7 +113,7 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
             // CPU bfloat16 kernels are slow and change results; the setting is meant for GPUs, so it is set aside loudly.
             log("bf16 applies on CUDA only; this run is on the CPU, in float32");
         bool channelsLast = Spec.Input.ChannelsLast;
-        if (channelsLast && InputFormat.ChannelsLastRefusal(device.type, X86Cpu.Current()) is { } why)
+        if (channelsLast && InputFormat.ChannelsLastRefusal(device.type, X86Cpu.Current(), TorchRuntime.OneDnnEnabled != false) is { } why)
         {
             log(why);
             channelsLast = false;
@@ -245,7 +249,7 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
         var testTime = clock.Elapsed;
 
         var summary = ModelSummary.Create(model.Module, 3, Spec.Input.Crop, Spec.Input.Crop);
-        var platform = NumericsPlatform.Current(device);
+        var platform = NumericsPlatform.Current(device, Spec.Runtime.Numerics);
         AtomicFile.WriteAllText(Layout.Metrics, MetricsJson.Write(Spec.Name, TrainFingerprint, dataHash[..16], metrics, training.History, platform, dataset.SkippedFiles, Spec.Seed, input));
         AtomicFile.WriteAllText(Layout.History, ReportWriter.HistoryCsv(training.History));
         Plots.Curves(Layout.Curves, Spec.Name, training.History);
@@ -259,7 +263,7 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
         var (commit, dirty) = Provenance.Git(run.BaseDirectory);
         var provenance = new Provenance(commit, dirty, TorchRuntime.TorchSharpVersion, TorchRuntime.LibTorchVersion,
             TorchRuntime.DeviceName(device), Spec.Runtime.Threads, RuntimeInformation.OSDescription,
-            input.ToString(), TorchRuntime.DeterministicAlgorithms, platform);
+            input.ToString(), TorchRuntime.DeterministicAlgorithms, platform, Spec.Runtime.Numerics);
         var report = new ReportData(
             Experiment: Spec.Name,
             Description: Spec.Description,

@@ -53,6 +53,7 @@ type PlatformArgs =
     | Threads of count: int
     | Device of DeviceChoice
     | No_Tf32
+    | Numerics of NumericsMode
     | Json
 
     interface IArgParserTemplate with
@@ -61,6 +62,7 @@ type PlatformArgs =
             | Threads _ -> "LibTorch intra-op threads, as an experiment's `threads` (default 2, the experiments' default)."
             | Device _ -> "as an experiment's `device` (default cpu)."
             | No_Tf32 -> "CUDA: TF32 off, as an experiment with `tf32: false` (default: on, the experiments' default)."
+            | Numerics _ -> "as an experiment's `numerics` (default native; portable: the id every x86-64-v3 CPU shares)."
             | Json -> "print the fields as a JSON object (as in metrics.json) instead of aligned text."
 
 /// The deterministic checks against PyTorch (training steps, initialisation, augmentation) and where their section goes.
@@ -75,6 +77,31 @@ type ParityArgs =
             | Python _ -> "the Python with torch and torchvision (default /usr/bin/python3, Debian's python3-torchvision)."
             | Scripts _ -> "the repository's scripts/ folder: step-parity.yaml, step-parity.py, distribution-samples.py."
             | Markdown _ -> "markdown file to write: the step-parity table and the distribution checks (RunTwins puts it into docs/validation*.md)."
+
+/// The numerics probe: which settings and kernels decide the float bits here (docs/numerics.md).
+type ProbeArgs =
+    | Threads of count: int
+    | Numerics of NumericsMode
+    | No_Onednn
+    | No_Nnpack
+    | No_Deterministic
+    | Items of names: string list
+    | Item_Markers
+    | Json
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Threads _ -> "LibTorch intra-op threads (default 2, the experiments' default)."
+            | Numerics _ -> "as an experiment's `numerics` (default native: LibTorch as it starts, with the switches below)."
+            | No_Onednn -> "turn LibTorch's oneDNN off (at::Context::setUserEnabledMkldnn(false)): ATen's own convolutions (im2col + MKL GEMM)."
+            | No_Nnpack -> "turn NNPACK off (at::Context::setUserEnabledNNPACK(false))."
+            | No_Deterministic -> "leave LibTorch's deterministic algorithms off (experiments turn them on)."
+            | Items _ ->
+                sprintf "run only these items (default: all of %s; on request only: %s, whose backward dies with SIGFPE in oneDNN on CPUs hiding their caches)."
+                    (String.concat ", " Repro.Core.Engine.NumericsProbe.Items) (String.concat ", " Repro.Core.Engine.NumericsProbe.OnRequestItems)
+            | Item_Markers -> "print '# probe-item <name>' to stdout before each item, so that ONEDNN_VERBOSE lines can be attributed (scripts/numerics-table.py)."
+            | Json -> "print the settings and hashes as one JSON object instead of aligned text."
 
 /// Two results snapshots (results/<experiment>.md) to draw the differences of.
 type DiffPlotsArgs =
@@ -106,6 +133,7 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Platform of ParseResults<PlatformArgs>
     | [<CliPrefix(CliPrefix.None)>] Diff_Plots of ParseResults<DiffPlotsArgs>
     | [<CliPrefix(CliPrefix.None)>] Parity of ParseResults<ParityArgs>
+    | [<CliPrefix(CliPrefix.None)>] Numerics_Probe of ParseResults<ProbeArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -120,3 +148,4 @@ type Command =
             | Platform _ -> "print this machine's numerics platform: what decides the float bits, and its id."
             | Diff_Plots _ -> "draw two results snapshots' differences (training curves, confusion change) as PNGs; used by DiffExperiments."
             | Parity _ -> "training steps, initialisation and augmentation against PyTorch (exit code 1 if any differs); used by TwinExperiments."
+            | Numerics_Probe _ -> "hash a convolution, a linear layer and a ResNet50 and DenseNet121 training step on fixed data: compare the hashes across CPUs and settings (docs/numerics.md)."

@@ -129,9 +129,11 @@ let validate (args: ParseResults<ValidateArgs>) =
 /// an experiment's test stage configures LibTorch, so the id matches the one an experiment would write.
 let platform (args: ParseResults<PlatformArgs>) =
     let threads = args.GetResult(PlatformArgs.Threads, defaultValue = 2)
+    let numerics = args.GetResult(PlatformArgs.Numerics, defaultValue = NumericsMode.Native)
+    Repro.Core.Engine.PortableNumerics.Apply numerics
     let device = Repro.Core.Engine.TorchRuntime.ResolveDevice(args.GetResult(PlatformArgs.Device, defaultValue = DeviceChoice.Cpu))
     Repro.Core.Engine.TorchRuntime.Configure(threads, device, not (args.Contains PlatformArgs.No_Tf32)) |> ignore
-    let p = Repro.Core.Engine.NumericsPlatform.Current device
+    let p = Repro.Core.Engine.NumericsPlatform.Current(device, numerics)
     if args.Contains PlatformArgs.Json then printf "%s" (p.ToJson()) else printf "%s" (p.Render())
     0
 
@@ -164,3 +166,25 @@ let parity (args: ParseResults<ParityArgs>) =
     Repro.Config.IO.AtomicFile.WriteAllText(markdown, section)
     printfn "parity: %s (%d failing)" markdown failures
     if failures = 0 then 0 else 1
+
+/// The numerics probe: LibTorch configured as an experiment's stage configures it (threads, deterministic
+/// algorithms), then the switches asked for; environment variables (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA,
+/// MKL_CBWR) act as LibTorch reads them.
+let numericsProbe (args: ParseResults<ProbeArgs>) =
+    let threads = args.GetResult(ProbeArgs.Threads, defaultValue = 2)
+    let numerics = args.GetResult(ProbeArgs.Numerics, defaultValue = NumericsMode.Native)
+    Repro.Core.Engine.PortableNumerics.Apply numerics
+    let device = Repro.Core.Engine.TorchRuntime.ResolveDevice DeviceChoice.Cpu
+    Repro.Core.Engine.TorchRuntime.Configure(threads, device, true) |> ignore
+    let require (what: string) (result: Nullable<bool>) =
+        if not result.HasValue then failwithf "%s: LibTorch's switch is not reachable here" what
+    if args.Contains ProbeArgs.No_Onednn then require "--no-onednn" (Repro.Core.Engine.TorchRuntime.SetOneDnnEnabled false)
+    if args.Contains ProbeArgs.No_Nnpack then require "--no-nnpack" (Repro.Core.Engine.TorchRuntime.SetNnpackEnabled false)
+    if args.Contains ProbeArgs.No_Deterministic then Repro.Core.Engine.TorchRuntime.SetDeterministicAlgorithms false |> ignore
+    let items = args.TryGetResult ProbeArgs.Items |> Option.map (fun l -> l :> seq<string>) |> Option.toObj
+    let marker = Action<string>(fun item -> if args.Contains ProbeArgs.Item_Markers then printfn "# probe-item %s" item)
+    let results = Repro.Core.Engine.NumericsProbe.Run(items, marker)
+    let settings = Repro.Core.Engine.NumericsProbe.Settings numerics
+    if args.Contains ProbeArgs.Json then printf "%s" (Repro.Core.Engine.NumericsProbe.ToJson(settings, results))
+    else printf "%s" (Repro.Core.Engine.NumericsProbe.Render(settings, results))
+    0

@@ -30,6 +30,7 @@ let private dispatch (results: ParseResults<Command>) =
     | Platform args -> platform args
     | Diff_Plots args -> diffPlots args
     | Parity args -> parity args
+    | Numerics_Probe args -> numericsProbe args
 
 /// "sample-resnet50: stage 'train': " for the stage commands, so an error says where it happened.
 let private where (results: ParseResults<Command>) =
@@ -55,12 +56,13 @@ let private where (results: ParseResults<Command>) =
     | Platform _
     | Diff_Plots _
     | Parity _ -> ""
+    | Numerics_Probe _ -> ""
 
 let private verbose (results: ParseResults<Command>) =
     let stageVerbose =
         match results.GetSubCommand() with
         | Split args | Train args | Test args | Run args | Lesion args -> args.Contains StageArgs.Verbose
-        | Summary _ | Validate _ | Platform _ | Diff_Plots _ | Parity _ -> false
+        | Summary _ | Validate _ | Platform _ | Diff_Plots _ | Parity _ | Numerics_Probe _ -> false
     stageVerbose || Environment.GetEnvironmentVariable "REPRO_VERBOSE" = "1"
 
 /// One line, "error: <experiment>: stage '<stage>': <message>": LibTorch's C++ frame dump only when verbose,

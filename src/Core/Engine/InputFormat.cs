@@ -31,10 +31,11 @@ public readonly record struct InputFormat(ScalarType Type, bool ChannelsLast)
     /// brgemm kernels, whose blocking heuristics (src/cpu/x64/jit_brgemm_conv_utils.cpp, <c>est_eff_1x1</c>) divide
     /// by quantities derived from those sizes: the process dies with SIGFPE in the first 1x1 convolution (seen on
     /// a Zen 5 VM, 2026-12-02). NCHW takes other kernels there (and <see cref="Models.Downsample"/> routes around the
-    /// one NCHW case).
+    /// one NCHW case). With oneDNN off (<paramref name="oneDnn"/> false, <c>numerics: portable</c>) ATen's own
+    /// convolutions run instead and nothing is refused.
     /// </summary>
-    public static string? ChannelsLastRefusal(DeviceType device, X86Cpu? cpu) =>
-        device == DeviceType.CPU && cpu is { L1d: X86Cpu.Hidden }
+    public static string? ChannelsLastRefusal(DeviceType device, X86Cpu? cpu, bool oneDnn) =>
+        device == DeviceType.CPU && oneDnn && cpu is { L1d: X86Cpu.Hidden }
             ? "channels_last is not used on this CPU: its CPUID hides the cache sizes, and LibTorch's oneDNN crashes (SIGFPE) in channels-last convolutions without them; this run is NCHW"
             : null;
 

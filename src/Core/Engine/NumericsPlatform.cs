@@ -28,6 +28,14 @@ namespace Repro.Core.Engine;
 /// <param name="Device">cpu or cuda; the Gpu*/Cuda* fields are null (absent) on the CPU.</param>
 /// <param name="CudaBf16Reduction">at::Context::allowBF16ReductionCuBLAS() as its raw value: its return type went from bool to the
 /// CuBLASReductionOption byte enum in LibTorch 2.x, and either way equal values mean equal cuBLAS behaviour.</param>
+/// <param name="Numerics">"portable" under <c>numerics: portable</c>, else null (absent): a native platform's fields, and so
+/// its id, are those recorded before the setting existed.</param>
+/// <param name="IsaClass">Portable only: the ISA class the kernels are pinned to (<see cref="PortableNumerics.IsaClass"/>), which
+/// replaces the CPU's vendor, family, model, stepping, brand and caches (null there): every CPU of the class shares the id.</param>
+/// <param name="MklCbwr">Portable only: MKL's CNR setting as pinned (<see cref="PortableNumerics.Apply()"/> checked that it took).</param>
+/// <param name="MklVml">Portable only: the code path of MKL's vector math as pinned (checked likewise).</param>
+/// <param name="OneDnnEnabled">Portable only: whether LibTorch may use oneDNN, as read back.</param>
+/// <param name="NnpackEnabled">Portable only: whether LibTorch may use NNPACK, as read back.</param>
 public sealed record NumericsPlatform(
     string TorchSharp,
     string LibTorch,
@@ -36,14 +44,14 @@ public sealed record NumericsPlatform(
     string Libc,
     string Architecture,
     string Dotnet,
-    string CpuVendor,
-    string CpuFamily,
-    string CpuModel,
-    string CpuStepping,
-    string CpuBrand,
-    string CacheL1d,
-    string CacheL2,
-    string CacheL3,
+    string? CpuVendor,
+    string? CpuFamily,
+    string? CpuModel,
+    string? CpuStepping,
+    string? CpuBrand,
+    string? CacheL1d,
+    string? CacheL2,
+    string? CacheL3,
     string AtenIsa,
     string AtenIsaSource,
     string OneDnnIsa,
@@ -57,7 +65,13 @@ public sealed record NumericsPlatform(
     string? Cudnn = null,
     string? CudaMatmulTf32 = null,
     string? CudnnTf32 = null,
-    string? CudaBf16Reduction = null)
+    string? CudaBf16Reduction = null,
+    string? Numerics = null,
+    string? IsaClass = null,
+    string? MklCbwr = null,
+    string? MklVml = null,
+    string? OneDnnEnabled = null,
+    string? NnpackEnabled = null)
 {
     public const string NotApplicable = "n/a";
     public const string Unknown = "unknown";
@@ -76,14 +90,6 @@ public sealed record NumericsPlatform(
                 ["libc"] = Libc,
                 ["architecture"] = Architecture,
                 ["dotnet"] = Dotnet,
-                ["cpu_vendor"] = CpuVendor,
-                ["cpu_family"] = CpuFamily,
-                ["cpu_model"] = CpuModel,
-                ["cpu_stepping"] = CpuStepping,
-                ["cpu_brand"] = CpuBrand,
-                ["cache_l1d"] = CacheL1d,
-                ["cache_l2"] = CacheL2,
-                ["cache_l3"] = CacheL3,
                 ["aten_isa"] = AtenIsa,
                 ["aten_isa_source"] = AtenIsaSource,
                 ["onednn_isa"] = OneDnnIsa,
@@ -97,6 +103,20 @@ public sealed record NumericsPlatform(
                 if (value is not null)
                     fields[key] = value;
             }
+            Optional("cpu_vendor", CpuVendor);
+            Optional("cpu_family", CpuFamily);
+            Optional("cpu_model", CpuModel);
+            Optional("cpu_stepping", CpuStepping);
+            Optional("cpu_brand", CpuBrand);
+            Optional("cache_l1d", CacheL1d);
+            Optional("cache_l2", CacheL2);
+            Optional("cache_l3", CacheL3);
+            Optional("numerics", Numerics);
+            Optional("isa_class", IsaClass);
+            Optional("mkl_cbwr", MklCbwr);
+            Optional("mkl_vml", MklVml);
+            Optional("onednn_enabled", OneDnnEnabled);
+            Optional("nnpack_enabled", NnpackEnabled);
             Optional("gpu_name", GpuName);
             Optional("gpu_capability", GpuCapability);
             Optional("cuda_driver", CudaDriver);
@@ -146,9 +166,35 @@ public sealed record NumericsPlatform(
 
     /// <summary>
     /// This process's platform for runs on <paramref name="device"/>, read after LibTorch is configured (the thread
-    /// count and TF32 switches are read back from LibTorch, not taken from the configuration).
+    /// count and TF32 switches are read back from LibTorch, not taken from the configuration). Under
+    /// <see cref="NumericsMode.Portable"/> (applied by <see cref="PortableNumerics.Apply()"/>) the CPU is named by its ISA
+    /// class and the pins as read back.
     /// </summary>
-    public static NumericsPlatform Current(Device device)
+    public static NumericsPlatform Current(Device device, NumericsMode numerics = NumericsMode.Native)
+    {
+        var platform = Native(device);
+        return numerics == NumericsMode.Native ? platform
+            : platform.AsPortable(Flag(TorchRuntime.OneDnnEnabled), Flag(TorchRuntime.NnpackEnabled));
+    }
+
+    /// <summary>
+    /// This platform as <c>numerics: portable</c> records it: the CPU's identity and caches left out, the ISA class and
+    /// the pins in. <paramref name="oneDnn"/> and <paramref name="nnpack"/> are the switches as read back ("off").
+    /// </summary>
+    public NumericsPlatform AsPortable(string oneDnn, string nnpack) => this with
+    {
+        CpuVendor = null, CpuFamily = null, CpuModel = null, CpuStepping = null, CpuBrand = null,
+        CacheL1d = null, CacheL2 = null, CacheL3 = null,
+        Numerics = Choice.Name(NumericsMode.Portable),
+        IsaClass = PortableNumerics.IsaClass,
+        // As pinned: PortableNumerics.Apply has read it back from MKL.
+        MklCbwr = Engine.MklCbwr.Name(PortableNumerics.MklSetting),
+        MklVml = string.Create(CultureInfo.InvariantCulture, $"code path {PortableNumerics.VmlCodePath} (AVX2)"),
+        OneDnnEnabled = oneDnn,
+        NnpackEnabled = nnpack,
+    };
+
+    private static NumericsPlatform Native(Device device)
     {
         var cpu = X86Cpu.Current();
         var (atenIsa, atenSource) = AtenCapability(cpu);

@@ -94,11 +94,11 @@ public static class TorchRuntime
     /// </summary>
     public static bool? DeterministicAlgorithms => ContextFlag("_ZNK2at7Context23deterministicAlgorithmsEv");
 
+    /// <summary>Sets LibTorch's deterministic-algorithms flag; true when it reads back as asked.</summary>
     // TorchSharp exposes no setter for at::globalContext().setDeterministicAlgorithms (Python's
     // torch.use_deterministic_algorithms); libtorch_cpu exports the C++ member at::Context::setDeterministicAlgorithms(bool,
     // bool warn_only) (ATen/Context.h) only under its Itanium-mangled name, so it is looked up by that name.
-    // Returns whether the flag reads back as set.
-    private static bool SetDeterministicAlgorithms(bool on)
+    public static bool SetDeterministicAlgorithms(bool on)
     {
         if (Context() is not (var lib, var context) || !NativeLibrary.TryGetExport(lib, "_ZN2at7Context26setDeterministicAlgorithmsEbb", out var set))
             return false;
@@ -112,14 +112,51 @@ public static class TorchRuntime
     /// <summary>Whether deterministic mode fills new tensors with NaN, read back from LibTorch; <c>null</c> when unreachable.</summary>
     public static bool? DeterministicFillUninitializedMemory => ContextFlag("_ZNK2at7Context36deterministicFillUninitializedMemoryEv");
 
-    private static void SetDeterministicFillUninitializedMemory(bool on)
+    private static void SetDeterministicFillUninitializedMemory(bool on) =>
+        SetContextFlag("_ZN2at7Context39setDeterministicFillUninitializedMemoryEb", on);
+
+    /// <summary>
+    /// Whether LibTorch may route CPU operators (convolutions above all) to oneDNN, read back from LibTorch
+    /// (<c>at::Context::userEnabledMkldnn</c>, Python's <c>torch.backends.mkldnn.enabled</c>); <c>null</c> when unreachable.
+    /// </summary>
+    public static bool? OneDnnEnabled => ContextFlag("_ZNK2at7Context17userEnabledMkldnnEv");
+
+    /// <summary>Sets <see cref="OneDnnEnabled"/>; off, convolutions run ATen's own kernels (im2col + BLAS GEMM). Returns the value read back.</summary>
+    public static bool? SetOneDnnEnabled(bool on) => SetContextFlag("_ZN2at7Context20setUserEnabledMkldnnEb", on) ? OneDnnEnabled : null;
+
+    /// <summary>
+    /// Whether LibTorch may use NNPACK for CPU convolution forwards (batches of 16 and more, when NNPACK initialises on
+    /// the CPU), read back (<c>at::Context::userEnabledNNPACK</c>); <c>null</c> when unreachable.
+    /// </summary>
+    public static bool? NnpackEnabled => ContextFlag("_ZNK2at7Context17userEnabledNNPACKEv");
+
+    /// <summary>
+    /// Whether NNPACK initialised on this CPU (<c>at::native::_nnpack_available()</c>; the first call tries, and LibTorch
+    /// warns when it cannot); <c>null</c> when unreachable. Where it is false, NNPACK never runs whatever the switch says.
+    /// </summary>
+    public static bool? NnpackAvailable()
     {
-        if (Context() is not (var lib, var context) || !NativeLibrary.TryGetExport(lib, "_ZN2at7Context39setDeterministicFillUninitializedMemoryEb", out var set))
-            return;
+        if (!TryGetLibTorchExport("_ZN2at6native17_nnpack_availableEv", out var available))
+            return null;
+        unsafe
+        {
+            return ((delegate* unmanaged<byte>)available)() != 0;
+        }
+    }
+
+    /// <summary>Sets <see cref="NnpackEnabled"/>. Returns the value read back.</summary>
+    public static bool? SetNnpackEnabled(bool on) => SetContextFlag("_ZN2at7Context20setUserEnabledNNPACKEb", on) ? NnpackEnabled : null;
+
+    // A `void at::Context::set…(bool)` member by its mangled name; false when unreachable.
+    private static bool SetContextFlag(string mangledSetter, bool on)
+    {
+        if (Context() is not (var lib, var context) || !NativeLibrary.TryGetExport(lib, mangledSetter, out var set))
+            return false;
         unsafe
         {
             ((delegate* unmanaged<IntPtr, byte, void>)set)(context, on ? (byte)1 : (byte)0);
         }
+        return true;
     }
 
     /// <summary>Calls a <c>bool at::Context::…() const</c> getter by its mangled name; <c>null</c> when unreachable.</summary>

@@ -6,8 +6,10 @@ namespace Repro.Core.Reports;
 /// <param name="Precision">The model's input type and layout: float32 or bfloat16 (<c>bf16</c> on CUDA), ", channels-last" with <c>channels_last</c>.</param>
 /// <param name="Deterministic">LibTorch's deterministic-algorithms flag as read back; <c>null</c> when unreachable.</param>
 /// <param name="Platform">What decides the float bits on this machine, with its id; <c>null</c> when not recorded.</param>
+/// <param name="Numerics">The experiment's <c>numerics</c> setting.</param>
 public sealed record Provenance(string Commit, bool Dirty, string TorchSharp, string LibTorch, string Device, int Threads, string Os,
-    string Precision = "float32", bool? Deterministic = null, Engine.NumericsPlatform? Platform = null)
+    string Precision = "float32", bool? Deterministic = null, Engine.NumericsPlatform? Platform = null,
+    Repro.Config.NumericsMode Numerics = Repro.Config.NumericsMode.Native)
 {
     /// <summary>Reads the git state of <paramref name="directory"/>; "unknown" outside a repository or without git.</summary>
     public static (string Commit, bool Dirty) Git(string directory)

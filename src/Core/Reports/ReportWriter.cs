@@ -83,7 +83,13 @@ public static class ReportWriter
         md.Append(CultureInfo.InvariantCulture, $"- Code: git commit `{p.Commit}`{(p.Dirty ? " (working tree had uncommitted changes)" : "")}\n");
         md.Append(CultureInfo.InvariantCulture, $"- TorchSharp {p.TorchSharp}, LibTorch {p.LibTorch}\n");
         md.Append(CultureInfo.InvariantCulture, $"- Device: {p.Device}, {p.Threads} {(p.Threads == 1 ? "thread" : "threads")}, {p.Os}\n");
-        md.Append(CultureInfo.InvariantCulture, $"- Numerics: {p.Precision}, LibTorch deterministic algorithms {p.Deterministic switch { true => "on", false => "off", null => "unknown (setting unreachable)" }}\n");
+        md.Append(CultureInfo.InvariantCulture, $"- Numerics: {p.Precision}, LibTorch deterministic algorithms {p.Deterministic switch { true => "on", false => "off", null => "unknown (setting unreachable)" }}");
+        // Native runs keep the line they always had; portable says what it pinned, as the platform record read it back.
+        if (p.Numerics == NumericsMode.Portable)
+            md.Append(", portable numerics: ").Append(p.Platform is { } pinned
+                ? $"{pinned.IsaClass}, oneDNN {pinned.OneDnnEnabled}, NNPACK {pinned.NnpackEnabled}, ATen {pinned.AtenIsa}, MKL CBWR {pinned.MklCbwr}, MKL vector math {pinned.MklVml} (the same bits on every CPU of the class)"
+                : PortableNumerics.IsaClass);
+        md.Append('\n');
         md.Append(CultureInfo.InvariantCulture, $"- Seed {r.Seed}; split manifest `{r.SplitManifestHash[..16]}`; configuration `{r.ConfigFingerprint}`\n");
         md.Append(CultureInfo.InvariantCulture, $"- Durations: training {Duration(r.TrainDuration)}, testing {Duration(r.TestDuration)}");
         if (r.History.Count > 0)

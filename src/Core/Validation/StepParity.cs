@@ -200,7 +200,7 @@ public static class StepParity
     /// (the default), unless this CPU refuses it (<see cref="InputFormat.ChannelsLastRefusal"/>). PyTorch's side is NCHW.
     /// </summary>
     public static InputFormat Input(ExperimentSpec spec) =>
-        new(ScalarType.Float32, spec.Input.ChannelsLast && InputFormat.ChannelsLastRefusal(DeviceType.CPU, X86Cpu.Current()) is null);
+        new(ScalarType.Float32, spec.Input.ChannelsLast && InputFormat.ChannelsLastRefusal(DeviceType.CPU, X86Cpu.Current(), TorchRuntime.OneDnnEnabled != false) is null);
 
     private const string Gradient = "grad/";
     private const string After = "after/";

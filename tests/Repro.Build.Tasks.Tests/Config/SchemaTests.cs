@@ -46,9 +46,9 @@ public sealed class SchemaTests
                   - {name: e, dataset: d, split: 0.2, seed: 9, seeds: [3, 4], model: densenet121, head: seed, freeze: backbone,
                      cache_features: true, crop: 64, augment: true, normalize: half, batch: 7, test_batch: 9, epochs: 3,
                      optimizer: sgd, lr: 0.5, momentum: 0.7, nesterov: true, weight_decay: 0.01, schedule: step, step_epochs: 2,
-                     step_gamma: 0.5, warmup_epochs: 1, label_smoothing: 0.1, clip_grad_norm: 5, device: auto, threads: 3,
+                     step_gamma: 0.5, warmup_epochs: 1, label_smoothing: 0.1, clip_grad_norm: 5, device: cpu, threads: 3,
                      loader_threads: 4, tf32: false, bf16: true, frozen_bn_train: true, test_augment: true, channels_last: false,
-                     tensorboard: false, tags: [a, b], description: words, tutorial: '', slurm_partition: p, slurm_cpus: 8,
+                     numerics: portable, tensorboard: false, tags: [a, b], description: words, tutorial: '', slurm_partition: p, slurm_cpus: 8,
                      slurm_mem: 8G, slurm_time: '1:00:00', slurm_gpus: 1}
                 """;
             var file = ExperimentsFile.Parse(new StringReader(yaml), Path.Combine(dir, "experiments.yaml"));
@@ -61,9 +61,9 @@ public sealed class SchemaTests
                 ["augment"] = true, ["normalize"] = NormalizationKind.Half, ["batch"] = 7L, ["test_batch"] = 9L, ["epochs"] = 3L,
                 ["optimizer"] = OptimizerKind.Sgd, ["lr"] = 0.5, ["momentum"] = 0.7, ["nesterov"] = true, ["weight_decay"] = 0.01,
                 ["schedule"] = ScheduleKind.Step, ["step_epochs"] = 2L, ["step_gamma"] = 0.5, ["warmup_epochs"] = 1L, ["label_smoothing"] = 0.1,
-                ["clip_grad_norm"] = 5.0, ["device"] = DeviceChoice.Auto, ["threads"] = 3L, ["loader_threads"] = 4L, ["tf32"] = false,
+                ["clip_grad_norm"] = 5.0, ["device"] = DeviceChoice.Cpu, ["threads"] = 3L, ["loader_threads"] = 4L, ["tf32"] = false,
                 ["bf16"] = true, ["frozen_bn_train"] = true, ["test_augment"] = true, ["load_nonstrict"] = false, ["channels_last"] = false,
-                ["tensorboard"] = false, ["tags"] = new[] { "a", "b" }, ["description"] = "words", ["tutorial"] = "",
+                ["numerics"] = NumericsMode.Portable, ["tensorboard"] = false, ["tags"] = new[] { "a", "b" }, ["description"] = "words", ["tutorial"] = "",
                 ["slurm_partition"] = "p", ["slurm_cpus"] = 8L, ["slurm_mem"] = "8G", ["slurm_time"] = "1:00:00", ["slurm_gpus"] = 1L,
             };
             Assert.Equal(Schema.ExperimentKeys.Select(k => k.Key).Order(), expected.Keys.Order());

@@ -29,17 +29,36 @@ internal static class HostProcess
     }
 
     /// <summary>Runs the host with <paramref name="arguments"/>; returns its exit code and what it printed (stdout and stderr).</summary>
-    public static (int ExitCode, List<string> Lines) Exec(string workingDirectory, params string[] arguments)
+    public static (int ExitCode, List<string> Lines) Exec(string workingDirectory, params string[] arguments) =>
+        Exec(workingDirectory, new Dictionary<string, string?>(), [], arguments);
+
+    /// <summary>
+    /// Runs the host with <paramref name="arguments"/> and these environment variables (null: unset), under
+    /// <paramref name="wrapper"/> when given (e.g. qemu-x86_64 -cpu Haswell); returns its exit code and what it printed.
+    /// </summary>
+    public static (int ExitCode, List<string> Lines) Exec(string workingDirectory, IReadOnlyDictionary<string, string?> environment,
+        IReadOnlyList<string> wrapper, params string[] arguments)
     {
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var info = new ProcessStartInfo(dotnet)
+        // An emulator opens the program by its path, without PATH or symbolic links: dotnet finds its runtime beside
+        // the file it really is.
+        if (wrapper.Count > 0)
+            dotnet = RealPath(dotnet);
+        var info = new ProcessStartInfo(wrapper.Count > 0 ? wrapper[0] : dotnet)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory,
         };
-        foreach (var arg in new[] { "exec", Assembly }.Concat(arguments))
+        foreach (var (name, value) in environment)
+        {
+            if (value is null)
+                info.Environment.Remove(name);
+            else
+                info.Environment[name] = value;
+        }
+        foreach (var arg in wrapper.Skip(1).Concat(wrapper.Count > 0 ? [dotnet] : []).Concat(["exec", Assembly]).Concat(arguments))
             info.ArgumentList.Add(arg);
 
         var lines = new List<string>();
@@ -56,5 +75,14 @@ internal static class HostProcess
         }
         process.WaitForExit();
         return (process.ExitCode, lines);
+    }
+
+    private static string RealPath(string program)
+    {
+        string? path = Path.IsPathRooted(program) ? program
+            : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Select(d => Path.Combine(d, program)).FirstOrDefault(File.Exists);
+        if (path is null)
+            Assert.Fail($"{program} is not on PATH");
+        return new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
     }
 }

@@ -36,10 +36,10 @@ public sealed class InputFormatTests
         var hidden = X86Cpu.Decode(RecordedCpuId.Source(RecordedCpuId.Zen5VmHiddenCaches()));
         var visible = X86Cpu.Decode(RecordedCpuId.Source(RecordedCpuId.Zen5Vm()));
 
-        Assert.Contains("hides the cache sizes", InputFormat.ChannelsLastRefusal(DeviceType.CPU, hidden));
-        Assert.Null(InputFormat.ChannelsLastRefusal(DeviceType.CUDA, hidden));
-        Assert.Null(InputFormat.ChannelsLastRefusal(DeviceType.CPU, visible));
-        Assert.Null(InputFormat.ChannelsLastRefusal(DeviceType.CPU, X86Cpu.Decode(RecordedCpuId.Source(RecordedCpuId.Zen4()))));
+        Assert.Contains("hides the cache sizes", InputFormat.ChannelsLastRefusal(DeviceType.CPU, hidden, oneDnn: true));
+        Assert.Null(InputFormat.ChannelsLastRefusal(DeviceType.CUDA, hidden, oneDnn: true));
+        Assert.Null(InputFormat.ChannelsLastRefusal(DeviceType.CPU, visible, oneDnn: true));
+        Assert.Null(InputFormat.ChannelsLastRefusal(DeviceType.CPU, X86Cpu.Decode(RecordedCpuId.Source(RecordedCpuId.Zen4())), oneDnn: true));
     }
 
     // The layout must change only how LibTorch sums, not what the network computes. Not on a CPU where channels-last
@@ -47,7 +47,7 @@ public sealed class InputFormatTests
     [Fact]
     public void Prepare_ChannelsLastThroughResNet50_LogitsMatchNchwToRounding()
     {
-        if (InputFormat.ChannelsLastRefusal(DeviceType.CPU, X86Cpu.Current()) is not null)
+        if (InputFormat.ChannelsLastRefusal(DeviceType.CPU, X86Cpu.Current(), oneDnn: true) is not null)
             return;
         using var scope = NewDisposeScope();
         manual_seed(3);

@@ -109,6 +109,10 @@ def run_probe(cpu, setting, timeout):
     dotnet = shutil.which("dotnet")
     command = [os.path.realpath(dotnet), "exec", str(HOST), "numerics-probe", "--json", "--item-markers", *args]
     if cpu != "native":
+        # QEMU 7.2's TCG itself dies with SIGSEGV in MKL's vector math on the 'elementwise' item (every -cpu model, native
+        # or portable), which would lose the items after it: emulated runs leave it out.
+        emulated = [item for item, _ in ITEM_COLUMNS if item != "elementwise"]
+        command += ["--items", *dict.fromkeys(emulated)]
         command = ["qemu-x86_64", "-cpu", cpu, *command]
         # .NET maps its JIT-compiled code twice (W^X: a writable and an executable view of the same pages); qemu-user
         # does not see writes through the other view, runs stale translations and dies with SIGSEGV (first seen when

@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Diagnostics;
 
 namespace Repro.Testing;
 
@@ -14,6 +13,9 @@ public enum ExternalSystem
 
     /// <summary>Real Fashion-MNIST at /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist).</summary>
     FashionMnist,
+
+    /// <summary>qemu-user's x86-64 emulator (Debian's qemu-user), to run the host on an emulated CPU of another kind.</summary>
+    Qemu,
 }
 
 /// <summary>
@@ -28,11 +30,14 @@ public static class ExternalSystems
 
     public const string FashionMnistFolder = "/usr/share/datasets/fashion-mnist";
 
+    public const string Qemu = "/usr/bin/qemu-x86_64";
+
     private static readonly Dictionary<ExternalSystem, Lazy<string?>> Absence = new()
     {
         [ExternalSystem.Slurm] = new(SlurmAbsence),
         [ExternalSystem.PyTorch] = new(PyTorchAbsence),
         [ExternalSystem.FashionMnist] = new(() => Directory.Exists(FashionMnistFolder) ? null : $"{FashionMnistFolder} is missing"),
+        [ExternalSystem.Qemu] = new(QemuAbsence),
     };
 
     /// <summary>The environment variable that turns a skip into a failure, e.g. REPRO_REQUIRE_SLURM.</summary>
@@ -41,6 +46,7 @@ public static class ExternalSystems
         ExternalSystem.Slurm => "REPRO_REQUIRE_SLURM",
         ExternalSystem.PyTorch => "REPRO_REQUIRE_PYTORCH",
         ExternalSystem.FashionMnist => "REPRO_REQUIRE_FASHION_MNIST",
+        ExternalSystem.Qemu => "REPRO_REQUIRE_QEMU",
         _ => throw new ArgumentOutOfRangeException(nameof(system)),
     };
 
@@ -51,6 +57,7 @@ public static class ExternalSystems
             "and run `SLURM_CONF=$PWD/artifacts/slurm/slurm.conf dotnet test`",
         ExternalSystem.PyTorch => "to run these tests: `sudo apt-get install python3-torch python3-torchvision`",
         ExternalSystem.FashionMnist => "to run these tests: `sudo apt-get install dataset-fashion-mnist`",
+        ExternalSystem.Qemu => "to run these tests: `sudo apt-get install qemu-user`",
         _ => throw new ArgumentOutOfRangeException(nameof(system)),
     };
 
@@ -85,6 +92,13 @@ public static class ExternalSystems
         return code == 0 ? null : $"no Slurm cluster answers sinfo ({conf}): {output.Trim().Split('\n')[0]}";
     }
 
+    // qemu-x86_64 emulates x86-64 CPUs for an x86-64 host process only.
+    private static string? QemuAbsence() =>
+        !File.Exists(Qemu) ? $"{Qemu} not found"
+        : !OperatingSystem.IsLinux() || System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64
+            ? "qemu-x86_64 emulates x86-64 CPUs for an x86-64 Linux process; this is not one"
+            : null;
+
     private static string? PyTorchAbsence()
     {
         if (!File.Exists(Python))
@@ -102,32 +116,8 @@ public static class ExternalSystems
     }
 
     /// <summary>Exit code and output; -1 on time-out, -2 when the program cannot be started.</summary>
-    public static (int Code, string Output) Run(string program, string[] arguments, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in arguments)
-            start.ArgumentList.Add(a);
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            return (-2, e.Message);
-        }
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(timeout))
-            {
-                process.Kill(entireProcessTree: true);
-                return (-1, $"timed out after {timeout}");
-            }
-            return (process.ExitCode, stdout.Result + stderr.Result);
-        }
-    }
+    public static (int Code, string Output) Run(string program, string[] arguments, TimeSpan timeout) =>
+        Repro.Config.IO.ChildProcess.Run(program, arguments, timeout);
 }
 
 /// <summary>A fact that needs <see cref="ExternalSystem"/>: skipped with the reason where it is absent (failed under REPRO_REQUIRE_…=1).</summary>

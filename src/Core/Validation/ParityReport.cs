@@ -27,7 +27,7 @@ public static class ParityReport
             string steps = Path.Combine(dir, "steps");
             StepParity.WriteManifest(steps, cases);
             log($"step parity: PyTorch side of {cases.Count} cases");
-            ReferencePython.RunScript(python, Path.Combine(scripts, "step-parity.py"), $"\"{steps}\"", TimeSpan.FromHours(1));
+            ReferencePython.RunScript(python, Path.Combine(scripts, "step-parity.py"), [steps], TimeSpan.FromHours(1));
             string versions = File.ReadAllText(Path.Combine(steps, "versions.json"));
             var results = new List<StepParityResult>();
             foreach (var c in cases)
@@ -41,7 +41,7 @@ public static class ParityReport
             clock.Restart();
             string samples = Path.Combine(dir, "samples");
             log("distribution checks: torchvision's draws");
-            ReferencePython.RunScript(python, Path.Combine(scripts, "distribution-samples.py"), $"\"{samples}\" {DistributionChecks.Draws}", TimeSpan.FromMinutes(30));
+            ReferencePython.RunScript(python, Path.Combine(scripts, "distribution-samples.py"), [samples, DistributionChecks.Draws.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromMinutes(30));
             var tests = DistributionChecks.Initialization(samples).Concat(DistributionChecks.Augmentation(samples)).ToList();
             double distributionSeconds = clock.Elapsed.TotalSeconds;
 

@@ -1,23 +1,9 @@
 using System.Text.Json;
 using Repro.Build.Tasks;
 using Repro.Core.Engine;
+using Repro.Testing;
 
 namespace Repro.Core.Tests.Engine;
-
-/// <summary>A fact that runs only where qemu-user can emulate other x86-64 CPUs (Debian's qemu-user).</summary>
-public sealed class QemuFactAttribute : FactAttribute
-{
-    internal const string Qemu = "/usr/bin/qemu-x86_64";
-
-    /// <summary>Skips with the reason when qemu-x86_64 is not installed.</summary>
-    public QemuFactAttribute()
-    {
-        if (!File.Exists(Qemu))
-            Skip = $"{Qemu} not found (apt-get install qemu-user to check portable numerics on an emulated CPU of another vendor)";
-        else if (!OperatingSystem.IsLinux() || System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
-            Skip = "qemu-x86_64 emulates x86-64 CPUs for an x86-64 host process; this is not one";
-    }
-}
 
 /// <summary>
 /// <c>numerics: portable</c>. Pinning changes process-wide LibTorch state, so everything that applies it runs in a
@@ -154,13 +140,13 @@ public sealed class PortableNumericsTests
     // Another vendor, family, model and cache layout, emulated: an Intel Haswell with its caches in CPUID leaf 4. Not the
     // 'elementwise' item: QEMU 7.2's TCG itself dies with SIGSEGV in MKL's vector math on 2^20 values, on every -cpu
     // model tried, in native and portable mode alike (docs/numerics.md).
-    [QemuFact]
+    [RequiresFact(ExternalSystem.Qemu)]
     public void Probe_EmulatedHaswell_PortableSameBytesAsThisCpu()
     {
         string[] items = ["conv3x3", "linear"];
 
         var here = Probe(NoCaps, [], "portable", items);
-        var haswell = Probe(NoCaps, [QemuFactAttribute.Qemu, "-cpu", "Haswell"], "portable", items);
+        var haswell = Probe(NoCaps, [ExternalSystems.Qemu, "-cpu", "Haswell"], "portable", items);
 
         Assert.Equal(here, haswell);
     }

@@ -137,17 +137,18 @@ public sealed class PortableNumericsTests
         }
     }
 
-    // Another vendor, family, model and cache layout, emulated: an Intel Haswell with its caches in CPUID leaf 4. Not the
-    // 'elementwise' item: QEMU 7.2's TCG itself dies with SIGSEGV in MKL's vector math on 2^20 values, on every -cpu
-    // model tried, in native and portable mode alike (docs/numerics.md).
+    // Another CPU kind, emulated: QEMU's EPYC model (AMD family 23, AVX2 without AVX-512), where native mode computes
+    // other bytes than this machine in every convolution (docs/numerics.md). Not an Intel model: under QEMU 7.2's TCG
+    // the host dies with SIGSEGV inside the emulator on -cpu Haswell in two runs of three (MKL's Intel code paths), and
+    // on the 'elementwise' item on every model; a test that fails by chance would teach people to ignore it.
     [RequiresFact(ExternalSystem.Qemu)]
-    public void Probe_EmulatedHaswell_PortableSameBytesAsThisCpu()
+    public void Probe_EmulatedEpycZen1_PortableSameBytesAsThisCpu()
     {
-        string[] items = ["conv3x3", "linear"];
+        string[] items = ["conv3x3", "conv1x1s2", "linear"];
 
         var here = Probe(NoCaps, [], "portable", items);
-        var haswell = Probe(NoCaps, [ExternalSystems.Qemu, "-cpu", "Haswell"], "portable", items);
+        var epyc = Probe(NoCaps, [ExternalSystems.Qemu, "-cpu", "EPYC"], "portable", items);
 
-        Assert.Equal(here, haswell);
+        Assert.Equal(here, epyc);
     }
 }

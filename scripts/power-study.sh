@@ -4,8 +4,10 @@
 #   (a) one re-run seed on a platform the lock does not hold: the 99 % prediction band
 #   (b) 3 re-run seeds there: Welch's test            (c) 5 re-run seeds there: Welch's test
 #   (d) one re-run seed on a platform the lock holds: bitwise
-# "A platform the lock does not hold" is this machine with oneDNN capped at another ISA (STUDY_FOREIGN_ENV, default
-# ONEDNN_MAX_CPU_ISA=AVX2): its numerics platform id differs (checked below) and so do its bytes, as on another CPU.
+# "A platform the lock does not hold" is this machine with ATen's kernels capped at another ISA (STUDY_FOREIGN_ENV,
+# default ATEN_CPU_CAPABILITY=avx2): its numerics platform id differs (checked below) and so do its bytes, as on another
+# CPU (docs/numerics.md: every training step's hash changes). Not ONEDNN_MAX_CPU_ISA=AVX2: on an AVX-512 CPU that hides
+# its caches, oneDNN's AVX2 kernels trained ResNet50 at about a tenth of the native speed.
 # The foreign seeds run once per regression; (a), (b) and (c) judge seeds 1, 1-3 and 1-5 of them with the
 # VerifyResults task itself. (d) is `dotnet build -t:VerifyExperiments` on this machine, whose platform the lock must
 # hold (record it first with -p:ReproLockPlatform=add). Writes docs/verification-power.md (STUDY_OUT).
@@ -14,7 +16,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 experiment="${STUDY_EXPERIMENT:-sample-resnet50}"
-foreign_env="${STUDY_FOREIGN_ENV:-ONEDNN_MAX_CPU_ISA=AVX2}"
+foreign_env="${STUDY_FOREIGN_ENV:-ATEN_CPU_CAPABILITY=avx2}"
 work="${STUDY_WORK:-/tmp/repro-power-study}"
 out="${STUDY_OUT:-$root/docs/verification-power.md}"
 lock="$root/results/experiments.lock.json"

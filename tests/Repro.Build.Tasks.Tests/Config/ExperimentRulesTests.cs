@@ -34,6 +34,7 @@ public sealed class ExperimentRulesTests : IDisposable
         { "test-augment-needs-augment", "REPRO126", e => e with { Input = e.Input with { Augment = false, TestAugment = true } }, ["test_augment", "augment"] },
         { "cache-features-needs-frozen-backbone", "REPRO126", e => e with { Model = e.Model with { Freeze = FreezeMode.None }, Training = e.Training with { CacheFeatures = true } }, ["cache_features", "freeze"] },
         { "tutorial-is-known", "REPRO114", e => e with { Tutorial = "flower-resnet" }, ["tutorial"] },
+        { "portable-needs-cpu", "REPRO128", e => e with { Runtime = e.Runtime with { Numerics = NumericsMode.Portable, Device = DeviceChoice.Auto } }, ["numerics", "device"] },
     };
 
     [Theory]

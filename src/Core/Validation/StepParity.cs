@@ -277,7 +277,12 @@ public static class StepParity
     /// <summary>The gradient compared is the clipped one; a recipe whose norm stays below the bound would not test clipping.</summary>
     private static void CheckClipping(Dictionary<string, Tensor> repro, double clip, List<string> problems)
     {
-        double squared = repro.Where(e => e.Key.StartsWith(Gradient, StringComparison.Ordinal)).Sum(e => e.Value.to(float64).square().sum().item<double>());
+        double squared = repro.Where(e => e.Key.StartsWith(Gradient, StringComparison.Ordinal)).Sum(e =>
+        {
+            // Not square(): TorchSharp makes its exponent an implicit Scalar (ScalarLifetimeTests).
+            var d = e.Value.to(float64);
+            return d.mul(d).sum().item<double>();
+        });
         if (Math.Abs(Math.Sqrt(squared) - clip) > 1e-3 * clip)
             problems.Add($"gradient norm after clipping is {Math.Sqrt(squared):G4}, not clip_grad_norm {clip}: clipping did not engage, so the recipe does not test it");
     }

@@ -12,7 +12,8 @@
 # VerifyResults task itself. (d) is `dotnet build -t:VerifyExperiments` on this machine, whose platform the lock must
 # hold (record it first with -p:ReproLockPlatform=add). Writes docs/verification-power.md (STUDY_OUT).
 #
-#   scripts/power-study.sh        about 40 minutes on 2 idle cores (6 variants × 6 runs of sample-resnet50)
+#   scripts/power-study.sh                 about 50 minutes on 2 idle cores (6 variants × 6 runs of sample-resnet50)
+#   STUDY_REUSE=1 scripts/power-study.sh   judge the runs already in STUDY_WORK again, running only what is missing
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 experiment="${STUDY_EXPERIMENT:-sample-resnet50}"
@@ -20,7 +21,7 @@ foreign_env="${STUDY_FOREIGN_ENV:-ATEN_CPU_CAPABILITY=avx2}"
 work="${STUDY_WORK:-/tmp/repro-power-study}"
 out="${STUDY_OUT:-$root/docs/verification-power.md}"
 lock="$root/results/experiments.lock.json"
-rm -rf "$work"
+[ "${STUDY_REUSE:-0}" = 1 ] || rm -rf "$work"
 mkdir -p "$work"
 
 # name|file|python regular expression|replacement|what it does
@@ -39,21 +40,25 @@ cat > "$work/check.proj" <<'XML'
   <UsingTask TaskName="Repro.Build.Tasks.VerifyResults" AssemblyFile="$(TasksAssembly)" TaskFactory="TaskHostFactory" />
   <Target Name="Check">
     <ItemGroup>
-      <Run Include="$(Runs)" OutputDirectory="%(Identity)" />
+      <!-- Runs is separated by '|': a ';' or ',' in a command-line property would start another property. -->
+      <_RunDirectory Include="$(Runs.Split('|'))" />
+      <Run Include="@(_RunDirectory)" OutputDirectory="%(_RunDirectory.Identity)" />
     </ItemGroup>
     <VerifyResults Experiments="@(Run)" LockFile="$(Lock)" CodeFingerprint="power-study" />
   </Target>
 </Project>
 XML
 
-verdict() { # verdict LOG -> caught / passed, with the statistic
+verdict() { # verdict LOG -> caught / passed; any other error is shown as such, never counted as a pass
   local log=$1
   if grep -q "error REPRO311" "$log"; then
     echo "**caught**"
-  elif grep -q "error REPRO" "$log"; then
-    echo "error: $(grep -o 'error REPRO[0-9]*' "$log" | head -1)"
-  else
+  elif grep -qE "error [A-Z]+[0-9]+" "$log"; then
+    echo "error: $(grep -oE 'error [A-Z]+[0-9]+' "$log" | head -1)"
+  elif grep -q "Build succeeded" "$log"; then
     echo "passed"
+  else
+    echo "error: no verdict (see $log)"
   fi
 }
 
@@ -62,9 +67,10 @@ for spec in "${regressions[@]}"; do
   IFS='|' read -r name file pattern replacement what <<<"$spec"
   echo "==== $name: $what"
   clone="$work/$name"
-  git clone -q "$root" "$clone"
-  if [ -n "$file" ]; then
-    python3 - "$clone/$file" "$pattern" "$replacement" <<'PY'
+  if [ ! -d "$clone" ]; then
+    git clone -q "$root" "$clone"
+    if [ -n "$file" ]; then
+      python3 - "$clone/$file" "$pattern" "$replacement" <<'PY'
 import re, sys
 path, pattern, replacement = sys.argv[1:]
 text = open(path).read()
@@ -73,20 +79,24 @@ if n != 1:
     sys.exit(f"{path}: the regression's pattern matched {n} times, not once: {pattern}")
 open(path, "w").write(new)
 PY
+    fi
   fi
   (cd "$clone" && git diff --stat | tail -1)
-  # The foreign platform's five seeds, into a scratch artifacts folder and a throwaway lock.
+  # The foreign platform's five seeds, into a scratch artifacts folder and a throwaway lock (incremental: a reused
+  # study runs only what is missing).
   (cd "$clone" && env $foreign_env dotnet build -t:RunExperiments -nodeReuse:false -p:Experiment="$experiment" \
       -p:ReproArtifactsDirectory="$work/$name/foreign/" -p:ReproLockFile="$work/$name/throwaway.lock.json" > "$work/$name-foreign.log" 2>&1) \
     || { tail -20 "$work/$name-foreign.log"; exit 1; }
-  runs() { seq -s ';' -f "$work/$name/foreign/experiments/$experiment/seed-%g/" 1 "$1"; }
+  runs() { seq -s '|' -f "$work/$name/foreign/experiments/$experiment/seed-%g/" 1 "$1"; }
   cells=()
   for k in 1 3 5; do
     dotnet msbuild "$work/check.proj" -nologo -nodeReuse:false -p:TasksAssembly="$tasks_dll" -p:Lock="$lock" "-p:Runs=$(runs "$k")" > "$work/$name-k$k.log" 2>&1 || true
     cells+=("$(verdict "$work/$name-k$k.log")")
   done
   # (d): the production check on this machine, bitwise against its recorded bytes.
-  (cd "$clone" && dotnet build -t:VerifyExperiments -nodeReuse:false -p:Experiment="$experiment" > "$work/$name-bitwise.log" 2>&1) || true
+  if [ "${STUDY_REUSE:-0}" != 1 ] || ! grep -q "VerifyExperiments check: bitwise" "$work/$name-bitwise.log" 2>/dev/null; then
+    (cd "$clone" && dotnet build -t:VerifyExperiments -nodeReuse:false -p:Experiment="$experiment" > "$work/$name-bitwise.log" 2>&1) || true
+  fi
   grep -q "VerifyExperiments check: bitwise" "$work/$name-bitwise.log" \
     || { echo "$name: (d) did not run bitwise: record this platform in the lock first (-p:ReproLockPlatform=add)"; grep -E "check:|error" "$work/$name-bitwise.log" | head -5; exit 1; }
   cells+=("$(verdict "$work/$name-bitwise.log")")

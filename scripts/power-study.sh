@@ -55,7 +55,7 @@ verdict() { # verdict LOG -> caught / passed; any other error is shown as such, 
     echo "**caught**"
   elif grep -qE "error [A-Z]+[0-9]+" "$log"; then
     echo "error: $(grep -oE 'error [A-Z]+[0-9]+' "$log" | head -1)"
-  elif grep -q "Build succeeded" "$log"; then
+  elif grep -qE "Repro: verified [0-9]+ run\(s\) against .*: all pass" "$log"; then
     echo "passed"
   else
     echo "error: no verdict (see $log)"

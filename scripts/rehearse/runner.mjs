@@ -22,6 +22,22 @@ const YAML = require('yaml');
 
 const opts = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
 const workflow = YAML.parse(fs.readFileSync(opts.workflow, 'utf8'));
+// GitHub refuses a workflow whose jobs or steps carry keys outside its schema; the yaml package reads a stray line such
+// as `  : "1"` as a step key "" without complaint, so the rehearsal refuses what GitHub would (the keys of
+// https://docs.github.com/actions/reference/workflow-syntax-for-github-actions).
+const jobKeys = new Set(['name', 'permissions', 'needs', 'if', 'runs-on', 'environment', 'concurrency', 'outputs', 'env',
+  'defaults', 'steps', 'timeout-minutes', 'strategy', 'continue-on-error', 'container', 'services', 'uses', 'with', 'secrets']);
+const stepKeys = new Set(['id', 'if', 'name', 'uses', 'run', 'shell', 'with', 'env', 'continue-on-error', 'timeout-minutes',
+  'working-directory']);
+for (const [jobName, job] of Object.entries(workflow.jobs ?? {})) {
+  const bad = Object.keys(job).filter((k) => !jobKeys.has(k)).map((k) => `job ${jobName}: unexpected key '${k}'`);
+  (job.steps ?? []).forEach((step, i) => bad.push(...Object.keys(step).filter((k) => !stepKeys.has(k))
+    .map((k) => `job ${jobName}, step ${i + 1} (${step.name ?? step.uses ?? step.run?.split('\n')[0]}): unexpected key '${k}'`)));
+  if (bad.length) {
+    process.stderr.write(bad.map((b) => `${opts.workflow}: invalid workflow: ${b}\n`).join(''));
+    process.exit(2);
+  }
+}
 const event = JSON.parse(fs.readFileSync(opts['event-path'], 'utf8'));
 const runId = opts['run-id'] || String(Date.now());
 const runDir = path.join(path.resolve(opts.work), `run-${runId}`);

@@ -10,20 +10,23 @@
 #                                      verification fails, the diff and the comment (updated, not duplicated) still come
 #       C  B's comment job re-run      after 120 other comments were made before ours: ours is found on page 2
 #       D  B's comment job re-run      with a diff over GitHub's 65,536-character limit: the body is shortened with a note
-#       E  workflow_dispatch           the lock-platform job records this runner's results in the lock (an artifact)
+#       E  workflow_dispatch           the lock-platform job records this runner's results for seed 1 in the lock (an artifact)
 #   then checks what each run must have done, and prints every step, the step summaries and the comment bodies.
 #
 #   scripts/rehearse-workflow.sh                 everything above (about 12.5 minutes on 2 cores)
 #   REHEARSE_TEST_FILTER=…                       the test step's filter (default: the Slurm and Config tests, which
 #                                                 show the non-root skips in seconds; .ci/run runs the whole suite)
-#   REHEARSE_DISPATCH_EXPERIMENT=…               what event E records (default sample-densenet121: its 5 locked seeds,
-#                                                 half the time of sample-resnet50's, to keep .ci/run under 20 minutes)
+#   REHEARSE_DISPATCH_EXPERIMENT=…               what event E records (default sample-densenet121)
+#   REHEARSE_DISPATCH_SEEDS=…                    the dispatch's `seeds` input (default 1: the seed VerifyExperiments
+#                                                 re-runs, a fifth of the sweep's time, to keep .ci/run under 20 minutes;
+#                                                 empty: every locked seed)
 # Last line: "N passed, M failed" over the checks; exit status 1 when any failed.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="${REHEARSE_WORK:-/tmp/repro-rehearsal}"
 filter="${REHEARSE_TEST_FILTER:-FullyQualifiedName~SlurmSchedulerTests|FullyQualifiedName~Repro.Config.Tests}"
 dispatch_experiment="${REHEARSE_DISPATCH_EXPERIMENT:-sample-densenet121}"
+dispatch_seeds="${REHEARSE_DISPATCH_SEEDS-1}"
 repository="repro-org/repro"
 
 # ---- the runner user ----
@@ -80,16 +83,16 @@ chown -R "$user": "$work" 2>/dev/null || true
 
 event() { # event NAME ACTION HEAD -> path of the event payload
   local file="$work/event-$1-$2.json"
-  python3 - "$file" "$1" "$2" "$3" "$base" "$repository" "$dispatch_experiment" <<'PY'
+  python3 - "$file" "$1" "$2" "$3" "$base" "$repository" "$dispatch_experiment" "$dispatch_seeds" <<'PY'
 import json, sys
-file, name, action, head, base, repo, experiment = sys.argv[1:]
+file, name, action, head, base, repo, experiment, seeds = sys.argv[1:]
 repository = {"full_name": repo, "name": repo.split("/")[1], "owner": {"login": repo.split("/")[0]}}
 if name == "pull_request":
     payload = {"action": action, "number": 7, "repository": repository, "sender": {"login": "contributor"},
                "pull_request": {"number": 7, "head": {"sha": head, "ref": "feature", "repo": {"full_name": repo}},
                                 "base": {"sha": base, "ref": "main", "repo": {"full_name": repo}}}}
 else:
-    payload = {"inputs": {"experiment": experiment}, "ref": "refs/heads/main", "repository": repository, "sender": {"login": "maintainer"}}
+    payload = {"inputs": {"experiment": experiment, "seeds": seeds}, "ref": "refs/heads/main", "repository": repository, "sender": {"login": "maintainer"}}
 json.dump(payload, open(file, "w"), indent=2)
 PY
   echo "$file"
@@ -176,11 +179,12 @@ PY
 # ---- checks ----
 echo
 echo "################ checks ################"
-python3 - "$requests" "$work/runs" "$state" <<'PY'
+python3 - "$requests" "$work/runs" "$state" "$dispatch_seeds" <<'PY'
 import json, os, re, sys
 requests = [json.loads(l) for l in open(sys.argv[1])]
 runs = sys.argv[2]
 state = json.load(open(sys.argv[3]))
+dispatch_seeds = sys.argv[4]
 passed = failed = 0
 def check(ok, what):
     global passed, failed
@@ -214,8 +218,17 @@ check(not any(r.get("status") == 422 for r in requests), "A-D: GitHub never refu
 lock_dirs = [d for d in os.listdir(os.path.join(runs, "run-105", "artifacts")) if d.startswith("repro-lock-")] if os.path.isdir(os.path.join(runs, "run-105", "artifacts")) else []
 platform = lock_dirs[0][len("repro-lock-"):] if lock_dirs else ""
 lock = os.path.join(runs, "run-105", "artifacts", lock_dirs[0], "results", "experiments.lock.json") if lock_dirs else ""
-check(bool(platform) and os.path.exists(lock) and f'"{platform}"' in open(lock).read(),
+locked = json.load(open(lock))["experiments"] if os.path.exists(lock) else {}
+check(bool(platform) and any(platform in e["platforms"] for e in locked.values()),
       f"E: the dispatched job uploaded a lock holding this runner's platform {platform or '(none)'}")
+# The seeds input: only the first k seeds ran, and the lock still holds every seed's settings (part of a sweep joins it).
+log = os.path.join(runs, "run-105", "artifacts", lock_dirs[0], "lock-platform.log") if lock_dirs else ""
+trained = {}
+for name in re.findall(r"(\S+)/seed-\d+: trained", open(log).read() if os.path.exists(log) else ""):
+    trained[name] = trained.get(name, 0) + 1
+if dispatch_seeds:
+    check(bool(trained) and all(n == int(dispatch_seeds) and len(locked.get(e, {}).get("seeds", {})) > n for e, n in trained.items()),
+          f"E: with seeds = {dispatch_seeds}, only the first seed(s) ran ({trained}) and the lock kept every seed of the sweep")
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
 PY

@@ -150,17 +150,22 @@ internal sealed class LockVerification(IReadOnlyDictionary<string, LockEntry> lo
             return;
         }
         report.Kinds.Add("statistical");
+        // A platform recorded for its first seeds only (-p:ReproLockSeeds) is checked bitwise on those, statistically on the rest.
+        string id = runs[0].Platform.Id;
+        string why = entry.Platforms.TryGetValue(id, out var part)
+            ? $"the lock holds this machine's numerics platform {id} for seed(s) {string.Join(", ", part.Seeds.Keys)} only"
+            : $"this machine's numerics platform {id} is not in the lock";
         if (runs.Count == 1)
-            Band(runs[0], distribution);
+            Band(runs[0], distribution, why);
         else
-            Welch(runs, distribution);
+            Welch(runs, distribution, why);
     }
 
     /// <summary>
     /// One re-run seed: each spread metric within max(prediction half-width, one test image) of the distribution's mean.
     /// The floor keeps a distribution whose seeds happen to agree from failing on a one-image difference.
     /// </summary>
-    private void Band(RunResult run, PlatformResults distribution)
+    private void Band(RunResult run, PlatformResults distribution, string why)
     {
         double images = run.Value(Metric.Images) is { } n && n > 0 ? n : 1;
         var parts = new List<string>();
@@ -180,13 +185,13 @@ internal sealed class LockVerification(IReadOnlyDictionary<string, LockEntry> lo
                 report.Differences.Add($"| {run.Run.Name} | statistical | {metric.Key} | {metric.FormatSpread(stats.Mean, stats.Std, stats.N)} (n = {stats.N}) | {metric.Format(x)} | {band} |");
         }
         report.Messages.Add(
-            $"{run.Run.Name}: statistical check: this machine's numerics platform {run.Platform.Id} is not in the lock; compared with the {distribution.Seeds.Count} seeds " +
+            $"{run.Run.Name}: statistical check: {why}; compared with the {distribution.Seeds.Count} seeds " +
             $"locked on platform {distribution.Platform.Id}: {string.Join("; ", parts)}: {(pass ? "pass" : "FAIL")}");
         report.Messages.Add($"{run.Run.Name}: {DetectionSentence("one re-run seed in the 99 % prediction band", detectable)}");
     }
 
     /// <summary>k ≥ 2 re-run seeds: Welch's test of their mean against the distribution's, per spread metric, at the false-alarm rate.</summary>
-    private void Welch(IReadOnlyList<RunResult> runs, PlatformResults distribution)
+    private void Welch(IReadOnlyList<RunResult> runs, PlatformResults distribution, string why)
     {
         string name = runs[0].Name;
         var parts = new List<string>();
@@ -209,8 +214,7 @@ internal sealed class LockVerification(IReadOnlyDictionary<string, LockEntry> lo
                     $"| {metric.FormatSpread(rerun.Mean, rerun.Std, rerun.N)} (n = {rerun.N}) | p ≥ {SeedStatistics.FalseAlarmRate.ToString(CultureInfo.InvariantCulture)} (p = {p}) |");
         }
         report.Messages.Add(
-            $"{name}: statistical check (Welch's test, {runs.Count} re-run seeds: {string.Join(", ", runs.Select(r => r.Seed))}): this machine's numerics platform " +
-            $"{runs[0].Platform.Id} is not in the lock; compared with the {distribution.Seeds.Count} seeds locked on platform {distribution.Platform.Id}: " +
+            $"{name}: statistical check (Welch's test, {runs.Count} re-run seeds: {string.Join(", ", runs.Select(r => r.Seed))}): {why}; compared with the {distribution.Seeds.Count} seeds locked on platform {distribution.Platform.Id}: " +
             $"{string.Join("; ", parts)}: {(pass ? "pass" : "FAIL")}");
         report.Messages.Add($"{name}: {DetectionSentence($"Welch's test of {runs.Count} re-run seeds at 99 % confidence", detectable)}");
     }

@@ -50,10 +50,16 @@ internal sealed record LockEntry(
     }
 
     /// <summary>Same settings, data, code and seeds: results of any platform recorded for one hold for the other.</summary>
-    public bool SameSettings(LockEntry other) =>
-        (Dataset, Model, Pretrained, Freeze, Epochs, Device, Code, Data) == (other.Dataset, other.Model, other.Pretrained, other.Freeze, other.Epochs, other.Device, other.Code, other.Data)
-        && Seeds.Count == other.Seeds.Count
-        && Seeds.All(s => other.Seeds.TryGetValue(s.Key, out var o) && StampNames.All(n => s.Value.GetValueOrDefault(n) == o.GetValueOrDefault(n)));
+    public bool SameSettings(LockEntry other) => Seeds.Count == other.Seeds.Count && Code == other.Code && Covers(other);
+
+    /// <summary>
+    /// Whether <paramref name="part"/> (some seeds of a sweep) has this entry's settings and data, and each of its seeds
+    /// this entry's stage fingerprints: its results can stand beside this entry's for those seeds. The code may differ,
+    /// as VerifyExperiments allows: numbers that moved with the code show there as a failed check, not here.
+    /// </summary>
+    public bool Covers(LockEntry part) =>
+        (Dataset, Model, Pretrained, Freeze, Epochs, Device, Data) == (part.Dataset, part.Model, part.Pretrained, part.Freeze, part.Epochs, part.Device, part.Data)
+        && part.Seeds.All(s => Seeds.TryGetValue(s.Key, out var o) && StampNames.All(n => s.Value.GetValueOrDefault(n) == o.GetValueOrDefault(n)));
 
     /// <summary>The per-seed stamp fingerprints' keys, in the lock's order.</summary>
     public static IReadOnlyList<string> StampNames { get; } = [.. RunResult.StampedStages.Select(RunResult.StageName)];
@@ -80,61 +86,95 @@ internal static class ResultsLock
     public const int Version = 2;
 
     /// <summary>How <see cref="Merge"/> treated the current runs.</summary>
-    public enum MergeOutcome { New, Replaced, Updated, Added, NotRecorded }
+    public enum MergeOutcome { New, Replaced, Updated, Added, NotRecorded, PartNotCovered }
 
     /// <summary>
     /// The entry after recording <paramref name="current"/> (one platform's runs): a new experiment or changed settings,
     /// data, code or seeds replace the entry (older platforms' numbers no longer apply); the same settings update
     /// this platform's results if the entry has them or <paramref name="addPlatform"/> asks for it, and otherwise
     /// leave the entry as it is (a foreign machine does not rewrite the author's lock by running the experiments).
+    /// A <paramref name="part"/> of a sweep (-p:ReproLockSeeds) never replaces an entry: its seeds' results join this
+    /// platform's others, and only where the entry <see cref="LockEntry.Covers"/> them (else the outcome is
+    /// <see cref="MergeOutcome.PartNotCovered"/> and the entry stays as it was).
     /// </summary>
-    public static (LockEntry Entry, MergeOutcome Outcome) Merge(LockEntry? old, LockEntry current, bool addPlatform)
+    public static (LockEntry? Entry, MergeOutcome Outcome) Merge(LockEntry? old, LockEntry current, bool addPlatform, bool part = false)
     {
+        if (part && (old is null || !old.Covers(current)))
+            return (old, MergeOutcome.PartNotCovered);
         if (old is null)
             return (current, MergeOutcome.New);
-        if (!old.SameSettings(current))
+        if (!part && !old.SameSettings(current))
             return (current, MergeOutcome.Replaced);
         var platforms = new SortedDictionary<string, PlatformResults>(old.Platforms, StringComparer.Ordinal);
         bool known = platforms.ContainsKey(current.Reference);
         if (!known && !addPlatform)
             return (old, MergeOutcome.NotRecorded);
         foreach (var (id, results) in current.Platforms)
-            platforms[id] = results;
-        return (old with { Platforms = platforms, Seeds = current.Seeds }, known ? MergeOutcome.Updated : MergeOutcome.Added);
+        {
+            if (part && platforms.TryGetValue(id, out var had))
+            {
+                var seeds = new SortedDictionary<ulong, IReadOnlyDictionary<string, string>>(had.Seeds);
+                foreach (var (seed, metrics) in results.Seeds)
+                    seeds[seed] = metrics;
+                platforms[id] = results with { Seeds = seeds };
+            }
+            else
+                platforms[id] = results;
+        }
+        return (old with { Platforms = platforms, Seeds = part ? old.Seeds : current.Seeds }, known ? MergeOutcome.Updated : MergeOutcome.Added);
     }
 
     /// <summary>What <see cref="Record"/> did: the lock after it, each experiment's entry before it and as these runs make it,
-    /// the experiments whose snapshot (results/&lt;name&gt;.md) shows the new results, and lines for the log.</summary>
+    /// the experiments whose snapshot (results/&lt;name&gt;.md) shows the new results, lines for the log, and errors (the
+    /// lock must then not be written).</summary>
     public sealed record Recording(
         SortedDictionary<string, LockEntry> Locked,
         IReadOnlyDictionary<string, LockEntry?> Before,
         IReadOnlyDictionary<string, LockEntry> Current,
         IReadOnlySet<string> Snapshots,
-        IReadOnlyList<string> Messages);
+        IReadOnlyList<string> Messages,
+        IReadOnlyList<string> Errors);
 
-    /// <summary>Merges each experiment's runs (<see cref="Merge"/>) into <paramref name="locked"/>.</summary>
-    public static Recording Record(SortedDictionary<string, LockEntry> locked, IReadOnlyList<LockEntry> currents, bool addPlatform, string lockName)
+    /// <summary>
+    /// Merges each experiment's runs (<see cref="Merge"/>) into <paramref name="locked"/>. <paramref name="sweepSizes"/>
+    /// names the experiments of which only some seeds ran (-p:ReproLockSeeds), with the number of seeds of their sweep.
+    /// </summary>
+    public static Recording Record(SortedDictionary<string, LockEntry> locked, IReadOnlyList<LockEntry> currents, bool addPlatform, string lockName,
+        IReadOnlyDictionary<string, int>? sweepSizes = null)
     {
         var before = new Dictionary<string, LockEntry?>(StringComparer.Ordinal);
         var snapshots = new HashSet<string>(StringComparer.Ordinal);
         var messages = new List<string>();
+        var errors = new List<string>();
         foreach (var current in currents)
         {
             before[current.Name] = locked.GetValueOrDefault(current.Name);
-            var (entry, outcome) = Merge(locked.GetValueOrDefault(current.Name), current, addPlatform);
-            locked[current.Name] = entry;
+            int sweep = sweepSizes?.GetValueOrDefault(current.Name) ?? 0;
+            var (entry, outcome) = Merge(locked.GetValueOrDefault(current.Name), current, addPlatform, part: sweep > 0);
+            if (outcome == MergeOutcome.PartNotCovered)
+            {
+                errors.Add($"{current.Name}: only {current.Seeds.Count} of its {sweep} seeds ran (-p:ReproLockSeeds), and {lockName} " +
+                    (entry is null ? "has no entry for it" : "holds it with other settings, data or seed fingerprints") +
+                    ": part of a sweep is recorded only beside a locked entry whose settings it shares. Run every seed (without -p:ReproLockSeeds) to lock it");
+                continue;
+            }
+            locked[current.Name] = entry!;
+            if (sweep > 0 && entry!.Code != current.Code && outcome is MergeOutcome.Added or MergeOutcome.Updated)
+                messages.Add($"{current.Name}: locked with code {entry.Code}, these runs with code {current.Code}: recorded beside it, as VerifyExperiments " +
+                    "compares them; running the whole sweep again makes the lock's code fingerprint current");
             // The snapshot shows the lock's own results: a foreign platform's runs that the lock did not take must not
-            // replace them. An added platform keeps the reference platform's snapshot too.
-            if (outcome is not (MergeOutcome.NotRecorded or MergeOutcome.Added))
+            // replace them. An added platform, or part of a sweep, keeps the reference platform's whole snapshot too.
+            if (outcome is not (MergeOutcome.NotRecorded or MergeOutcome.Added) && sweep == 0)
                 snapshots.Add(current.Name);
             if (outcome == MergeOutcome.NotRecorded)
                 messages.Add($"{current.Name}: this machine's numerics platform {current.Reference} is not in {lockName} " +
-                    $"(locked on {string.Join(", ", entry.Platforms.Keys)}); its results were not recorded. -p:ReproLockPlatform=add records them " +
+                    $"(locked on {string.Join(", ", entry!.Platforms.Keys)}); its results were not recorded. -p:ReproLockPlatform=add records them " +
                     "beside the others, so that VerifyExperiments checks this platform bit for bit");
             else if (outcome == MergeOutcome.Added)
-                messages.Add($"{current.Name}: recorded platform {current.Reference} beside {string.Join(", ", entry.Platforms.Keys.Where(k => k != current.Reference))}");
+                messages.Add($"{current.Name}: recorded platform {current.Reference} beside {string.Join(", ", entry!.Platforms.Keys.Where(k => k != current.Reference))}" +
+                    (sweep > 0 ? $" (seeds {string.Join(", ", current.Seeds.Keys)} of {sweep})" : ""));
         }
-        return new Recording(locked, before, currents.ToDictionary(c => c.Name, StringComparer.Ordinal), snapshots, messages);
+        return new Recording(locked, before, currents.ToDictionary(c => c.Name, StringComparer.Ordinal), snapshots, messages, errors);
     }
 
     /// <summary>Reads a lock file's text (empty or missing: no entries). Version 1 files (one result, no platform) read as platform "unrecorded", seed 1.</summary>

@@ -50,8 +50,14 @@ public sealed class WriteResults : Microsoft.Build.Utilities.Task
             return false;
         var experiments = all.GroupBy(r => r.Name).Select(g => (IReadOnlyList<RunResult>)[.. g.OrderBy(r => r.Seed)]).ToList();
 
+        // Fewer runs than the sweep has seeds: -p:ReproLockSeeds ran only its first seeds.
+        var parts = experiments.Where(runs => runs.Count < runs[0].Spec.Seeds.Count).ToDictionary(runs => runs[0].Name, runs => runs[0].Spec.Seeds.Count, StringComparer.Ordinal);
         var recording = ResultsLock.Record(ResultsLock.Read(File.Exists(LockFile) ? File.ReadAllText(LockFile) : null),
-            [.. experiments.Select(runs => LockEntry.FromRuns(runs, CodeFingerprint))], LockPlatform == "add", Path.GetFileName(LockFile));
+            [.. experiments.Select(runs => LockEntry.FromRuns(runs, CodeFingerprint))], LockPlatform == "add", Path.GetFileName(LockFile), parts);
+        foreach (var error in recording.Errors)
+            Log.LogError("Repro", ErrorCodes.PartNotLockable, null, LockFile, 0, 0, 0, 0, error);
+        if (recording.Errors.Count > 0)
+            return false;
         foreach (var line in recording.Messages)
             Log.LogMessage(MessageImportance.High, $"Repro: {line}");
         if (AtomicFile.WriteIfChanged(LockFile, ResultsLock.Write(recording.Locked.Values.Where(e => Locks(e.Name)))))

@@ -71,6 +71,8 @@ public static class ErrorCodes
     public const string NoCompleteResult = "REPRO300";
     public const string BadLockPlatform = "REPRO302";
     public const string UnreadableResult = "REPRO303";
+    public const string PartNotLockable = "REPRO304";
+    public const string BadLockSeeds = "REPRO305";
     public const string NoLockFile = "REPRO310";
     public const string ResultsDiffer = "REPRO311";
     public const string TooFewLockedSeeds = "REPRO312";
@@ -159,6 +161,9 @@ public static class ErrorCodes
         new(BadLockPlatform, "-p:ReproLockPlatform is neither 'add' nor empty", "-p:ReproLockPlatform must be 'add' or empty, not 'replace'"),
         new(UnreadableResult, "a run's result cannot be read: metrics.json or the run stamp beside it is malformed or missing",
             "artifacts/experiments/a/stamps/run.json: run stamp missing beside artifacts/experiments/a/metrics.json; run the experiment again to record what produced it."),
+        new(PartNotLockable, "-p:ReproLockSeeds ran part of a sweep that the lock does not hold with the same settings",
+            "a: only 1 of its 5 seeds ran (-p:ReproLockSeeds), and experiments.lock.json has no entry for it: part of a sweep is recorded only beside a locked entry whose settings it shares. …"),
+        new(BadLockSeeds, "-p:ReproLockSeeds is not a number of seeds", "-p:ReproLockSeeds must be a number of seeds (1, 2, …), not 'first'"),
         new(NoLockFile, "verifying without a committed lock file", "no lock file: run 'dotnet build -t:RunExperiments' and commit it"),
         new(ResultsDiffer, "re-running gave results other than the locked ones", "re-running differs from the locked results: (a table of the differences)"),
         new(TooFewLockedSeeds, "this platform is not in the lock and the lock has too few seeds for a statistical check",

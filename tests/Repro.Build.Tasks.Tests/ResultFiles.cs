@@ -12,9 +12,10 @@ internal static class ResultFiles
     /// (<see cref="Scheduled"/>), training.json and metrics.json. Returns the run's folder.
     /// </summary>
     public static string WriteOutput(string artifacts, string name, string accuracy, string loss = "0.500000", string model = "resnet50",
-        string platform = "p1", ulong? seed = null, string macroF1 = "0.400000", int images = 16, string tutorial = "", string device = "cpu")
+        string platform = "p1", ulong? seed = null, string macroF1 = "0.400000", int images = 16, string tutorial = "", string device = "cpu",
+        IReadOnlyList<ulong>? sweep = null)
     {
-        var run = Scheduled(artifacts, name, model, seed, tutorial);
+        var run = Scheduled(artifacts, name, model, seed, tutorial, sweep);
         string dir = run.RunDirectory;
         Directory.CreateDirectory(run.Layout.Stamps);
         File.WriteAllText(run.Layout.SplitStamp, run.Canonical(Stage.Split));
@@ -50,13 +51,15 @@ internal static class ResultFiles
 
     /// <summary>
     /// The run the build would schedule for experiment <paramref name="name"/> of a tiny idx dataset (experiments.yaml
-    /// beside <paramref name="artifacts"/>), 2 epochs; a seed of a sweep when <paramref name="seed"/> is given.
+    /// beside <paramref name="artifacts"/>), 2 epochs; a seed of a sweep when <paramref name="seed"/> is given (the sweep's
+    /// seeds: <paramref name="sweep"/>, or just that seed).
     /// </summary>
-    public static ScheduledRun Scheduled(string artifacts, string name, string model = "resnet50", ulong? seed = null, string tutorial = "")
+    public static ScheduledRun Scheduled(string artifacts, string name, string model = "resnet50", ulong? seed = null, string tutorial = "",
+        IReadOnlyList<ulong>? sweep = null)
     {
         string root = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(artifacts)))!;
         var dataset = new DatasetSpec("tiny", DatasetKind.Idx, Path.Combine(root, "tiny"), Download: false, SkipCorrupt: false, Line: 3);
-        var spec = new ExperimentSpec(name, 8, dataset, TestFraction: null, seed ?? 1, seed is { } s ? [s] : null,
+        var spec = new ExperimentSpec(name, 8, dataset, TestFraction: null, seed ?? 1, seed is { } s ? sweep ?? [s] : null,
             new ModelSpec(Choice.Parse<ModelKind>(model), null, HeadKind.Linear, FreezeMode.None),
             new InputSpec(16, Augment: false, NormalizationKind.ImageNet, ChannelsLast: true),
             new TrainingOptions(16, 2, OptimizerKind.Adam, 2e-4),

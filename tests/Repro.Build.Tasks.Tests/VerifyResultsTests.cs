@@ -175,6 +175,23 @@ public sealed class VerifyResultsTests : IDisposable
     }
 
     [Fact]
+    public void Execute_PlatformLockedForFirstSeedOnly_FirstSeedBitwiseSecondStatistical()
+    {
+        LockSweep(5);
+        var runner = RunResult.Read(ResultFiles.WriteOutput(Path.Combine(dir, "runner"), "s", "0.731000", loss: "0.500000", platform: "ci-runner", seed: 1, images: 1000))!;
+        var (merged, _) = ResultsLock.Merge(ResultsLock.Read(File.ReadAllText(LockFile))["s"], LockEntry.FromRuns([runner], "c0de"), addPlatform: true, part: true);
+        File.WriteAllText(LockFile, ResultsLock.Write([merged!]));
+
+        var (ok, task, engine) = VerifySeeds("ci-runner", 0.731, 0.745);
+
+        Assert.True(ok, Log(engine));
+        Assert.Equal("bitwise+statistical", task.CheckKinds);
+        string log = Log(engine);
+        Assert.Contains("s/seed-1: bitwise check on numerics platform ci-runner, recorded in the lock: identical", log);
+        Assert.Contains("s/seed-2: statistical check: the lock holds this machine's numerics platform ci-runner for seed(s) 1 only; compared with the 5 seeds locked on platform author", log);
+    }
+
+    [Fact]
     public void Execute_ForeignPlatformThreeSeedsShiftedTenPoints_FailsWelch()
     {
         LockSweep(5);

@@ -30,11 +30,15 @@ public sealed class WriteResultsTests : IDisposable
     private (bool Ok, RecordingBuildEngine Engine) Run(params string[] names) =>
         RunWith("", names.Select(n => ResultFiles.Item(Artifacts, n)).ToArray());
 
-    /// <summary>A sweep of seeds 1..n of experiment "s" on <paramref name="platform"/>, accuracies 0.70, 0.72, …</summary>
-    private Microsoft.Build.Framework.ITaskItem[] Sweep(int n, string platform = "p1", double offset = 0)
+    /// <summary>
+    /// A sweep of seeds 1..n of experiment "s" on <paramref name="platform"/>, accuracies 0.70, 0.72, …; with
+    /// <paramref name="of"/>, the first n seeds of a sweep of that many (-p:ReproLockSeeds=n).
+    /// </summary>
+    private Microsoft.Build.Framework.ITaskItem[] Sweep(int n, string platform = "p1", double offset = 0, int? of = null)
     {
+        ulong[] sweep = [.. Enumerable.Range(1, of ?? n).Select(s => (ulong)s)];
         for (int s = 1; s <= n; s++)
-            ResultFiles.WriteOutput(Artifacts, "s", (0.70 + 0.02 * (s - 1) + offset).ToString("F6", System.Globalization.CultureInfo.InvariantCulture), platform: platform, seed: (ulong)s);
+            ResultFiles.WriteOutput(Artifacts, "s", (0.70 + 0.02 * (s - 1) + offset).ToString("F6", System.Globalization.CultureInfo.InvariantCulture), platform: platform, seed: (ulong)s, sweep: sweep);
         return Enumerable.Range(1, n).Select(s => (Microsoft.Build.Framework.ITaskItem)ResultFiles.Item(Artifacts, "s", (ulong)s)).ToArray();
     }
 
@@ -191,6 +195,77 @@ public sealed class WriteResultsTests : IDisposable
         Assert.Equal(["p2"], entry.Platforms.Keys.ToArray());
         Assert.Equal("p2", entry.Reference);
         Assert.Equal(4, entry.Platforms["p2"].Seeds.Count);
+    }
+
+    [Fact]
+    public void Execute_FirstSeedOfSweepOnNewPlatform_JoinsEntryKeepingEverySeedAndSnapshot()
+    {
+        RunWith("", Sweep(5, "p1"));
+        string snapshot = File.ReadAllText(Path.Combine(dir, "results", "s.md"));
+
+        var (ok, engine) = RunWith("add", Sweep(1, "p2", offset: 0.01, of: 5));
+
+        Assert.True(ok, string.Join("\n", engine.Errors.Select(e => e.Message)));
+        var entry = ResultsLock.Read(File.ReadAllText(LockFile))["s"];
+        Assert.Equal([1UL, 2, 3, 4, 5], entry.Seeds.Keys.ToArray());
+        Assert.Equal(5, entry.Platforms["p1"].Seeds.Count);
+        Assert.Equal("0.710000", Assert.Single(entry.Platforms["p2"].Seeds).Value["accuracy"]);
+        Assert.Equal("p1", entry.Reference);
+        Assert.Equal(snapshot, File.ReadAllText(Path.Combine(dir, "results", "s.md")));
+        Assert.Contains(engine.Messages, m => m.Message!.Contains("recorded platform p2 beside p1 (seeds 1 of 5)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Execute_FirstSeedsOnLockedPlatform_UpdatesThoseSeedsKeepingTheOthers()
+    {
+        RunWith("", Sweep(5, "p1"));
+
+        Assert.True(RunWith("", Sweep(2, "p1", offset: 0.05, of: 5)).Ok);
+
+        var p1 = ResultsLock.Read(File.ReadAllText(LockFile))["s"].Platforms["p1"];
+        Assert.Equal(["0.750000", "0.770000", "0.740000", "0.760000", "0.780000"], p1.Seeds.Values.Select(m => m["accuracy"]).ToArray());
+    }
+
+    [Fact]
+    public void Execute_FirstSeedOfSweepNotInLock_FailsAndWritesNoLock()
+    {
+        var (ok, engine) = RunWith("add", Sweep(1, "p1", of: 5));
+
+        Assert.False(ok);
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal(ErrorCodes.PartNotLockable, error.Code);
+        Assert.Equal(LockFile, error.File);
+        Assert.Contains("only 1 of its 5 seeds ran (-p:ReproLockSeeds), and experiments.lock.json has no entry for it", error.Message);
+        Assert.False(File.Exists(LockFile));
+    }
+
+    [Fact]
+    public void Execute_FirstSeedWithOtherCode_RecordedBesideAndSaysSo()
+    {
+        RunWith("", Sweep(5, "p1"));
+        var engine = new RecordingBuildEngine();
+        var task = new WriteResults { BuildEngine = engine, Experiments = Sweep(1, "p2", of: 5), LockFile = LockFile, ReportFile = Path.Combine(Artifacts, "results.md"), CodeFingerprint = "c0de2", LockPlatform = "add" };
+
+        Assert.True(task.Execute());
+
+        var entry = ResultsLock.Read(File.ReadAllText(LockFile))["s"];
+        Assert.Equal("c0de", entry.Code);
+        Assert.Equal(["p1", "p2"], entry.Platforms.Keys.ToArray());
+        Assert.Contains(engine.Messages, m => m.Message!.Contains("s: locked with code c0de, these runs with code c0de2: recorded beside it", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Execute_FirstSeedWithOtherSettings_FailsAndLeavesLockUnchanged()
+    {
+        RunWith("", Sweep(5, "p1"));
+        string before = File.ReadAllText(LockFile);
+        ResultFiles.WriteOutput(Artifacts, "s", "0.700000", model: "densenet121", platform: "p2", seed: 1, sweep: [1, 2, 3, 4, 5]);
+
+        var (ok, engine) = RunWith("add", ResultFiles.Item(Artifacts, "s", 1));
+
+        Assert.False(ok);
+        Assert.Contains("holds it with other settings, data or seed fingerprints", Assert.Single(engine.Errors).Message);
+        Assert.Equal(before, File.ReadAllText(LockFile));
     }
 
     [Fact]

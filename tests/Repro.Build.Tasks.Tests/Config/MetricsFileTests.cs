@@ -1,7 +1,11 @@
 namespace Repro.Config.Tests;
 
-public sealed class MetricsFileTests
+public sealed class MetricsFileTests : IDisposable
 {
+    private readonly string dir = Directory.CreateTempSubdirectory("repro-metrics-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
     private static MetricsFile Sample(double loss = 0.4567891) => new(
         "e", "0123456789abcdef", "fedcba9876543210", ["b.png", "a.png"], 1,
         new NumericsPlatformRecord("p1", [KeyValuePair.Create("cpu_brand", "\"AMD EPYC\""), KeyValuePair.Create("threads", "\"2\"")]),
@@ -13,7 +17,7 @@ public sealed class MetricsFileTests
     [Fact]
     public void ReadToJson_RoundTrip_SameBytes()
     {
-        string path = Path.Combine(Directory.CreateTempSubdirectory("repro-metrics-").FullName, "metrics.json");
+        string path = Path.Combine(dir, "metrics.json");
         string json = Sample().ToJson();
         File.WriteAllText(path, json);
 
@@ -44,7 +48,7 @@ public sealed class MetricsFileTests
     [Fact]
     public void Read_NotMetrics_NamesTheFile()
     {
-        string path = Path.Combine(Directory.CreateTempSubdirectory("repro-metrics-").FullName, "metrics.json");
+        string path = Path.Combine(dir, "metrics.json");
         File.WriteAllText(path, "{\"experiment\": \"e\"}");
 
         var error = Assert.Throws<InvalidDataException>(() => MetricsFile.Read(path));
@@ -55,7 +59,7 @@ public sealed class MetricsFileTests
     [Fact]
     public void ToJson_SeedAndLayout_SeedAfterExperimentLayoutAfterEpochsAndReadBack()
     {
-        string path = Path.Combine(Directory.CreateTempSubdirectory("repro-metrics-").FullName, "metrics.json");
+        string path = Path.Combine(dir, "metrics.json");
         string json = (Sample() with { Seed = 3, Layout = InputLayout.ChannelsLast }).ToJson();
         File.WriteAllText(path, json);
 
@@ -69,7 +73,7 @@ public sealed class MetricsFileTests
     [Fact]
     public void Read_FileWithoutSeedAndLayout_NullsAndSameBytes()
     {
-        string path = Path.Combine(Directory.CreateTempSubdirectory("repro-metrics-").FullName, "metrics.json");
+        string path = Path.Combine(dir, "metrics.json");
         File.WriteAllText(path, Sample().ToJson());
 
         var read = MetricsFile.Read(path);
@@ -82,7 +86,7 @@ public sealed class MetricsFileTests
     [Fact]
     public void Read_UnknownLayout_InvalidDataNamingTheFile()
     {
-        string path = Path.Combine(Directory.CreateTempSubdirectory("repro-metrics-").FullName, "metrics.json");
+        string path = Path.Combine(dir, "metrics.json");
         File.WriteAllText(path, (Sample() with { Layout = InputLayout.Nchw }).ToJson().Replace("\"nchw\"", "\"nhwc\"", StringComparison.Ordinal));
 
         var error = Assert.Throws<InvalidDataException>(() => MetricsFile.Read(path));

@@ -1,7 +1,11 @@
 namespace Repro.Config.Tests;
 
-public sealed class RunFilesTests
+public sealed class RunFilesTests : IDisposable
 {
+    private readonly string dir = Directory.CreateTempSubdirectory("repro-run-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
     private static ExperimentSpec Spec() => new(
         "e", 3, new DatasetSpec("d", DatasetKind.OxfordPet, "/data/pets", false, true, 2, [3, 1]), 0.25, 7, [7, 8],
         new ModelSpec(ModelKind.DenseNet121, ModelSpec.ImageNetWeights, HeadKind.Seed, FreezeMode.Backbone, FrozenBatchNormTrains: true),
@@ -15,7 +19,7 @@ public sealed class RunFilesTests
     {
         var run = ScheduledRun.Create("/repo/experiments.yaml", Spec(), 8, "/repo/artifacts");
         string json = run.ToJson();
-        string path = Path.Combine(Directory.CreateTempSubdirectory("repro-run-").FullName, "run.json");
+        string path = Path.Combine(dir, "run.json");
         File.WriteAllText(path, json);
 
         var read = ScheduledRun.Read(path);
@@ -33,7 +37,7 @@ public sealed class RunFilesTests
     [Fact]
     public void Read_Unreadable_NamesTheFile()
     {
-        string path = Path.Combine(Directory.CreateTempSubdirectory("repro-run-").FullName, "run.json");
+        string path = Path.Combine(dir, "run.json");
         File.WriteAllText(path, "{ not json");
 
         var error = Assert.Throws<InvalidDataException>(() => ScheduledRun.Read(path));

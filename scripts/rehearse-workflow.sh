@@ -13,7 +13,7 @@
 #       E  workflow_dispatch           the lock-platform job records this runner's results for seed 1 in the lock (an artifact)
 #   then checks what each run must have done, and prints every step, the step summaries and the comment bodies.
 #
-#   scripts/rehearse-workflow.sh                 everything above (about 12.5 minutes on 2 cores)
+#   scripts/rehearse-workflow.sh                 everything above (about 7.5 minutes on 2 cores)
 #   REHEARSE_TEST_FILTER=…                       the test step's filter (default: the Slurm and Config tests, which
 #                                                 show the non-root skips in seconds; .ci/run runs the whole suite)
 #   REHEARSE_DISPATCH_EXPERIMENT=…               what event E records (default sample-densenet121)

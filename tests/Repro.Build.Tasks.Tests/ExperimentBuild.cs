@@ -31,7 +31,7 @@ public static partial class ExperimentBuild
     /// The solution restored once per test run: each build below then skips NuGet's restore, about 7 of a no-op build's
     /// 11 seconds on 2 cores, over the 40-odd builds these tests make.
     /// </summary>
-    private static readonly Lazy<Result> Restored = new(() => Dotnet(RepositoryRoot.Path, ["restore", Path.Combine(RepositoryRoot.Path, "Repro.sln"), "-v:m"]));
+    private static readonly Lazy<Result> Restored = new(() => Dotnet(RepositoryRoot.Path, ["restore", Path.Combine(RepositoryRoot.Path, "Repro.sln"), "-nodeReuse:false", "-v:m"]));
 
     public static Result Run(string configFile, string target, params string[] properties)
     {

@@ -41,6 +41,13 @@ public abstract class ExperimentStageTask : Microsoft.Build.Utilities.Task
     public bool DiscardCheckpoint { get; set; }
 
     /// <summary>
+    /// Also run the stages after <see cref="Stage"/> (train and test after split, test after train) in the same host
+    /// process. A stage that runs rewrites what the next one reads, so every later stage is stale anyway: this saves
+    /// their host start-ups (.NET and LibTorch, over a second each) and their targets then find their outputs up to date.
+    /// </summary>
+    public bool LaterStages { get; set; }
+
+    /// <summary>
     /// The program started with "exec &lt;Program&gt; &lt;stage&gt; …": empty means dotnet (DOTNET_HOST_PATH when set).
     /// Tests put a script here that dies by a signal, since no CPU here crashes on demand.
     /// </summary>
@@ -63,6 +70,11 @@ public abstract class ExperimentStageTask : Microsoft.Build.Utilities.Task
     /// <summary>The stage as the layout knows it.</summary>
     protected Stage StageKind => Enum.Parse<Stage>(Stage, ignoreCase: true);
 
+    /// <summary>The stages the host runs: <see cref="Stage"/>, and with <see cref="LaterStages"/> every one after it.</summary>
+    protected IReadOnlyList<Stage> Stages => LaterStages
+        ? [.. RunResult.StampedStages.SkipWhile(s => s != StageKind)]
+        : [StageKind];
+
     /// <summary>
     /// The host's arguments for this stage: the run stamp is the contract between the build and the host (the host
     /// does not read experiments.yaml).
@@ -71,23 +83,25 @@ public abstract class ExperimentStageTask : Microsoft.Build.Utilities.Task
     {
         var arguments = new List<string> { "exec", Program, Stage, "--run-stamp", RunStamp };
         // The build re-runs train when the settings, data or code changed: a checkpoint from before is discarded, not an error.
-        if (Stage == "train")
+        if (Stages.Contains(Repro.Config.Stage.Train))
             arguments.Add("--discard-stale-checkpoint");
+        if (LaterStages)
+            arguments.Add("--later-stages");
         return arguments;
     }
 
     /// <summary>
-    /// Deletes what the stage writes before it runs, so until it succeeds nothing looks complete; with
+    /// Deletes what the stages write before they run, so until they succeed nothing looks complete; with
     /// <see cref="DiscardCheckpoint"/>, train's checkpoint too.
     /// </summary>
     protected void DeleteOutputs()
     {
         if (File.Exists(Layout.Failure))
             File.Delete(Layout.Failure);
-        foreach (var output in Layout.Outputs(StageKind))
+        foreach (var output in Stages.SelectMany(Layout.Outputs))
             if (File.Exists(output))
                 File.Delete(output);
-        if (StageKind == Repro.Config.Stage.Train && DiscardCheckpoint && Directory.Exists(Layout.Checkpoints))
+        if (Stages.Contains(Repro.Config.Stage.Train) && DiscardCheckpoint && Directory.Exists(Layout.Checkpoints))
         {
             Log.LogMessage(MessageImportance.High, $"Repro: {Label}: discarding the checkpoint (Force)");
             Directory.Delete(Layout.Checkpoints, recursive: true);

@@ -9,12 +9,14 @@ using Repro.Config;
 namespace Repro.Build.Tasks;
 
 /// <summary>
-/// Runs one stage of one experiment in the F# host as a child process (LibTorch's native memory stays out of
-/// MSBuild), streams its output into the build log, and turns a failure into an error naming the experiment.
+/// Runs one stage of one experiment (with <see cref="ExperimentStageTask.LaterStages"/>, the stages after it too) in the
+/// F# host as a child process (LibTorch's native memory stays out of MSBuild), streams its output into the build log,
+/// and turns a failure into an error naming the experiment and the stage that was running.
 /// </summary>
 public sealed partial class RunExperimentStage : ExperimentStageTask, ICancelableTask
 {
     private Process? process;
+    private string running = "";
 
     /// <summary>Seconds to wait for another build that holds the experiment's lock.</summary>
     public int LockTimeoutSeconds { get; set; } = 30;
@@ -52,6 +54,8 @@ public sealed partial class RunExperimentStage : ExperimentStageTask, ICancelabl
         foreach (var arg in HostArguments())
             info.ArgumentList.Add(arg);
 
+        // The stage running now: the host announces each of a chain ("<run>: stage <name>"), and a failure names it.
+        running = Stage;
         var errors = new List<string>();
         // The host's last lines of stdout and stderr, in the order they arrived: after a native crash they are
         // the only trace of where it was.
@@ -63,6 +67,13 @@ public sealed partial class RunExperimentStage : ExperimentStageTask, ICancelabl
             {
                 if (e.Data is null)
                     return;
+                if (StageStart(e.Data) is { } stage)
+                {
+                    if (stage != running)
+                        Log.LogMessage(MessageImportance.High, $"Repro: {Label}: {stage}");
+                    running = stage;
+                    return;
+                }
                 Remember(last, e.Data);
                 Log.LogMessage(MessageImportance.High, $"  {e.Data}");
             };
@@ -94,6 +105,13 @@ public sealed partial class RunExperimentStage : ExperimentStageTask, ICancelabl
         {
         }
     }
+
+    [GeneratedRegex(@"^.+: stage (?<stage>split|train|test)$")]
+    private static partial Regex StageLine();
+
+    /// <summary>The stage a line of the host's output announces (with --later-stages), else null.</summary>
+    private string? StageStart(string line) =>
+        LaterStages && StageLine().Match(line) is { Success: true } m ? m.Groups["stage"].Value : null;
 
     // The host prints configuration errors as "file(line,col): error CODE: message": keep their position.
     [GeneratedRegex(@"^(?<file>.+)\((?<line>\d+),(?<col>\d+)\): error (?<code>\w+): (?<message>.*)$")]
@@ -140,19 +158,19 @@ public sealed partial class RunExperimentStage : ExperimentStageTask, ICancelabl
         string message;
         if (ProcessSignals.Describe(exitCode) is { } signal)
         {
-            message = $"experiment '{Label}' failed in stage '{Stage}': the host process was killed by {signal} (exit code {exitCode}).{quoted}"
+            message = $"experiment '{Label}' failed in stage '{running}': the host process was killed by {signal} (exit code {exitCode}).{quoted}"
                 + $"\nSee \"Troubleshooting\" in Repro's {ProcessSignals.Troubleshooting} for what this means and what to do.";
         }
         else
         {
             string detail = errors.Count > 0 ? ": " + string.Join(" ", errors) : "";
-            message = $"experiment '{Label}' failed in stage '{Stage}' (exit code {exitCode}){detail}";
+            message = $"experiment '{Label}' failed in stage '{running}' (exit code {exitCode}){detail}";
             if (errors.Count == 0 && !loggedHostError)
                 message += "." + quoted;
         }
         Log.LogError("Repro", ErrorCodes.StageFailed, null, ConfigFile, 0, 0, 0, 0, message);
         // What ShowExperiments reports as this run's status until a stage runs again.
-        Repro.Config.IO.AtomicFile.WriteAllText(Layout.Failure, $"{Stage}\n{message}\n");
+        Repro.Config.IO.AtomicFile.WriteAllText(Layout.Failure, $"{running}\n{message}\n");
     }
 
     /// <summary>One build at a time per experiment: a second waits, then stops with a clear message.</summary>

@@ -151,6 +151,16 @@ public sealed record ExperimentSpec(
     public string Fingerprint(Stage stage, string baseDirectory) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical(stage, baseDirectory))))[..16];
 
+    /// <summary>
+    /// What a training checkpoint is keyed on: the train stage's fingerprint, with <c>epochs</c> left out unless the
+    /// learning-rate schedule spreads over the total (cosine). Every epoch's shuffle, augmentation and dropout draws
+    /// are keyed on the epoch and the constant, step and warm-up rates on the step, so epoch k ends with the same
+    /// bytes whatever the total: a finished run's checkpoint trains on when <c>epochs</c> grows.
+    /// </summary>
+    public string CheckpointFingerprint(string baseDirectory) => Training.Schedule == ScheduleKind.Cosine
+        ? Fingerprint(Stage.Train, baseDirectory)
+        : (this with { Training = Training with { Epochs = 0 } }).Fingerprint(Stage.Train, baseDirectory);
+
     private static string Relative(string path, string baseDirectory) =>
         Path.GetRelativePath(baseDirectory, path).Replace('\\', '/');
 }

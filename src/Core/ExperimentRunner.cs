@@ -21,6 +21,13 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
 {
     private readonly Action<string> log = log ?? (_ => { });
 
+    /// <summary>
+    /// The evaluation the train stage of this runner ended with, when it is exactly the test stage's: the model it
+    /// trained and saved, on the test split with the test transform and batch, in the same input format. The test stage
+    /// then takes it instead of evaluating the same weights on the same batches a second time.
+    /// </summary>
+    private (string TrainingJson, TestMetrics Metrics, TimeSpan Duration)? finalEvaluation;
+
     private ExperimentSpec Spec => run.Spec;
 
     /// <summary>Where this run's files go.</summary>
@@ -129,8 +136,8 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
             model.Module.to(type);
     }
 
-    /// <summary>What a checkpoint of this run must have been trained from to be resumed.</summary>
-    private CheckpointKey CheckpointKey(string dataHash) => new(TrainFingerprint, dataHash,
+    /// <summary>What a checkpoint of this run must have been trained from to be resumed (or trained on, when only <c>epochs</c> grew).</summary>
+    private CheckpointKey CheckpointKey(string dataHash) => new(Spec.CheckpointFingerprint(run.BaseDirectory), dataHash,
         PretrainedPath is { } weights ? Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(weights)))[..16] : "",
         TrainingCheckpoint.CodeIdentity());
 
@@ -142,7 +149,7 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
     {
         var (device, input) = Prepare();
         var (dataset, split, dataHash) = LoadSplit();
-        var checkpoint = new TrainingCheckpoint(Layout, CheckpointKey(dataHash));
+        var checkpoint = new TrainingCheckpoint(Layout, CheckpointKey(dataHash), Spec.Training.Epochs);
         if (discardStaleCheckpoint)
             checkpoint.DiscardIfStale(log);
         using var model = BuildModel(dataset.Classes.Count);
@@ -164,6 +171,7 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
         if (model.NonStrict is { } skipped)
             log($"pretrained weights: {skipped.Describe()}");
         IReadOnlyList<EpochRecord> history;
+        finalEvaluation = null;
         if (cached)
         {
             using var trainEvaluation = Loader(dataset, split.Train, EvaluationPipeline, Spec.Evaluation.TestBatch, shuffle: false);
@@ -175,10 +183,15 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
             history = trainer.Run(train, validation, dataset.Classes, cancellation);
         }
 
-        // model.bin is always float32, so the test stage loads it whatever its own precision.
+        // model.bin is always float32, so the test stage loads it whatever its own precision. In float32 it is the last
+        // epoch's checkpointed model, linked rather than written again.
         if (input.Type != ScalarType.Float32)
+        {
             model.Module.to(ScalarType.Float32);
-        AtomicFile.WriteVia(Layout.Model, p => model.Module.save(p));
+            AtomicFile.WriteVia(Layout.Model, p => model.Module.save(p));
+        }
+        else if (!checkpoint.ExportModel(Layout.Model))
+            AtomicFile.WriteVia(Layout.Model, p => model.Module.save(p));
         string path = cached
             ? "cached features: the frozen backbone ran once over both splits (evaluation transform), the head trained on the cached features"
             : model.FrozenBackbone && model.FrozenBatchNormTrains
@@ -189,7 +202,14 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
         // A resumed run counts the checkpointed epochs' time too, so the report gives the whole training's cost.
         double seconds = clock.Elapsed.TotalSeconds + history.Take(trainer.ResumedEpochs).Sum(h => h.Seconds);
         var record = new TrainingRecord(TrainFingerprint, dataHash, path, seconds, [.. history]);
-        AtomicFile.WriteAllText(Layout.Training, RunJson.Serialize(record));
+        string recordJson = RunJson.Serialize(record);
+        AtomicFile.WriteAllText(Layout.Training, recordJson);
+        // The last validation is the test stage's evaluation when it ran through the whole network (cached features
+        // skip the backbone's BatchNorm folding), on the float32 weights model.bin holds, with the evaluation transform
+        // (test_augment would draw other crops for the test, which reads the split as epoch 0).
+        if (!cached && input.Type == ScalarType.Float32 && !TestPipeline.Augment && trainer.LastValidation is { } last
+            && trainer.ResumedEpochs < history.Count)
+            finalEvaluation = (recordJson, last.Metrics, last.Duration);
         return record;
     }
 
@@ -243,10 +263,20 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
         using var model = BuildModel(dataset.Classes.Count);
         model.Module.load(Layout.Model);
         Place(model, device, input.Type);
-        var clock = Stopwatch.StartNew();
-        using var loader = Loader(dataset, split.Test, TestPipeline, Spec.Evaluation.TestBatch, shuffle: false);
-        var metrics = Evaluator.Evaluate(model.Module, loader, dataset.Classes, device, input: input);
-        var testTime = clock.Elapsed;
+        TestMetrics metrics;
+        TimeSpan testTime;
+        if (finalEvaluation is { } done && done.TrainingJson == File.ReadAllText(Layout.Training))
+        {
+            (metrics, testTime) = (done.Metrics, done.Duration);
+            log("test: the last epoch's validation evaluated this model on the test split with the test transform and batch; taken, not evaluated again");
+        }
+        else
+        {
+            var clock = Stopwatch.StartNew();
+            using var loader = Loader(dataset, split.Test, TestPipeline, Spec.Evaluation.TestBatch, shuffle: false);
+            metrics = Evaluator.Evaluate(model.Module, loader, dataset.Classes, device, input: input);
+            testTime = clock.Elapsed;
+        }
 
         var summary = ModelSummary.Create(model.Module, 3, Spec.Input.Crop, Spec.Input.Crop);
         var platform = NumericsPlatform.Current(device, Spec.Runtime.Numerics);

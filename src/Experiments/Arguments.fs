@@ -12,6 +12,7 @@ type StageArgs =
     | [<AltCommandLine("-o")>] Output of dir: string
     | Seed of seed: int
     | Discard_Stale_Checkpoint
+    | Later_Stages
     | Verbose
 
     interface IArgParserTemplate with
@@ -23,6 +24,7 @@ type StageArgs =
             | Output _ -> "output folder (default: artifacts/experiments/<name> beside the config, <name>/seed-<s> for a seed of a sweep)."
             | Seed _ -> "run with this seed instead of the experiment's own (one run of a 'seeds:' sweep)."
             | Discard_Stale_Checkpoint -> "train: delete a checkpoint written for another configuration instead of failing."
+            | Later_Stages -> "split, train: also run the stages after this one (train and test, or test), in this process, each announced by a line '<run>: stage <name>'; how the build runs a stale stage, since it makes every later stage stale."
             | Verbose -> "on an error, also print LibTorch's C++ frames and the .NET stack (or set REPRO_VERBOSE=1)."
 
 type SummaryArgs =

@@ -71,33 +71,47 @@ let private interruptible () =
             stop.Cancel())
     stop.Token
 
-let split args =
-    let r, _ = runner args
-    r.Split() |> ignore
+/// The stage running now, for the error line: a command with --later-stages moves through several.
+let mutable runningStage = ""
+
+/// The stages in their order: each reads what the one before it wrote.
+let private stageOrder = [ "split"; "train"; "test" ]
+
+/// Runs <paramref name="names"/> in order on one runner: LibTorch, the dataset and the runner's state (the last
+/// validation of a train stage, which the test stage after it reuses) are set up once. With <paramref name="announce"/>,
+/// a line "<run>: stage <name>" before each, which the build reads to say which stage is running.
+let private runStages (names: string list) (announce: bool) (args: ParseResults<StageArgs>) =
+    let r, name = runner args
+    for stage in names do
+        runningStage <- stage
+        if announce then
+            printfn "%s: stage %s" name stage
+            Console.Out.Flush()
+        match stage with
+        | "split" -> r.Split() |> ignore
+        | "train" ->
+            let record = r.Train(args.Contains StageArgs.Discard_Stale_Checkpoint, interruptible ())
+            match Seq.tryLast record.History with
+            | Some h -> printfn "%s: trained %d epochs in %.1f s (train accuracy %.2f%%)" name record.History.Count record.Seconds (100.0 * h.TrainAccuracy)
+            | None -> printfn "%s: 0 epochs asked for; model saved untrained" name
+        | _ ->
+            let m = r.Test()
+            printMetrics name m r.Layout.Report
     0
 
-let train (args: ParseResults<StageArgs>) =
-    let r, name = runner args
-    let record = r.Train(args.Contains StageArgs.Discard_Stale_Checkpoint, interruptible ())
-    let last = Seq.tryLast record.History
-    match last with
-    | Some h -> printfn "%s: trained %d epochs in %.1f s (train accuracy %.2f%%)" name record.History.Count record.Seconds (100.0 * h.TrainAccuracy)
-    | None -> printfn "%s: 0 epochs asked for; model saved untrained" name
-    0
+/// A stage command: the stage alone, or with --later-stages every stage from it on (how the build runs a stale
+/// stage: it rewrites what the next one reads, so each later stage is stale too).
+let private stage (first: string) (args: ParseResults<StageArgs>) =
+    if args.Contains StageArgs.Later_Stages then runStages (stageOrder |> List.skipWhile ((<>) first)) true args
+    else runStages [ first ] false args
 
-let test args =
-    let r, name = runner args
-    let m = r.Test()
-    printMetrics name m r.Layout.Report
-    0
+let split args = stage "split" args
 
-let run (args: ParseResults<StageArgs>) =
-    let r, name = runner args
-    r.Split() |> ignore
-    r.Train(args.Contains StageArgs.Discard_Stale_Checkpoint, interruptible ()) |> ignore
-    let m = r.Test()
-    printMetrics name m r.Layout.Report
-    0
+let train args = stage "train" args
+
+let test args = stage "test" args
+
+let run args = runStages stageOrder false args
 
 let lesion args =
     let r, name = runner args
@@ -134,7 +148,11 @@ let platform (args: ParseResults<PlatformArgs>) =
     let device = Repro.Core.Engine.TorchRuntime.ResolveDevice(args.GetResult(PlatformArgs.Device, defaultValue = DeviceChoice.Cpu))
     Repro.Core.Engine.TorchRuntime.Configure(threads, device, not (args.Contains PlatformArgs.No_Tf32)) |> ignore
     let p = Repro.Core.Engine.NumericsPlatform.Current(device, numerics)
-    if args.Contains PlatformArgs.Json then printf "%s" (p.ToJson()) else printf "%s" (p.Render())
+    if args.Contains PlatformArgs.Json then printf "%s" (p.ToJson())
+    else
+        printf "%s" (p.Render())
+        // Not a field of the record (the id hashes those): the table decides it from them.
+        printfn "\n%s" (Repro.Core.Engine.LayoutTable.Describe(Repro.Core.Engine.LayoutTable.For p))
     0
 
 /// DiffExperiments' plots: reads two results snapshots (no training, no TorchSharp) and draws their differences.

@@ -32,7 +32,8 @@ let private dispatch (results: ParseResults<Command>) =
     | Parity args -> parity args
     | Numerics_Probe args -> numericsProbe args
 
-/// "sample-resnet50: stage 'train': " for the stage commands, so an error says where it happened.
+/// "sample-resnet50: stage 'train': " for the stage commands, so an error says where it happened (the stage running
+/// when it failed, for a command with --later-stages).
 let private where (results: ParseResults<Command>) =
     let stage name (args: ParseResults<StageArgs>) =
         let run =
@@ -44,7 +45,7 @@ let private where (results: ParseResults<Command>) =
             | None, Some experiment, Some seed when seed >= 0 -> sprintf "%s/seed-%d" experiment seed
             | None, Some experiment, _ -> experiment
             | None, None, _ -> "?"
-        sprintf "%s: stage '%s': " run name
+        sprintf "%s: stage '%s': " run (if runningStage <> "" then runningStage else name)
     match results.GetSubCommand() with
     | Split args -> stage "split" args
     | Train args -> stage "train" args
@@ -86,7 +87,6 @@ let main argv =
     let parser = ArgumentParser.Create<Command>(programName = "Repro.Experiments", errorHandler = ProcessExiter())
     // Parse errors print the usage and exit 2 here (ProcessExiter); everything after is the command's own failure.
     let results = parser.ParseCommandLine argv
-    let prefix = where results
     let isVerbose = verbose results
     try
         dispatch results
@@ -96,10 +96,10 @@ let main argv =
         ExitCode.Config
     | :? Repro.Core.Data.DataException
     | :? FileNotFoundException
-    | :? InvalidDataException as e -> report prefix isVerbose e ExitCode.Data
+    | :? InvalidDataException as e -> report (where results) isVerbose e ExitCode.Data
     | :? OperationCanceledException ->
         eprintfn "interrupted: the last complete epoch is checkpointed; run the same command again to resume"
         ExitCode.Interrupted
     // An unknown model, head or device reaching the core: a settings problem, not a command-line one, so no usage.
-    | :? ArgumentException as e -> report prefix isVerbose e ExitCode.Config
-    | e -> report prefix isVerbose e ExitCode.Failed
+    | :? ArgumentException as e -> report (where results) isVerbose e ExitCode.Config
+    | e -> report (where results) isVerbose e ExitCode.Failed

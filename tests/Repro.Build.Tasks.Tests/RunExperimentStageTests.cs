@@ -171,6 +171,39 @@ public sealed class RunExperimentStageTests : IDisposable
         Assert.Equal("experiment 'sample-resnet50' failed in stage 'train' (exit code 4): error: no such file", Assert.Single(engine.Errors).Message);
     }
 
+    [Fact]
+    public void Execute_LaterStagesHostDiesInTrain_LogsEachStageAndTheErrorNamesTrain()
+    {
+        var (task, engine) = CreateCrashing("echo 'sample-resnet50: stage split'\necho 'sample-resnet50: stage train'\necho 'sample-resnet50: epoch 1/2'\nkill -FPE $$");
+        task.Stage = "split";
+        task.LaterStages = true;
+
+        Assert.False(task.Execute());
+
+        Assert.Equal(["Repro: sample-resnet50: split", "Repro: sample-resnet50: train"],
+            engine.Messages.Select(m => m.Message).Where(m => m is not null && m.StartsWith("Repro: ", StringComparison.Ordinal)));
+        string message = Assert.Single(engine.Errors).Message!;
+        Assert.StartsWith("experiment 'sample-resnet50' failed in stage 'train': the host process was killed by SIGFPE", message);
+        // The announcements are the build's own lines, not the host's output.
+        Assert.EndsWith("Its last line:\n    sample-resnet50: epoch 1/2\nSee \"Troubleshooting\" in Repro's docs/troubleshooting.md#a-stage-killed-by-a-signal for what this means and what to do.", message);
+        Assert.StartsWith("train\n", File.ReadAllText(Path.Combine(dir, "out", "failed.txt")));
+    }
+
+    [Fact]
+    public void Execute_LaterStagesFromSplit_DeletesEveryStagesOutputsAndAsksTheHostForThem()
+    {
+        var (task, engine) = CreateCrashing("echo \"$@\"");
+        task.Stage = "split";
+        task.LaterStages = true;
+        foreach (var output in new[] { "split.tsv", "training.json", "model.bin", "metrics.json", "report.md" })
+            File.WriteAllText(Path.Combine(dir, "out", output), "stale");
+
+        Assert.True(task.Execute());
+
+        Assert.Equal([".lock"], Directory.EnumerateFiles(Path.Combine(dir, "out")).Select(Path.GetFileName));
+        Assert.Contains(engine.Messages, m => m.Message is { } text && text.EndsWith("split --run-stamp " + task.RunStamp + " --discard-stale-checkpoint --later-stages", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(136, "SIGFPE (arithmetic fault in native code)")]
     [InlineData(139, "SIGSEGV (invalid memory access in native code)")]

@@ -103,6 +103,81 @@ public sealed class ExperimentRunnerTests(TinyRunFixture reference, ITestOutputH
     }
 
     [Fact]
+    public void Train_EpochsRaisedAfterAFinishedRun_TrainsOnFromItsCheckpointToTheUninterruptedBytes()
+    {
+        using var tiny = new TinyExperiment("epochs: 1");
+        var first = tiny.Runner();
+        first.Split();
+        var one = first.Train();
+        tiny.Edit("epochs: 2");
+
+        var extended = tiny.Runner();
+        var two = extended.Train(discardStaleCheckpoint: true);
+        extended.Test();
+
+        // Epoch 1 came from the checkpoint (its measured time with it), not from training again.
+        Assert.Equal(2, two.History.Count);
+        Assert.Equal(one.History[0], two.History[0]);
+        Assert.Equal(ReferenceMetrics, File.ReadAllBytes(extended.Layout.Metrics));
+    }
+
+    [Fact]
+    public void Train_FinishedRun_KeepsOnlyTheLastEpochWithModelBinAsItsModel()
+    {
+        using var tiny = new TinyExperiment();
+        var runner = tiny.Runner();
+        runner.Split();
+        runner.Train();
+
+        Assert.Equal(["model-0002.bin", "optimizer-0002.bin", "state.json"],
+            Directory.EnumerateFiles(runner.Layout.Checkpoints).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(File.ReadAllBytes(runner.Layout.CheckpointModel(2)), File.ReadAllBytes(runner.Layout.Model));
+    }
+
+    [Fact]
+    public void Test_AfterTrainOnTheSameRunner_TakesTheLastValidationAndWritesTheReferenceBytes()
+    {
+        using var tiny = new TinyExperiment();
+        var log = new List<string>();
+        var runner = tiny.Runner(log: log);
+        runner.Split();
+        runner.Train();
+
+        runner.Test();
+
+        Assert.Contains(log, l => l.StartsWith("test: the last epoch's validation evaluated this model", StringComparison.Ordinal));
+        Assert.Equal(ReferenceMetrics, File.ReadAllBytes(runner.Layout.Metrics));
+    }
+
+    [Fact]
+    public void Test_TestAugment_EvaluatesAgainSinceTheTestDrawsOtherCrops()
+    {
+        using var tiny = new TinyExperiment("test_augment: true", "epochs: 2");
+        var log = new List<string>();
+        var runner = tiny.Runner(log: log);
+        runner.Split();
+        runner.Train();
+
+        runner.Test();
+
+        Assert.DoesNotContain(log, l => l.StartsWith("test: the last epoch's validation", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Split_LaterStagesInOneHost_AnnouncesEachStageAndWritesTheReferenceBytes()
+    {
+        using var tiny = new TinyExperiment();
+        var runner = tiny.Runner();
+
+        var (exitCode, printed) = HostProcess.Exec(tiny.Directory, "split", "--config", tiny.ConfigPath, "--experiment", tiny.Experiment.Name,
+            "--output", runner.Layout.Directory, "--later-stages");
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal(["tiny: stage split", "tiny: stage train", "tiny: stage test"], printed.Where(l => l.StartsWith("tiny: stage ", StringComparison.Ordinal)));
+        Assert.Equal(ReferenceMetrics, File.ReadAllBytes(runner.Layout.Metrics));
+    }
+
+    [Fact]
     public void Train_CheckpointOfAnotherConfiguration_RefusedWithClearMessage()
     {
         using var tiny = new TinyExperiment("freeze: backbone", "cache_features: true", "head: linear", "epochs: 1");

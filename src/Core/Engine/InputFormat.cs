@@ -26,18 +26,14 @@ public readonly record struct InputFormat(ScalarType Type, bool ChannelsLast)
     }
 
     /// <summary>
-    /// Why this run must not use channels-last on <paramref name="device"/>, or null when it may. On a CPU whose CPUID
-    /// hides the cache sizes (<see cref="X86Cpu.Hidden"/>), LibTorch 2.10's oneDNN runs NHWC convolutions through its
-    /// brgemm kernels, whose blocking heuristics (src/cpu/x64/jit_brgemm_conv_utils.cpp, <c>est_eff_1x1</c>) divide
-    /// by quantities derived from those sizes: the process dies with SIGFPE in the first 1x1 convolution (seen on
-    /// a Zen 5 VM, 2026-12-02). NCHW takes other kernels there (and <see cref="Models.Downsample"/> routes around the
-    /// one NCHW case). With oneDNN off (<paramref name="oneDnn"/> false, <c>numerics: portable</c>) ATen's own
-    /// convolutions run instead and nothing is refused.
+    /// Why this run must not use channels-last on <paramref name="device"/>, or null when it may: the refusal of its
+    /// <see cref="LayoutTable"/> row. On a CPU whose CPUID hides the cache sizes (<see cref="X86Cpu.Hidden"/>), LibTorch
+    /// 2.10's oneDNN runs NHWC convolutions through its brgemm kernels, whose blocking heuristics
+    /// (src/cpu/x64/jit_brgemm_conv_utils.cpp, <c>est_eff_1x1</c>) divide by quantities derived from those sizes. With
+    /// oneDNN off (<paramref name="oneDnn"/> false, <c>numerics: portable</c>) ATen's own convolutions run instead.
     /// </summary>
     public static string? ChannelsLastRefusal(DeviceType device, X86Cpu? cpu, bool oneDnn) =>
-        device == DeviceType.CPU && oneDnn && cpu is { L1d: X86Cpu.Hidden }
-            ? "channels_last is not used on this CPU: its CPUID hides the cache sizes, and LibTorch's oneDNN crashes (SIGFPE) in channels-last convolutions without them; this run is NCHW"
-            : null;
+        LayoutTable.For(device, cpu, oneDnn).Refusal;
 
     /// <summary>
     /// The same NCHW-shaped tensor with NHWC strides. TorchSharp 0.107 has no <c>contiguous(memory_format)</c>

@@ -38,6 +38,13 @@ public sealed class Trainer(
     /// <summary>Epochs that came from a checkpoint rather than being trained by this call.</summary>
     public int ResumedEpochs { get; private set; }
 
+    /// <summary>
+    /// The validation after the last epoch this call trained, with the time it took; null when it trained none. It
+    /// is the trained model's evaluation on the validation loader, which the test stage can take instead of evaluating
+    /// the same weights on the same batches again.
+    /// </summary>
+    public (TestMetrics Metrics, TimeSpan Duration)? LastValidation { get; private set; }
+
     /// <summary>Trains the whole network on <paramref name="train"/>; validation runs on <paramref name="validation"/> after each epoch.</summary>
     /// <param name="cancellation">Checked before every batch; a cancelled run keeps its last complete epoch's
     /// checkpoint, exactly as a killed one does, and the next run resumes from it.</param>
@@ -95,7 +102,7 @@ public sealed class Trainer(
         var trainable = module.parameters().Where(p => p.requires_grad).ToList();
         using var optimizer = Optimization.Create(options, trainable);
         var history = new List<EpochRecord>();
-        int start = ResumedEpochs = checkpoint.Resume(model, optimizer, history, options.Epochs);
+        int start = ResumedEpochs = checkpoint.Resume(model, optimizer, history);
         // A run from scratch replaces the previous run's event file; a resumed one keeps it (the checkpointed epochs'
         // steps are in it) and continues the step count after them.
         if (start == 0)
@@ -127,6 +134,7 @@ public sealed class Trainer(
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
             var validationMetrics = validate(epoch);
+            LastValidation = (validationMetrics, TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds - trainSeconds));
             var record = totals.Record(epoch, validationMetrics, clock.Elapsed.TotalSeconds, trainSeconds);
             checkpoint.Save(model, optimizer, history, record);
             board?.Epoch(record);

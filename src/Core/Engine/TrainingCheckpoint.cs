@@ -9,9 +9,13 @@ namespace Repro.Core.Engine;
 /// A run's training checkpoint (<c>checkpoint/</c>): the last complete epoch's model and optimizer, committed by
 /// state.json. The one place that decides whether a checkpoint may be resumed: only under the same
 /// <see cref="CheckpointKey"/> (settings, data, pretrained weights and code), so that a resumed run ends with the same
-/// bytes as an uninterrupted one.
+/// bytes as an uninterrupted one, and at no more than the <paramref name="epochs"/> asked for. A finished run keeps
+/// its last epoch's checkpoint, model.bin being a hard link to its model file: the key leaves <c>epochs</c> out where
+/// the schedule does not depend on it (<see cref="ExperimentSpec.CheckpointFingerprint"/>), so raising <c>epochs</c>
+/// trains on from it.
 /// </summary>
-public sealed class TrainingCheckpoint(ExperimentLayout layout, CheckpointKey key)
+/// <param name="epochs">The epochs this training asks for: a checkpoint beyond them is stale.</param>
+public sealed class TrainingCheckpoint(ExperimentLayout layout, CheckpointKey key, int epochs = int.MaxValue)
 {
     public CheckpointKey Key => key;
 
@@ -36,7 +40,9 @@ public sealed class TrainingCheckpoint(ExperimentLayout layout, CheckpointKey ke
         if (state.Key.Data != key.Data) changed.Add("data");
         if (state.Key.Weights != key.Weights) changed.Add("pretrained weights");
         if (state.Key.Code != key.Code) changed.Add("code");
-        return changed.Count == 0 ? null : "it was written before these changed: " + string.Join(", ", changed);
+        if (changed.Count > 0)
+            return "it was written before these changed: " + string.Join(", ", changed);
+        return state.Epoch > epochs ? $"it is at epoch {state.Epoch}, beyond the {epochs} epochs asked for" : null;
     }
 
     /// <summary>Deletes a checkpoint that must not be resumed, saying why; keeps one that may.</summary>
@@ -52,7 +58,7 @@ public sealed class TrainingCheckpoint(ExperimentLayout layout, CheckpointKey ke
     /// Loads the last complete epoch into <paramref name="model"/> and <paramref name="optimizer"/> and its history
     /// into <paramref name="history"/>; returns the epochs done (0 without a checkpoint). A stale checkpoint is an error.
     /// </summary>
-    public int Resume(nn.Module model, OptimizerHelper optimizer, List<EpochRecord> history, int epochs)
+    public int Resume(nn.Module model, OptimizerHelper optimizer, List<EpochRecord> history)
     {
         if (!File.Exists(layout.CheckpointState))
             return 0;
@@ -60,8 +66,6 @@ public sealed class TrainingCheckpoint(ExperimentLayout layout, CheckpointKey ke
             throw new InvalidDataException(
                 $"{layout.CheckpointState}: the checkpoint is not resumed: {why}. Delete the folder (or build with -p:Force=true) to train from scratch.");
         var state = RunJson.Read<CheckpointState>(layout.CheckpointState, "checkpoint state");
-        if (state.Epoch > epochs)
-            throw new InvalidDataException($"{layout.CheckpointState}: the checkpoint is at epoch {state.Epoch}, beyond the {epochs} epochs asked for.");
         model.load(layout.CheckpointModel(state.Epoch));
         optimizer.load_state_dict(layout.CheckpointOptimizer(state.Epoch));
         history.AddRange(state.History);
@@ -85,6 +89,21 @@ public sealed class TrainingCheckpoint(ExperimentLayout layout, CheckpointKey ke
         foreach (var old in Directory.EnumerateFiles(layout.Checkpoints, "*-*.bin"))
             if (old != layout.CheckpointModel(epoch) && old != layout.CheckpointOptimizer(epoch))
                 File.Delete(old);
+    }
+
+    /// <summary>
+    /// Gives <paramref name="path"/> (model.bin) the model of the last committed epoch as a hard link to its checkpoint
+    /// file, so that a finished run holds those bytes once (a copy where the file system has no hard links). Only for
+    /// a model whose state is that epoch's, as after the last epoch, and saved in the checkpoint's type.
+    /// </summary>
+    /// <returns>False when no epoch is committed (0 epochs): the caller saves the model itself.</returns>
+    public bool ExportModel(string path)
+    {
+        if (!File.Exists(layout.CheckpointState))
+            return false;
+        var state = RunJson.Read<CheckpointState>(layout.CheckpointState, "checkpoint state");
+        FileLink.LinkOrCopy(layout.CheckpointModel(state.Epoch), path);
+        return true;
     }
 
     /// <summary>

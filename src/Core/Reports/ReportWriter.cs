@@ -109,6 +109,8 @@ public static class ReportWriter
             md.Append("| field | value |\n|---|---|\n");
             foreach (var (key, value) in platform.Fields)
                 md.Append(CultureInfo.InvariantCulture, $"| `{key}` | {value.Replace("|", "\\|", StringComparison.Ordinal)} |\n");
+            // The layout is the platform's, by a committed table: the same id always gets the same layout.
+            md.Append(CultureInfo.InvariantCulture, $"\nLayout on this platform: {Engine.LayoutTable.Describe(Engine.LayoutTable.For(platform))} (docs/benchmarks.md, \"Layout table\").\n");
         }
         return md.ToString();
     }

@@ -43,12 +43,10 @@ public sealed class InputFormatTests
     }
 
     // The layout must change only how LibTorch sums, not what the network computes. Not on a CPU where channels-last
-    // crashes LibTorch (the refusal above, which ExperimentRunnerTests checks the runner honours).
-    [Fact]
+    // crashes LibTorch (the refusal above, which ExperimentRunnerTests checks the runner honours): skipped there.
+    [ChannelsLastFact]
     public void Prepare_ChannelsLastThroughResNet50_LogitsMatchNchwToRounding()
     {
-        if (InputFormat.ChannelsLastRefusal(DeviceType.CPU, X86Cpu.Current(), oneDnn: true) is not null)
-            return;
         using var scope = NewDisposeScope();
         manual_seed(3);
         var model = Zoo.Create(ModelKind.ResNet50, 10);

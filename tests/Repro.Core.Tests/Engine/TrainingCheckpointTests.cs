@@ -34,7 +34,7 @@ public sealed class TrainingCheckpointTests : IDisposable
         var checkpoint = new TrainingCheckpoint(Layout, Key);
 
         Assert.Null(checkpoint.Staleness());
-        Assert.Equal(1, checkpoint.Resume(model, optimizer, history, epochs: 3));
+        Assert.Equal(1, checkpoint.Resume(model, optimizer, history));
         Assert.Single(history);
     }
 
@@ -51,8 +51,37 @@ public sealed class TrainingCheckpointTests : IDisposable
         using var optimizer = Optimization.Create(new TrainingOptions(1, 3, OptimizerKind.Adam, 0.1), model.parameters());
 
         Assert.Contains(named, checkpoint.Staleness());
-        var error = Assert.Throws<InvalidDataException>(() => checkpoint.Resume(model, optimizer, [], epochs: 3));
+        var error = Assert.Throws<InvalidDataException>(() => checkpoint.Resume(model, optimizer, []));
         Assert.StartsWith(Layout.CheckpointState, error.Message);
+    }
+
+    [Fact]
+    public void Staleness_FewerEpochsAskedThanCommitted_SaysSoAndResumeRefuses()
+    {
+        SaveEpoch(Key);
+        var checkpoint = new TrainingCheckpoint(Layout, Key, epochs: 0);
+        using var model = nn.Linear(2, 2);
+        using var optimizer = Optimization.Create(new TrainingOptions(1, 0, OptimizerKind.Adam, 0.1), model.parameters());
+
+        Assert.Equal("it is at epoch 1, beyond the 0 epochs asked for", checkpoint.Staleness());
+        Assert.Throws<InvalidDataException>(() => checkpoint.Resume(model, optimizer, []));
+    }
+
+    [Fact]
+    public void ExportModel_CommittedEpoch_GivesThatModelANewNameWithItsBytes()
+    {
+        SaveEpoch(Key);
+        string exported = Path.Combine(dir, "model.bin");
+
+        Assert.True(new TrainingCheckpoint(Layout, Key).ExportModel(exported));
+
+        Assert.Equal(File.ReadAllBytes(Layout.CheckpointModel(1)), File.ReadAllBytes(exported));
+    }
+
+    [Fact]
+    public void ExportModel_NoEpochCommitted_LeavesItToTheCaller()
+    {
+        Assert.False(new TrainingCheckpoint(Layout, Key).ExportModel(Path.Combine(dir, "model.bin")));
     }
 
     [Fact]

@@ -58,6 +58,7 @@ public sealed partial class ReportSnapshotTests(TinyRunFixture run)
         // (InputFormatTests) pin the choice, so the snapshot does not lock one CPU's.
         report = LayoutInNumericsLine().Replace(report, "- Numerics: $1, {layout},");
         report = PlatformId().Replace(report, "Numerics platform `{id}`");
+        report = LayoutRowLine().Replace(report, "Layout on this platform: {layout table row}");
         report = PlatformRow().Replace(report, m => SameOnEveryMachine.Contains(m.Groups[1].Value) ? m.Value : $"| `{m.Groups[1].Value}` | {{{m.Groups[1].Value}}} |");
 
         Snapshot.VerifyNumbersOnPlatform(report, RunPlatform);
@@ -94,6 +95,10 @@ public sealed partial class ReportSnapshotTests(TinyRunFixture run)
     // The numerics platform's keys always stay (a field added or dropped shows as a diff); its values are scrubbed
     // to {key} except those that follow from the packages and the experiment rather than from the machine.
     private static readonly HashSet<string> SameOnEveryMachine = ["torchsharp", "libtorch", "onednn_version", "onednn_allow_tf32", "threads", "device"];
+
+    // The row is the platform's (LayoutTableTests pin each row); the line's presence is what the snapshot keeps.
+    [GeneratedRegex("Layout on this platform: .*")]
+    private static partial Regex LayoutRowLine();
 
     [GeneratedRegex("Numerics platform `[0-9a-f]{16}`")]
     private static partial Regex PlatformId();

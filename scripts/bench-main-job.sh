@@ -7,7 +7,7 @@
 #   EXPERIMENT=sample-resnet50 scripts/bench-main-job.sh
 #   PYTORCH=0 scripts/bench-main-job.sh            # Repro's side only
 #
-# Counts the stages only: the first, untimed build restores, compiles and brings everything up to date; each Repro
+# Counts the stages only: the first, untimed build restores and compiles the tasks and the host; each Repro
 # run is timed from the build's "Repro: <run>: split" line to the next run's (the last to the end of its test stage),
 # which covers the host processes, training, evaluation, checkpoints and reports. Each PyTorch run is one twin.py
 # process, start-up and `import torch` included. Also prints the quick suite's size on disk. Run it on an idle
@@ -24,7 +24,7 @@ out="artifacts/bench/main-job-$stamp.jsonl"
 log="artifacts/bench/main-job-$stamp.log"
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) CPUs; load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-dotnet build -t:RunExperiments "${selection[@]}" -nodeReuse:false -v:m >/dev/null
+dotnet build -t:_ReproBuildTools -nodeReuse:false -v:m >/dev/null
 
 # Every line of the forced build with the time it arrived.
 dotnet build -t:RunExperiments "${selection[@]}" -p:ReproForce=true -nodeReuse:false \

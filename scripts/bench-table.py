@@ -16,9 +16,11 @@ def median(v):
 rows = [r for r in (json.loads(l) for l in open(sys.argv[1]) if l.strip()) if "skipped" not in r]
 steps = defaultdict(lambda: defaultdict(lambda: {"wall": [], "cpu": [], "rss": [], "batch": 32}))
 epochs = defaultdict(lambda: {"first": [], "later": [], "rss": [], "peak": []})
-# Repro's default layout, as Repro.Bench reads it from the schema (CPUs hiding their cache sizes fall back to NCHW,
-# InputFormat.ChannelsLastRefusal). Files from before it was recorded get today's default, channels-last, which is
-# right for the issue 15 files of 2026-12-06 and not for the 2026-11-29 ones (NCHW then). PyTorch's default is NCHW.
+# Repro's default layout on the benchmarked platform, as Repro.Bench reads it: the schema's default unless the layout
+# table refuses it there (CPUs hiding their cache sizes run NCHW, src/Core/Engine/LayoutTable.cs). Files from before
+# 2026-12-07 recorded the schema's default alone (true even where the run went NCHW); files from before it was recorded
+# at all get channels-last, right for the issue 15 files of 2026-12-06 and not for the 2026-11-29 ones (NCHW then).
+# PyTorch's default is NCHW.
 REPRO_DEFAULT_CL = next((r["repro_default_channels_last"] for r in rows if "repro_default_channels_last" in r), True)
 noop = []
 for r in rows:

@@ -341,8 +341,10 @@ internal static class TrainBench
         {
             ["side"] = Side(o), ["mode"] = mode, ["model"] = o.Model, ["size"] = o.Size,
             ["batch"] = o.Batch, ["threads"] = o.Threads, ["channels_last"] = o.ChannelsLast, ["strided_downsample"] = o.StridedDownsample, ["channels_last_weights"] = o.ChannelsLastWeights, ["device"] = Device.ToString(), ["mallopt"] = o.MallOpt, ["fold_batchnorm"] = mode == "eval" && o.Loop != "raw" && !o.NoFold,
-            // What an experiment runs when it does not set channels_last, for bench-table.py's defaults table.
-            ["repro_default_channels_last"] = (bool)Schema.FindExperimentKey("channels_last")!.Default!,
+            // What an experiment runs here when it does not set channels_last, for bench-table.py's defaults table: the
+            // schema's default unless this platform's layout table row refuses it (then the run goes NCHW).
+            ["repro_default_channels_last"] = (bool)Schema.FindExperimentKey("channels_last")!.Default!
+                && InputFormat.ChannelsLastRefusal(Device.type, X86Cpu.Current(), TorchRuntime.OneDnnEnabled != false) is null,
             ["step_s"] = times, ["step_s_median"] = median, ["images_per_s"] = o.Batch / median, ["rss_peak_mb"] = ProcStatusMb("VmHWM"),
         };
         foreach (var (k, v) in extra)

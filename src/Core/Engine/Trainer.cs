@@ -117,20 +117,25 @@ public sealed class Trainer(
             train(true);
             using var totals = new EpochTotals(device);
             int batchIndex = 0;
-            foreach (var batch in batches(epoch))
+            // A frozen backbone in evaluation mode is a constant function: its convolution-BatchNorm pairs run folded,
+            // as in evaluation. Per epoch, because the validation below folds and unfolds every pair.
+            using (BatchNormFolding.FoldFrozen(module, input.ChannelsLast))
             {
-                using var _ = batch as IDisposable;
-                cancellation.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                totals.Lr = Optimization.LearningRate(options, epoch * stepsPerEpoch + batchIndex, stepsPerEpoch);
-                var (x, y) = prepare(batch);
-                var (loss, hits) = Step(optimizer, trainable, module, x, y, totals.Lr, options);
-                totals.Add(loss, hits, y.shape[0]);
-                // Reading the loss back waits for the device each step; only done when TensorBoard is on.
-                board?.Step(step, loss.to(float64).cpu().item<double>(), totals.Lr);
-                step++;
-                batchIndex++;
-                Report(epoch, batchIndex, stepsPerEpoch, totals, clock.Elapsed);
+                foreach (var batch in batches(epoch))
+                {
+                    using var _ = batch as IDisposable;
+                    cancellation.ThrowIfCancellationRequested();
+                    using var scope = NewDisposeScope();
+                    totals.Lr = Optimization.LearningRate(options, epoch * stepsPerEpoch + batchIndex, stepsPerEpoch);
+                    var (x, y) = prepare(batch);
+                    var (loss, hits) = Step(optimizer, trainable, module, x, y, totals.Lr, options);
+                    totals.Add(loss, hits, y.shape[0]);
+                    // Reading the loss back waits for the device each step; only done when TensorBoard is on.
+                    board?.Step(step, loss.to(float64).cpu().item<double>(), totals.Lr);
+                    step++;
+                    batchIndex++;
+                    Report(epoch, batchIndex, stepsPerEpoch, totals, clock.Elapsed);
+                }
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
             var validationMetrics = validate(epoch);
@@ -167,6 +172,8 @@ public sealed class Trainer(
         setTraining(false);
         var features = new List<Tensor>();
         var labels = new List<Tensor>();
+        // The backbone in evaluation mode, folded as Evaluator folds it.
+        using var folded = BatchNormFolding.Fold(model, input.ChannelsLast);
         using (no_grad())
         {
             foreach (var batch in loader.Epoch(0))

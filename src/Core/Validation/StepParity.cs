@@ -215,6 +215,8 @@ public static class StepParity
         using var optimizer = Optimization.Create(training, trainable);
         var record = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var losses = new List<double>();
+        // As Trainer trains: a frozen backbone's pairs folded (PyTorch's side never folds, so the table covers it).
+        using var frozen = BatchNormFolding.FoldFrozen(built.Module, input.ChannelsLast);
         for (int k = 0; k < Steps; k++)
         {
             using var scope = NewDisposeScope();

@@ -99,6 +99,40 @@ public class BatchNormFoldingTests
         Assert.True(grad!.abs().sum().item<float>() > 0);
     }
 
+    // Training a head on a frozen backbone (BatchNorm in evaluation mode) runs the backbone folded: only the pairs no
+    // gradient reaches fold, the result equals the unfolded one within rounding, and the trainable part still learns.
+    [Theory]
+    [InlineData(ModelKind.ResNet50)]
+    [InlineData(ModelKind.DenseNet121)]
+    public void FoldFrozen_FrozenBackboneTraining_FoldsOnlyFrozenPairsAndHeadStillGetsGradients(ModelKind arch)
+    {
+        using var model = TrainedLookingModel(arch);
+        string head = ((IClassifier)model).ClassifierName + ".";
+        // Everything but the head and one trainable pair frozen, as a partial unfreeze would leave it.
+        string trainablePair = arch == ModelKind.ResNet50 ? "layer4.2." : "features.denseblock4.denselayer16.";
+        foreach (var (name, p) in model.named_parameters())
+            p.requires_grad = name.StartsWith(head, StringComparison.Ordinal) || name.StartsWith(trainablePair, StringComparison.Ordinal);
+        model.eval();
+        using var x = torch.randn(4, 3, 32, 32, generator: new Generator(7));
+        using var unfolded = model.call(x);
+
+        using var folding = BatchNormFolding.FoldFrozen(model);
+        using var folded = model.call(x);
+        using var loss = folded.sum();
+        loss.backward();
+
+        int all;
+        using (var every = BatchNormFolding.Fold(model))
+            all = every.Count;
+        int trainablePairs = arch == ModelKind.ResNet50 ? 3 : 1; // layer4.2: conv1-bn1, conv2-bn2, conv3-bn3; denselayer16: conv1-norm2
+        Assert.Equal(all - trainablePairs, folding.Count);
+        double scale = unfolded.abs().max().item<float>();
+        double diff = (folded - unfolded).abs().max().item<float>();
+        Assert.True(diff / scale < 1e-4, $"frozen-folded logits differ from unfolded by {diff} (max |logit| {scale})");
+        foreach (var (name, p) in model.named_parameters().Where(p => p.parameter.requires_grad && p.name.Contains("weight")))
+            Assert.True(p.grad is { } g && g.abs().sum().item<float>() > 0, $"{name} got no gradient");
+    }
+
     // Fresh BatchNorm layers (mean 0, variance 1, weight 1, bias 0) fold into a no-op scale; give them the
     // statistics and affine parameters a trained network has, so that a wrong formula shows.
     private static nn.Module<Tensor, Tensor> TrainedLookingModel(ModelKind arch)

@@ -5,7 +5,7 @@ scripts/twin.py then load through their normal `pretrained:` path for the tutori
 Run with Debian's /usr/bin/python3 (python3-torch, python3-torchvision) and the full data set
 (apt-get install dataset-fashion-mnist: /usr/share/datasets/fashion-mnist). The checkpoint stands in for ImageNet's
 weights at a size two CPU cores can afford: crop 32, by default a per-class subsample of the 30,000 training images of
-classes 0-4 for two epochs (the sample-based transfer-twin entries); --per-class 0 --epochs 5 trains on all 30,000 (the
+classes 0-4 for two epochs (the sample-based transfer-twin entries); --per-class 0 --epochs 3 trains on all 30,000 (the
 twin-full entries, files named <model>-fmnist0-4-full.pth). The train accuracy and its own test accuracy (the 5,000 official
 test images of classes 0-4) are printed and written beside the .pth as <file>.json.
 

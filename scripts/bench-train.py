@@ -5,6 +5,8 @@ its PyTorch. Options mirror bench/Repro.Bench/TrainBench.cs:
   train: Adam(lr 2e-4) steps on a fixed batch: forward, cross_entropy, zero_grad, backward, step, loss.item(),
          correct count (what Repro's Trainer.Step does).
   eval:  no_grad forward in eval mode, per-image losses and argmax read back (Repro's MetricsAccumulator).
+  bn:    each BatchNorm2d of the model timed alone in evaluation mode on the shape it sees, as F.batch_norm and as
+         the same per-channel map in one addcmul (Repro.Bench's BatchNormBench.cs); medians of --steps calls.
   epoch: torchvision ImageFolder + RandomResizedCrop/flip/ToTensor/Normalize + DataLoader(num_workers,
          shuffle) + the train loop, several epochs; images/s of each epoch and resident memory after each.
 """
@@ -116,6 +118,50 @@ def evaluate(a, device):
     emit("eval", a, time_steps(a, step, device), device, loss_sum=tot["loss"])
 
 
+def batch_norm(a, device):
+    torch.manual_seed(1)
+    model = make_model(a.model, a.classes).to(device).eval()
+    seen = []
+    hooks = [m.register_forward_pre_hook(lambda m, inp, name=name: seen.append((name, m, tuple(inp[0].shape))))
+             for name, m in model.named_modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    with torch.no_grad():
+        model(torch.randn(a.batch, 3, a.size, a.size, device=device))
+    for h in hooks:
+        h.remove()
+
+    def median_ms(op):
+        for _ in range(a.warmup):
+            op()
+        ms = []
+        for _ in range(a.steps):
+            t0 = time.perf_counter()
+            op()
+            ms.append((time.perf_counter() - t0) * 1000)
+        return median(ms)
+
+    rows = []
+    with torch.no_grad():
+        for name, bn, shape in seen:
+            x = torch.randn(shape, device=device)
+            scale = (bn.running_var + bn.eps).rsqrt().mul(bn.weight).reshape(1, -1, 1, 1)
+            shift = bn.bias.reshape(1, -1, 1, 1) - bn.running_mean.reshape(1, -1, 1, 1) * scale
+            rows.append((name, shape,
+                         median_ms(lambda: F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.1, bn.eps)),
+                         median_ms(lambda: torch.addcmul(shift, x, scale))))
+    unpaired = [r for r in rows if r[0].endswith(("norm1", ".norm", "norm5"))]
+    by_spatial = {}
+    for _, shape, b, f in rows:
+        g = by_spatial.setdefault(f"{shape[2]}x{shape[3]}", [0, 0.0, 0.0])
+        g[0] += 1
+        g[1] += b
+        g[2] += f
+    print(json.dumps(dict(side="pytorch", mode="bn", model=a.model, size=a.size, batch=a.batch, threads=a.threads,
+                          repeats=a.steps, layers=len(rows), unpaired_layers=len(unpaired),
+                          bn_ms=sum(r[2] for r in rows), affine_ms=sum(r[3] for r in rows),
+                          unpaired_bn_ms=sum(r[2] for r in unpaired), unpaired_affine_ms=sum(r[3] for r in unpaired),
+                          by_spatial=by_spatial, torch=torch.__version__)), flush=True)
+
+
 def epoch(a, device):
     import torchvision.transforms as T
     torch.manual_seed(1)
@@ -161,7 +207,7 @@ def epoch(a, device):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["train", "eval", "epoch"])
+    p.add_argument("mode", choices=["train", "eval", "epoch", "bn"])
     p.add_argument("--model", default="resnet50")
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--batch", type=int, default=32)
@@ -182,7 +228,7 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = a.tf32
         torch.backends.cudnn.allow_tf32 = a.tf32
         torch.backends.cudnn.benchmark = False
-    {"train": train, "eval": evaluate, "epoch": epoch}[a.mode](a, device)
+    {"train": train, "eval": evaluate, "epoch": epoch, "bn": batch_norm}[a.mode](a, device)
 
 
 if __name__ == "__main__":

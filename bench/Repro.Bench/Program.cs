@@ -10,7 +10,7 @@ using SkiaSharp;
 //   Repro.Bench open <kind> <root>            open a dataset and print its summary
 //   Repro.Bench dump <image> <out.raw>        full-size decode as raw RGB bytes
 //   Repro.Bench profile <dir>                 time decode sizes and transforms separately
-//   Repro.Bench train|eval|epoch [--model resnet50|densenet121] [--size 224] [--batch 32] [--steps 3] [--warmup 1]
+//   Repro.Bench train|eval|epoch|bn [--model resnet50|densenet121] [--size 224] [--batch 32] [--steps 3] [--warmup 1]
 //               [--threads 2] [--loop repro|raw] [--channels-last] [--strided-downsample] [--numerics native|portable]
 //               [--dir <imagefolder> --epochs 3 --loader-threads 2]
 //                                             model benchmarks, one JSON line (TrainBench.cs; scripts/bench.sh)
@@ -25,7 +25,7 @@ return args switch
         rest.Length > 1 ? int.Parse(rest[1], CultureInfo.InvariantCulture) : 3,
         rest.Length > 2 ? int.Parse(rest[2], CultureInfo.InvariantCulture) : null),
     ["profile", var dir] => Profile(dir),
-    [var mode and ("train" or "eval" or "epoch"), .. var rest] => Repro.Bench.TrainBench.Run(mode, rest),
+    [var mode and ("train" or "eval" or "epoch" or "bn"), .. var rest] => Repro.Bench.TrainBench.Run(mode, rest),
     ["strided-1x1", .. var rest] => Repro.Bench.StridedConvCheck.Run(rest),
     ["open", var kind, var dir] => Open(kind, dir),
     ["dump", var file, var output] => Dump(file, output),

@@ -19,6 +19,7 @@ namespace Repro.Bench;
 ///          loss and accuracy read back); loop=raw only forward, loss, zero_grad, backward, step,
 ///          loss.item() (with --plain-runtime, also without Repro's LibTorch settings: plain TorchSharp).
 ///   eval:  evaluation steps (no_grad, eval mode); loop=repro adds Evaluator's MetricsAccumulator.
+///   bn:    evaluation-mode BatchNorm layer by layer, against the same map as one addcmul (BatchNormBench.cs).
 ///   epoch: Repro's real Trainer.Run over a generated JPEG folder through Repro's DataLoader, several epochs,
 ///          images/s of the training part of each epoch and resident memory after each.
 /// </summary>
@@ -62,6 +63,7 @@ internal static class TrainBench
             "train" => Train(o),
             "eval" => Eval(o),
             "epoch" => Epoch(o),
+            "bn" => BatchNormBench.Run(o, Device),
             _ => throw new ArgumentException(mode),
         };
     }

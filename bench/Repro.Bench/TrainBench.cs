@@ -30,7 +30,11 @@ internal static class TrainBench
     public static int Run(string mode, string[] args)
     {
         var o = Options.Parse(args);
-        var malloc = Allocator.Apply(o.MallOpt);
+        // The Repro side allocates as experiments do (Allocator.Experiments) unless --mallopt says otherwise
+        // (--mallopt glibc: glibc's defaults); plain TorchSharp keeps glibc's defaults.
+        if (o.MallOpt == "")
+            o.MallOpt = o.PlainRuntime ? "glibc" : Allocator.Experiments;
+        var malloc = Allocator.Apply(o.MallOpt == "glibc" ? "" : o.MallOpt);
         if (malloc.Count > 0)
             Console.Error.WriteLine($"mallopt: {string.Join(", ", malloc)}");
         // As ExperimentRunner: the portable pins before LibTorch's first operator (portable is CPU-only, so loading
@@ -86,7 +90,8 @@ internal static class TrainBench
         public bool NoFold;
         public bool PlainRuntime;
 
-        /// <summary>glibc malloc settings applied at start (Allocator.Apply), e.g. mmap_threshold=4194304,trim_threshold=0.</summary>
+        /// <summary>glibc malloc settings applied at start (Allocator.Apply), e.g. mmap_threshold=4194304,trim_threshold=0;
+        /// "glibc" for glibc's defaults; empty: what experiments use (Allocator.Experiments), or glibc's for plain TorchSharp.</summary>
         public string MallOpt = "";
         public bool StridedDownsample;
         public string Device = "cpu";

@@ -111,6 +111,7 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
         var device = TorchRuntime.ResolveDevice(runtime.Device);
         if (runtime.Numerics == NumericsMode.Portable && device.type != DeviceType.CPU)
             throw new ArgumentException($"'numerics: portable' pins CPU kernels, but experiment '{Spec.Name}' runs on {device.type}; set 'device: cpu'");
+        Allocator.Apply(Allocator.Experiments);
         if (!TorchRuntime.Configure(runtime.Threads, device, runtime.Tf32))
             log("LibTorch did not confirm deterministic algorithms; results may differ between runs");
         var type = ScalarType.Float32;

@@ -17,6 +17,16 @@ public static partial class Allocator
     private const int MMmapThreshold = -3;
     private const int MArenaMax = -8;
 
+    /// <summary>
+    /// What every experiment runs with (<see cref="ExperimentRunner"/>): chunks up to 32 MiB come from the heap and up to
+    /// 256 MiB of freed heap stays mapped. glibc's default thresholds adapt to the largest chunk freed so far and then
+    /// trim the heap whenever a step's activations are freed, so the next step faults the same pages in again: at 32 px,
+    /// batch 64, ResNet50 trained at 75-90 images/s with about 55,000 page faults a step, 182-204 with this setting (13,000)
+    /// (PyTorch 1.13, default glibc: 99-112), at the same peak RSS (docs/benchmarks.md). Setting either threshold alone
+    /// turns glibc's adaptation off for both and is much slower (25 images/s). Where to allocate never changes a result.
+    /// </summary>
+    public const string Experiments = "mmap_threshold=33554432,trim_threshold=268435456";
+
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int MallOpt(int param, int value);
 

@@ -22,9 +22,12 @@ public sealed class ConvBn(Conv2d conv, BatchNorm2d bn)
     private Tensor? bias;
 
     /// <summary>bn(conv(x)), as one folded convolution when folded and evaluating.</summary>
-    public Tensor Forward(Tensor x) => weight is not null && !conv.training && !bn.training
-        ? functional.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
-        : bn.call(conv.call(x));
+    public Tensor Forward(Tensor x)
+    {
+        if (weight is not null && !conv.training && !bn.training)
+            return functional.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups);
+        return conv.call(x).Then(bn.call);
+    }
 
     internal void Fold(bool channelsLast)
     {
@@ -89,8 +92,7 @@ public sealed class BatchNormFolding : IDisposable
     /// Folds the pairs no gradient reaches (a frozen backbone's), for training: their weights and running statistics
     /// cannot change during an epoch, so the folded copy stays exact. A pair runs folded only while both modules are in
     /// evaluation mode, so <c>frozen_bn_train</c> (BatchNorm in training mode, batch statistics) keeps the two-module
-    /// path. LibTorch 2.10's evaluation-mode BatchNorm is what this spares: ResNet50's unfolded evaluation at 32 px ran at
-    /// about half PyTorch 1.13's speed, the folded one at PyTorch's (docs/benchmarks.md).
+    /// path. It spares a full read and write of each activation, as evaluation's folding does (docs/benchmarks.md).
     /// </summary>
     public static BatchNormFolding FoldFrozen(Module model, bool channelsLast = false) =>
         Fold(Pairs(model).Where(pair => pair.Frozen).ToList(), channelsLast);

@@ -143,10 +143,9 @@ public sealed class DenseLayer : Module<Tensor, Tensor>, IHasConvBn
     /// <summary>(N, C, H, W) -> (N, C + growth, H, W).</summary>
     public override Tensor forward(Tensor x)
     {
-        // Intermediates are released when the layer returns (see Bottleneck.forward).
+        // Intermediates are released as soon as they have been read (see Bottleneck.forward).
         using var scope = NewDisposeScope();
-        var y = relu1.call(norm1.call(x));
-        y = conv2.call(relu2.call(bottleneck.Forward(y)));
-        return cat([x, y], 1).MoveToOuterDisposeScope();
+        var y = norm1.call(x).Then(relu1.call).Then(bottleneck.Forward).Then(relu2.call).Then(conv2.call);
+        return y.Then(features => cat([x, features], 1)).MoveToOuterDisposeScope();
     }
 }

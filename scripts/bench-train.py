@@ -13,6 +13,8 @@ its PyTorch. Options mirror bench/Repro.Bench/TrainBench.cs:
 import argparse
 import json
 import math
+import os
+import sys
 import time
 
 import torch
@@ -26,6 +28,12 @@ def status_mb(key):
             if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024.0
     return 0.0
+
+
+def trace(point):
+    # BENCH_MEMTRACE=1: resident memory at each point of a training step, on stderr (where the peak comes from).
+    if os.environ.get("BENCH_MEMTRACE") == "1":
+        print(f"memtrace {point}: rss {status_mb('VmRSS'):.0f} MB, peak {status_mb('VmHWM'):.0f} MB", file=sys.stderr, flush=True)
 
 
 def make_model(name, classes):
@@ -91,9 +99,12 @@ def train(a, device):
         xs, ys = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         logits = model(xs)
         loss = F.cross_entropy(logits, ys)
+        trace("forward")
         opt.zero_grad()
         loss.backward()
+        trace("backward")
         opt.step()
+        trace("step")
         tot["loss"] += loss.double().item() * ys.shape[0]
         tot["correct"] += logits.argmax(1).eq(ys).sum().item()
 

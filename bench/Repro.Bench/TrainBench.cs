@@ -195,9 +195,12 @@ internal static class TrainBench
             {
                 var logits = model.forward(input.Prepare(x, Device));
                 var loss = nn.functional.cross_entropy(logits, y.to(Device));
+                Trace("forward");
                 optimizer.zero_grad();
                 loss.backward();
+                Trace("backward");
                 optimizer.step();
+                Trace("step");
                 lossSum += loss.item<float>();
             }
             else
@@ -347,7 +350,7 @@ internal static class TrainBench
         var d = new Dictionary<string, object>
         {
             ["side"] = Side(o), ["mode"] = mode, ["model"] = o.Model, ["size"] = o.Size,
-            ["batch"] = o.Batch, ["threads"] = o.Threads, ["channels_last"] = o.ChannelsLast, ["strided_downsample"] = o.StridedDownsample, ["channels_last_weights"] = o.ChannelsLastWeights, ["device"] = Device.ToString(), ["mallopt"] = o.MallOpt, ["fold_batchnorm"] = mode == "eval" && o.Loop != "raw" && !o.NoFold,
+            ["batch"] = o.Batch, ["threads"] = o.Threads, ["channels_last"] = o.ChannelsLast, ["strided_downsample"] = o.StridedDownsample, ["channels_last_weights"] = o.ChannelsLastWeights, ["device"] = Device.ToString(), ["mallopt"] = o.MallOpt, ["fold_batchnorm"] = mode == "eval" && o.Loop != "raw" && !o.NoFold, ["torch_huge_pages"] = Allocator.TorchHugePagesInEffect(),
             // What an experiment runs here when it does not set channels_last, for bench-table.py's defaults table: the
             // schema's default unless this platform's layout table row refuses it (then the run goes NCHW).
             ["repro_default_channels_last"] = (bool)Schema.FindExperimentKey("channels_last")!.Default!
@@ -357,6 +360,13 @@ internal static class TrainBench
         foreach (var (k, v) in extra)
             d[k] = v;
         Console.WriteLine(JsonSerializer.Serialize(d));
+    }
+
+    /// <summary>BENCH_MEMTRACE=1: resident memory at each point of a training step, on stderr (where the peak comes from).</summary>
+    private static void Trace(string point)
+    {
+        if (Environment.GetEnvironmentVariable("BENCH_MEMTRACE") == "1")
+            Console.Error.WriteLine(FormattableString.Invariant($"memtrace {point}: rss {ProcStatusMb("VmRSS"):F0} MB, peak {ProcStatusMb("VmHWM"):F0} MB"));
     }
 
     internal static double ProcStatusMb(string key)

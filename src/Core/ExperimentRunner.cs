@@ -106,12 +106,13 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
     private (Device Device, InputFormat Input) Prepare()
     {
         var runtime = Spec.Runtime;
-        // Before anything runs a LibTorch operator: the portable pins are read once, at first use.
+        // Before anything runs a LibTorch operator: LibTorch reads its huge-page switch at its first allocation, and
+        // the portable pins once, at first use.
+        Allocator.Apply(Allocator.Experiments);
         PortableNumerics.Apply(runtime.Numerics);
         var device = TorchRuntime.ResolveDevice(runtime.Device);
         if (runtime.Numerics == NumericsMode.Portable && device.type != DeviceType.CPU)
             throw new ArgumentException($"'numerics: portable' pins CPU kernels, but experiment '{Spec.Name}' runs on {device.type}; set 'device: cpu'");
-        Allocator.Apply(Allocator.Experiments);
         if (!TorchRuntime.Configure(runtime.Threads, device, runtime.Tf32))
             log("LibTorch did not confirm deterministic algorithms; results may differ between runs");
         var type = ScalarType.Float32;

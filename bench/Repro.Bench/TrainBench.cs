@@ -30,10 +30,10 @@ internal static class TrainBench
     public static int Run(string mode, string[] args)
     {
         var o = Options.Parse(args);
-        // The Repro side allocates as experiments do (Allocator.Experiments) unless --mallopt says otherwise
+        // The Repro side allocates as experiments do (Allocator.ForExperiments) unless --mallopt says otherwise
         // (--mallopt glibc: glibc's defaults); plain TorchSharp keeps glibc's defaults.
         if (o.MallOpt == "")
-            o.MallOpt = o.PlainRuntime ? "glibc" : Allocator.Experiments;
+            o.MallOpt = o.PlainRuntime ? "glibc" : Allocator.ForExperiments(Allocator.LargestActivationBytes(o.Batch, o.Size));
         var malloc = Allocator.Apply(o.MallOpt == "glibc" ? "" : o.MallOpt);
         if (malloc.Count > 0)
             Console.Error.WriteLine($"mallopt: {string.Join(", ", malloc)}");
@@ -91,7 +91,7 @@ internal static class TrainBench
         public bool PlainRuntime;
 
         /// <summary>glibc malloc settings applied at start (Allocator.Apply), e.g. mmap_threshold=4194304,trim_threshold=0;
-        /// "glibc" for glibc's defaults; empty: what experiments use (Allocator.Experiments), or glibc's for plain TorchSharp.</summary>
+        /// "glibc" for glibc's defaults; empty: what an experiment of this batch and size uses (Allocator.ForExperiments), or glibc's for plain TorchSharp.</summary>
         public string MallOpt = "";
         public bool StridedDownsample;
         public string Device = "cpu";

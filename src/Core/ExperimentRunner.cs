@@ -108,7 +108,7 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
         var runtime = Spec.Runtime;
         // Before anything runs a LibTorch operator: LibTorch reads its huge-page switch at its first allocation, and
         // the portable pins once, at first use.
-        Allocator.Apply(Allocator.Experiments);
+        Allocator.Apply(Allocator.ForExperiments(Allocator.LargestActivationBytes(Math.Max(Spec.Training.Batch, Spec.Evaluation.TestBatch), Spec.Input.Crop)));
         PortableNumerics.Apply(runtime.Numerics);
         var device = TorchRuntime.ResolveDevice(runtime.Device);
         if (runtime.Numerics == NumericsMode.Portable && device.type != DeviceType.CPU)

@@ -18,18 +18,56 @@ public static partial class Allocator
     private const int MArenaMax = -8;
 
     /// <summary>
-    /// What every experiment runs with (<see cref="ExperimentRunner"/>). Chunks under 8 MiB come from the heap and up to
-    /// 256 MiB of freed heap stays mapped: glibc's default thresholds adapt to the largest chunk freed so far and then
-    /// trim the heap whenever a step's activations are freed, so the next step faults the same pages in again (at 32 px,
-    /// batch 64, ResNet50 trained at 75-90 images/s with glibc's defaults, 182-204 with the heap kept; PyTorch 1.13:
-    /// 99-112). Setting either threshold alone turns glibc's adaptation off for both and is much slower (25 images/s).
-    /// Larger chunks (224 px activations) are mapped afresh each step, so that a fragmented heap does not hold them, and
-    /// with <c>torch_thp</c> LibTorch asks for transparent huge pages on them: a 2 MiB page faults in once where 512 small
-    /// ones did (ResNet50 training at 224 px, batch 32: 1.9-2.4 images/s at 4.4-4.7 GB peak RSS without huge pages,
-    /// about 4 at 3.4 GB with; PyTorch 1.13: 1.7-1.9 at 3.8-3.9 GB). Where memory comes from never changes a result.
-    /// docs/benchmarks.md has the figures.
+    /// What experiments with small activations run with (all but <see cref="HugePages"/>'s): chunks up to 32 MiB come
+    /// from the heap and up to 256 MiB of freed heap stays mapped. glibc's default thresholds adapt to the largest chunk
+    /// freed so far and then trim the heap whenever a step's activations are freed, so the next step faults the same
+    /// pages in again (at 32 px, batch 64, ResNet50 trained at 75-90 images/s with glibc's defaults, 182-204 with this;
+    /// PyTorch 1.13: 99-112). Setting either threshold alone turns glibc's adaptation off for both and is much slower
+    /// (25 images/s). Where memory comes from never changes a result. docs/benchmarks.md has the figures.
     /// </summary>
-    public const string Experiments = "mmap_threshold=8388608,trim_threshold=268435456,torch_thp=1";
+    public const string Heap = "mmap_threshold=33554432,trim_threshold=268435456";
+
+    /// <summary>
+    /// What experiments with large activations (<see cref="HugePagesFromBytes"/>) run with where the kernel gives
+    /// transparent huge pages: chunks of 8 MiB and more are mapped afresh each step, so that a fragmented heap does not
+    /// hold them past their use, and LibTorch asks for huge pages on its buffers of 2 MiB and more, so a 2 MiB page
+    /// faults in once where 512 small ones did. ResNet50 training at 224 px, batch 32: 2.4 images/s at 4.5-4.7 GB peak
+    /// RSS with <see cref="Heap"/>, 3.7-4.5 at 3.4-3.5 GB with this (PyTorch 1.13: 1.8-1.9 at 3.8-4.0 GB). With small
+    /// activations it is slower than <see cref="Heap"/> (each 2-8 MiB buffer is advised separately inside the heap).
+    /// </summary>
+    public const string HugePages = "mmap_threshold=8388608,trim_threshold=268435456,torch_thp=1";
+
+    /// <summary>The largest activation from which <see cref="HugePages"/> applies: where <see cref="Heap"/> would map it afresh anyway.</summary>
+    public const long HugePagesFromBytes = 32L << 20;
+
+    /// <summary>The kernel's transparent-huge-page mode, e.g. <c>always [madvise] never</c> (the bracketed one holds).</summary>
+    public const string TransparentHugePagesMode = "/sys/kernel/mm/transparent_hugepage/enabled";
+
+    /// <summary>
+    /// The setting for an experiment on this machine: <see cref="HugePages"/> where its largest activation is at least
+    /// <see cref="HugePagesFromBytes"/> and <see cref="TransparentHugePagesMode"/> says <c>[always]</c> or
+    /// <c>[madvise]</c> (without huge pages, 8 MiB chunks mapped afresh fault 4 KiB at a time: ResNet50 at 224 px,
+    /// 1.2 images/s), else <see cref="Heap"/>. A rule on the configuration and a kernel setting, never a timing.
+    /// </summary>
+    public static string ForExperiments(long largestActivationBytes) =>
+        ForExperiments(largestActivationBytes, File.Exists(TransparentHugePagesMode) ? File.ReadAllText(TransparentHugePagesMode) : null);
+
+    /// <summary><see cref="ForExperiments(long)"/> for a given mode line (null: no transparent huge pages).</summary>
+    public static string ForExperiments(long largestActivationBytes, string? transparentHugePagesMode) =>
+        largestActivationBytes >= HugePagesFromBytes && transparentHugePagesMode is { } mode
+        && (mode.Contains("[always]", StringComparison.Ordinal) || mode.Contains("[madvise]", StringComparison.Ordinal))
+            ? HugePages
+            : Heap;
+
+    /// <summary>
+    /// The largest float32 activation of ResNet50 and DenseNet121 alike: the stem's output, 64 channels at half the
+    /// crop (ResNet50's layer1 output, 256 channels at a quarter, and DenseNet121's first block are the same size).
+    /// </summary>
+    public static long LargestActivationBytes(int batch, int crop)
+    {
+        long half = (crop + 1) / 2;
+        return (long)batch * 64 * half * half * sizeof(float);
+    }
 
     /// <summary>
     /// The variable LibTorch's CPU allocator reads at its first allocation (c10/core/impl/alloc_cpu.cpp, PyTorch 2.1

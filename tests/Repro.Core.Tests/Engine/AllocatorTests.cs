@@ -4,15 +4,40 @@ namespace Repro.Core.Tests.Engine;
 
 public class AllocatorTests
 {
-    [Fact]
-    public void Apply_ExperimentsSetting_GlibcTakesEverySetting()
+    [Theory]
+    [InlineData(Allocator.Heap)]
+    [InlineData(Allocator.HugePages)]
+    public void Apply_ExperimentsSetting_GlibcTakesEverySetting(string settings)
     {
-        // Both thresholds or neither: either set alone turns glibc's adaptation off for the other (Allocator.Experiments).
-        var applied = Allocator.Apply(Allocator.Experiments);
+        // Both thresholds or neither: either set alone turns glibc's adaptation off for the other (Allocator.Heap).
+        var applied = Allocator.Apply(settings);
         if (OperatingSystem.IsLinux())
-            Assert.Equal(Allocator.Experiments.Split(','), applied);
+            Assert.Equal(settings.Split(','), applied);
         else
             Assert.Empty(applied);
+    }
+
+    [Theory]
+    [InlineData(32, 224, "[always] madvise never\n", Allocator.HugePages)]
+    [InlineData(32, 224, "always [madvise] never\n", Allocator.HugePages)]
+    [InlineData(32, 224, "always madvise [never]\n", Allocator.Heap)]
+    [InlineData(32, 224, null, Allocator.Heap)]
+    [InlineData(32, 128, "always [madvise] never\n", Allocator.HugePages)]
+    [InlineData(32, 64, "always [madvise] never\n", Allocator.Heap)]
+    [InlineData(64, 32, "always [madvise] never\n", Allocator.Heap)]
+    public void ForExperiments_BatchCropAndKernelMode_HugePagesOnlyForLargeActivationsWhereTheKernelGivesThem(int batch, int crop, string? mode, string expected)
+    {
+        // Without huge pages, 8 MiB chunks mapped afresh fault 4 KiB at a time; with small activations the heap is faster.
+        Assert.Equal(expected, Allocator.ForExperiments(Allocator.LargestActivationBytes(batch, crop), mode));
+    }
+
+    [Fact]
+    public void LargestActivationBytes_ResNet50Stem_EqualsTheStemOutputOfARealForward()
+    {
+        using var model = Repro.Core.Models.Zoo.Create(Repro.Config.ModelKind.ResNet50, 10);
+        using var x = TorchSharp.torch.zeros(2, 3, 33, 33);
+        using var stem = ((TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>)model.named_children().First(c => c.name == "conv1").module).call(x);
+        Assert.Equal(stem.NumberOfElements * sizeof(float), Allocator.LargestActivationBytes(2, 33));
     }
 
     [Fact]

@@ -11,6 +11,7 @@ its PyTorch. Options mirror bench/Repro.Bench/TrainBench.cs:
          shuffle) + the train loop, several epochs; images/s of each epoch and resident memory after each.
 """
 import argparse
+import ctypes
 import json
 import math
 import os
@@ -30,10 +31,25 @@ def status_mb(key):
     return 0.0
 
 
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def _mallinfo2():
+    f = ctypes.CDLL(None).mallinfo2
+    f.restype = MallInfo2
+    return f()
+
+
 def trace(point):
     # BENCH_MEMTRACE=1: resident memory at each point of a training step, on stderr (where the peak comes from).
     if os.environ.get("BENCH_MEMTRACE") == "1":
-        print(f"memtrace {point}: rss {status_mb('VmRSS'):.0f} MB, peak {status_mb('VmHWM'):.0f} MB", file=sys.stderr, flush=True)
+        # glibc's own account: memory in use in its arenas, free memory it keeps there, and chunks mapped apart.
+        m = _mallinfo2()
+        print(f"memtrace {point}: rss {status_mb('VmRSS'):.0f} MB, peak {status_mb('VmHWM'):.0f} MB, "
+              f"malloc in use {m.uordblks / 1048576:.0f} MB, free kept {m.fordblks / 1048576:.0f} MB, "
+              f"mapped {m.hblkhd / 1048576:.0f} MB", file=sys.stderr, flush=True)
 
 
 def make_model(name, classes):
@@ -55,6 +71,10 @@ def sync(device):
 
 
 def time_steps(a, step, device):
+    trace("ready")  # interpreter, PyTorch, model, optimizer and inputs, before the first step
+    if os.environ.get("BENCH_SMAPS"):  # what the resident memory is made of (scripts/smaps-split.py)
+        with open("/proc/self/smaps") as src, open(os.environ["BENCH_SMAPS"], "w") as dst:
+            dst.write(src.read())
     for _ in range(a.warmup):
         step()
     sync(device)

@@ -176,8 +176,12 @@ internal static class TrainBench
 
     private static int Train(Options o)
     {
+        Trace("start");
         TorchRuntime.Seed(1);
+        Trace("seeded");
         var model = CreateModel(o);
+        Trace("model");
+        if (Environment.GetEnvironmentVariable("BENCH_GC") == "1") { GC.Collect(); GC.WaitForPendingFinalizers(); Trace("gc"); }
         model.to(Device);
         model.train();
         var (x, y) = Inputs(o);
@@ -211,6 +215,7 @@ internal static class TrainBench
                 var (loss, hits) = Trainer.Step(optimizer, trainable, model, xs, ys, Optimization.LearningRate(options, 0, 1), options);
                 lossSum += loss.to(float64).cpu().item<double>() * ys.shape[0];
                 correct += hits.cpu().item<long>();
+                Trace("step");
             }
             Sync();
         }
@@ -263,6 +268,9 @@ internal static class TrainBench
     /// <summary>Wall seconds per step, and process CPU seconds per step in <paramref name="cpu"/> (robust to load from other processes).</summary>
     private static List<double> TimeSteps(Options o, Action step, List<double> cpu)
     {
+        Trace("ready"); // runtime, LibTorch, model, optimizer and inputs, before the first step
+        if (Environment.GetEnvironmentVariable("BENCH_SMAPS") is { Length: > 0 } smaps)
+            File.Copy("/proc/self/smaps", smaps, overwrite: true); // what the resident memory is made of (scripts/smaps-split.py)
         for (int i = 0; i < o.Warmup; i++)
             step();
         var times = new List<double>();
@@ -366,8 +374,21 @@ internal static class TrainBench
     private static void Trace(string point)
     {
         if (Environment.GetEnvironmentVariable("BENCH_MEMTRACE") == "1")
-            Console.Error.WriteLine(FormattableString.Invariant($"memtrace {point}: rss {ProcStatusMb("VmRSS"):F0} MB, peak {ProcStatusMb("VmHWM"):F0} MB"));
+        {
+            var heap = MallInfo2();
+            // glibc's own account: memory in use in its arenas, free memory it keeps there, and chunks mapped apart.
+            Console.Error.WriteLine(FormattableString.Invariant($"memtrace {point}: rss {ProcStatusMb("VmRSS"):F0} MB, peak {ProcStatusMb("VmHWM"):F0} MB, malloc in use {heap.InUse / 1048576.0:F0} MB, free kept {heap.Free / 1048576.0:F0} MB, mapped {heap.Mapped / 1048576.0:F0} MB"));
+        }
     }
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct MallInfo
+    {
+        public nuint Arena, OrdBlks, SmBlks, HBlks, Mapped, UsmBlks, FsmBlks, InUse, Free, KeepCost;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mallinfo2")]
+    private static extern MallInfo MallInfo2();
 
     internal static double ProcStatusMb(string key)
     {

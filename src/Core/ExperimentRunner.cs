@@ -108,8 +108,14 @@ public sealed class ExperimentRunner(ScheduledRun run, IProgress<TrainProgress>?
         var runtime = Spec.Runtime;
         // Before anything runs a LibTorch operator: LibTorch reads its huge-page switch at its first allocation, and
         // the portable pins once, at first use.
-        Allocator.Apply(Allocator.ForExperiments(Allocator.LargestActivationBytes(Math.Max(Spec.Training.Batch, Spec.Evaluation.TestBatch), Spec.Input.Crop)));
+        string allocator = Allocator.ForExperiments(Allocator.LargestActivationBytes(Math.Max(Spec.Training.Batch, Spec.Evaluation.TestBatch), Spec.Input.Crop));
+        Allocator.Apply(allocator);
         PortableNumerics.Apply(runtime.Numerics);
+        if (Allocator.Settle(allocator, Allocator.TorchHugePagesInEffect) is var settled && settled != allocator)
+        {
+            log($"LibTorch allocated before this experiment and did not take its huge-page switch; the allocator keeps '{settled}'");
+            Allocator.Apply(settled);
+        }
         var device = TorchRuntime.ResolveDevice(runtime.Device);
         if (runtime.Numerics == NumericsMode.Portable && device.type != DeviceType.CPU)
             throw new ArgumentException($"'numerics: portable' pins CPU kernels, but experiment '{Spec.Name}' runs on {device.type}; set 'device: cpu'");

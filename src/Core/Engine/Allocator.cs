@@ -60,6 +60,16 @@ public static partial class Allocator
             : Heap;
 
     /// <summary>
+    /// The setting to keep once LibTorch has allocated: <paramref name="applied"/>, except <see cref="HugePages"/> where
+    /// LibTorch did not take its huge-page switch (it reads it once, at its first CPU allocation: a process that ran
+    /// LibTorch before this experiment, as a library user running several experiments in one process does). There the
+    /// 8 MiB threshold alone faults 4 KiB pages, about half <see cref="Heap"/>'s speed at 224 px, so <see cref="Heap"/>.
+    /// <paramref name="torchHugePagesInEffect"/> (<see cref="TorchHugePagesInEffect"/>) is asked only for <see cref="HugePages"/>.
+    /// </summary>
+    public static string Settle(string applied, Func<bool> torchHugePagesInEffect) =>
+        applied == HugePages && !torchHugePagesInEffect() ? Heap : applied;
+
+    /// <summary>
     /// The largest float32 activation of ResNet50 and DenseNet121 alike: the stem's output, 64 channels at half the
     /// crop (ResNet50's layer1 output, 256 channels at a quarter, and DenseNet121's first block are the same size).
     /// </summary>

@@ -31,6 +31,18 @@ public class AllocatorTests
         Assert.Equal(expected, Allocator.ForExperiments(Allocator.LargestActivationBytes(batch, crop), mode));
     }
 
+    [Theory]
+    [InlineData(Allocator.HugePages, true, Allocator.HugePages)]
+    [InlineData(Allocator.HugePages, false, Allocator.Heap)]
+    [InlineData(Allocator.Heap, false, Allocator.Heap)]
+    public void Settle_LibTorchTookOrMissedItsHugePageSwitch_HugePagesOnlyWhereTaken(string applied, bool inEffect, string expected)
+    {
+        // Without LibTorch's huge pages the 8 MiB threshold faults 4 KiB pages: half the heap setting's speed at 224 px.
+        int asked = 0;
+        Assert.Equal(expected, Allocator.Settle(applied, () => { asked++; return inEffect; }));
+        Assert.Equal(applied == Allocator.HugePages ? 1 : 0, asked); // the probe allocates: only where it decides
+    }
+
     [Fact]
     public void LargestActivationBytes_ResNet50Stem_EqualsTheStemOutputOfARealForward()
     {

@@ -52,6 +52,41 @@ public sealed class OptimizersTests
         Assert.Equal(StateBytes(reference), StateBytes(optimizer));
     }
 
+    [Fact]
+    public void ForEachGradient_ManyParameters_EachParametersTemporariesFreedBeforeTheNext()
+    {
+        // TorchSharp's own step keeps every temporary to its end: twice the model's size at once for Adam.
+        var parameters = Enumerable.Range(0, 6).Select(_ => new Parameter(Start())).ToList();
+        foreach (var p in parameters)
+            p.grad = ones_like(p);
+        using var probe = new TemporariesProbe(parameters);
+
+        var live = probe.LiveTensorsAtEachParameter();
+
+        Assert.Equal(parameters.Count, live.Count);
+        // What one parameter leaves behind in the step's scope is at most its gradient's handle (TorchSharp's
+        // param.grad makes one), never the parameter's temporaries.
+        Assert.All(live.Select((n, i) => n - live[0] - i), extra => Assert.True(extra <= 0, $"{extra} temporaries of earlier parameters alive"));
+        parameters.ForEach(p => p.Dispose());
+    }
+
+    /// <summary>Runs <see cref="Repro.Core.Engine.Optimizers.HeldStep"/> as the optimizers do, inside one scope as TorchSharp's step.</summary>
+    private sealed class TemporariesProbe(IEnumerable<Parameter> parameters) : TorchSharp.Modules.Adam(parameters, 0.05)
+    {
+        public List<long> LiveTensorsAtEachParameter()
+        {
+            var live = new List<long>();
+            using var step = NewDisposeScope();
+            foreach (var group in _parameter_groups)
+                Repro.Core.Engine.Optimizers.HeldStep.ForEachGradient<State>(group, _state, (_, param, grad, _) =>
+                {
+                    live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+                    _ = param.sqrt().div(grad); // Adam's denominator makes two like these
+                });
+            return live;
+        }
+    }
+
     private static Tensor Start() => arange(15, float32).reshape(3, 5).div_(7.0.ToScalar());
 
     private static byte[] StateBytes(OptimizerHelper optimizer)

@@ -190,6 +190,8 @@ internal static class TrainBench
         var trainable = model.parameters().Where(p => p.requires_grad).ToList();
         var options = MakeOptions(o);
         using var optimizer = Optimization.Create(options, trainable);
+        if (o.Loop != "raw")
+            Trainer.AllocateGradients(trainable); // as Trainer does before its first step
         double lossSum = 0;
         long correct = 0;
         void Step()

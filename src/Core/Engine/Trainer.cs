@@ -103,6 +103,7 @@ public sealed class Trainer(
         using var optimizer = Optimization.Create(options, trainable);
         var history = new List<EpochRecord>();
         int start = ResumedEpochs = checkpoint.Resume(model, optimizer, history);
+        AllocateGradients(trainable);
         // A run from scratch replaces the previous run's event file; a resumed one keeps it (the checkpointed epochs'
         // steps are in it) and continues the step count after them.
         if (start == 0)
@@ -165,6 +166,28 @@ public sealed class Trainer(
             nn.utils.clip_grad_norm_(trainable, options.ClipGradNorm);
         optimizer.step();
         return (loss.detach(), logits.detach().argmax(1).eq(y).sum());
+    }
+
+    /// <summary>
+    /// Gives each trainable parameter without a gradient a zero one before the first step, as <c>zero_grad</c> leaves
+    /// every gradient after a step. Allocated before the first activation, the gradients sit together in the heap
+    /// rather than in the holes the first backward pass leaves between activations, which the heap then keeps:
+    /// ResNet50 training at 64 px, batch 32, peaked at 1,012-1,063 MB without, 959-984 with (PyTorch 1.13: 975-982).
+    /// The first backward accumulates into the zeros (0 + g is g, but for the sign of a zero), and every parameter a
+    /// Repro model trains takes part in each forward pass (a test checks each architecture, head and freezing), so no
+    /// parameter gets an update that a missing gradient would have skipped.
+    /// </summary>
+    internal static void AllocateGradients(IEnumerable<Parameter> trainable)
+    {
+        using var noGrad = no_grad();
+        foreach (var p in trainable)
+        {
+            using var grad = p.grad;
+            if (grad is not null)
+                continue;
+            using var zero = zeros_like(p);
+            p.grad = zero;
+        }
     }
 
     private (Tensor Features, Tensor Labels) ComputeFeatures(IClassifier classifier, DataLoader loader)

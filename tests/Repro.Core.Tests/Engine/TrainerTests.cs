@@ -29,11 +29,12 @@ public sealed class TrainerTests
         using var model = ModelBuilder.Build(arch, 3, head, freeze, null);
         model.SetTrainingMode(true);
         var trainable = model.TrainableParameters();
-        using var optimizer = Optimization.Create(new TrainingOptions(1, 2, OptimizerKind.Sgd, 0.0), trainable);
+        var options = new TrainingOptions(1, 2, OptimizerKind.Sgd, 0.0);
+        using var optimizer = Optimization.Create(options, trainable);
+        using var generator = new Generator(1);
         using var scope = NewDisposeScope();
 
-        Trainer.Step(optimizer, trainable.ToList(), model.Module, randn(2, 3, 32, 32, generator: new Generator(1)), tensor(new long[] { 0, 2 }), 0.0,
-            new TrainingOptions(1, 2, OptimizerKind.Sgd, 0.0));
+        Trainer.Step(optimizer, trainable.ToList(), model.Module, randn(2, 3, 32, 32, generator: generator), tensor(new long[] { 0, 2 }), 0.0, options);
 
         Assert.NotEmpty(trainable);
         Assert.All(trainable, p =>

@@ -59,15 +59,21 @@ public sealed class OptimizersTests
         var parameters = Enumerable.Range(0, 6).Select(_ => new Parameter(Start())).ToList();
         foreach (var p in parameters)
             p.grad = ones_like(p);
-        using var probe = new TemporariesProbe(parameters);
+        try
+        {
+            using var probe = new TemporariesProbe(parameters);
 
-        var live = probe.LiveTensorsAtEachParameter();
+            var live = probe.LiveTensorsAtEachParameter();
 
-        Assert.Equal(parameters.Count, live.Count);
-        // What one parameter leaves behind in the step's scope is at most its gradient's handle (TorchSharp's
-        // param.grad makes one), never the parameter's temporaries.
-        Assert.All(live.Select((n, i) => n - live[0] - i), extra => Assert.True(extra <= 0, $"{extra} temporaries of earlier parameters alive"));
-        parameters.ForEach(p => p.Dispose());
+            Assert.Equal(parameters.Count, live.Count);
+            // What one parameter leaves behind in the step's scope is at most its gradient's handle (TorchSharp's
+            // param.grad makes one), never the parameter's temporaries.
+            Assert.All(live.Select((n, i) => n - live[0] - i), extra => Assert.True(extra <= 0, $"{extra} temporaries of earlier parameters alive"));
+        }
+        finally
+        {
+            parameters.ForEach(p => p.Dispose());
+        }
     }
 
     /// <summary>Runs <see cref="Repro.Core.Engine.Optimizers.HeldStep"/> as the optimizers do, inside one scope as TorchSharp's step.</summary>

@@ -56,6 +56,9 @@ public sealed class ConvBn(Conv2d conv, BatchNorm2d bn)
     /// <summary>No parameter of the pair takes gradients: its folded weights stay valid while it trains (a frozen backbone).</summary>
     internal bool Frozen => conv.parameters().Concat(bn.parameters()).All(p => !p.requires_grad);
 
+    /// <summary>Both modules are in evaluation mode, the only mode in which <see cref="Forward"/> runs the folded copy.</summary>
+    internal bool Evaluating => !conv.training && !bn.training;
+
     internal void Unfold()
     {
         weight?.Dispose();
@@ -91,11 +94,13 @@ public sealed class BatchNormFolding : IDisposable
     /// <summary>
     /// Folds the pairs no gradient reaches (a frozen backbone's), for training: their weights and running statistics
     /// cannot change during an epoch, so the folded copy stays exact. A pair runs folded only while both modules are in
-    /// evaluation mode, so <c>frozen_bn_train</c> (BatchNorm in training mode, batch statistics) keeps the two-module
-    /// path. It spares a full read and write of each activation, as evaluation's folding does (docs/benchmarks.md).
+    /// evaluation mode, so under <c>frozen_bn_train</c> (BatchNorm in training mode, batch statistics) the pairs keep
+    /// the two-module path and are not folded at all (a copy nothing would read: ResNet50's is about 94 MB). It spares
+    /// a full read and write of each activation, as evaluation's folding does (docs/benchmarks.md). Call it after
+    /// setting the modules' modes for the epoch.
     /// </summary>
     public static BatchNormFolding FoldFrozen(Module model, bool channelsLast = false) =>
-        Fold(Pairs(model).Where(pair => pair.Frozen).ToList(), channelsLast);
+        Fold(Pairs(model).Where(pair => pair.Frozen && pair.Evaluating).ToList(), channelsLast);
 
     private static IEnumerable<ConvBn> Pairs(Module model) =>
         new[] { model }.Concat(model.modules()).Distinct().OfType<IHasConvBn>().SelectMany(m => m.ConvBnPairs);

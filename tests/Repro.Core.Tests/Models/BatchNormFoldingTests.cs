@@ -133,6 +133,23 @@ public class BatchNormFoldingTests
             Assert.True(p.grad is { } g && g.abs().sum().item<float>() > 0, $"{name} got no gradient");
     }
 
+    // frozen_bn_train: the frozen backbone's BatchNorm trains (batch statistics), so its pairs never run folded and a
+    // folded copy would only hold memory.
+    [Theory]
+    [InlineData(ModelKind.ResNet50)]
+    [InlineData(ModelKind.DenseNet121)]
+    public void FoldFrozen_FrozenBackboneBatchNormTraining_FoldsNothing(ModelKind arch)
+    {
+        using var model = ModelBuilder.Build(arch, 3, HeadKind.Linear, FreezeMode.Backbone, null, frozenBatchNormTrains: true);
+        model.SetTrainingMode(true);
+
+        using var folding = BatchNormFolding.FoldFrozen(model.Module);
+
+        Assert.Equal(0, folding.Count);
+        using var evaluating = BatchNormFolding.Fold(model.Module);
+        Assert.True(evaluating.Count > 50); // the pairs are there: 53 in ResNet50, 58 in DenseNet121
+    }
+
     // Fresh BatchNorm layers (mean 0, variance 1, weight 1, bias 0) fold into a no-op scale; give them the
     // statistics and affine parameters a trained network has, so that a wrong formula shows.
     private static nn.Module<Tensor, Tensor> TrainedLookingModel(ModelKind arch)
